@@ -1,0 +1,35 @@
+// One error class for the whole library: a stable `code` for callers and tests, the original error as `cause`.
+
+export type ErrorCode =
+  | 'E_USAGE' // bad command line
+  | 'E_NOT_EMPTY' // snapshot target exists and is not empty (no --force)
+  | 'E_OUTSIDE_ROOT' // a path that would leave the root/target
+  | 'E_IO' // a filesystem operation failed where it must not
+  | 'E_PARSE' // input data that cannot be used at all
+  | 'E_TIMEOUT';
+
+export class AutoconfigError extends Error {
+  readonly code: ErrorCode;
+  /** The file, device or argument the error is about, when there is one. */
+  readonly path: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; path?: string } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.path = options.path;
+  }
+}
+Object.defineProperty(AutoconfigError.prototype, 'name', { value: 'AutoconfigError', enumerable: false });
+
+export function isAutoconfigError(error: unknown): error is AutoconfigError {
+  return error instanceof AutoconfigError;
+}
+
+/** The errno code of a Node or memfs error, if any. */
+export function errnoCode(error: unknown): string | undefined {
+  if (typeof error === 'object' && error !== null && 'code' in error) {
+    const code = (error as { code: unknown }).code;
+    return typeof code === 'string' ? code : undefined;
+  }
+  return undefined;
+}

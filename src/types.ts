@@ -1,0 +1,218 @@
+// The shared vocabulary: the hardware profile every later stage (matching, rules, plan, emit) reads.
+// Plain JSON-able data only. IDs are lower-case hex strings without 0x; anything the source did not tell
+// is null (unknown), never a guessed default.
+
+/** A problem met while probing: never thrown, always recorded, probing goes on. */
+export interface Diagnostic {
+  code: DiagnosticCode;
+  /** The path inside the root (as the machine sees it, e.g. /sys/bus/pci/devices/0000:00:02.0/vendor). */
+  path: string;
+  message: string;
+}
+
+export type DiagnosticCode =
+  | 'unreadable' // EACCES, EIO, EPERM ...
+  | 'missing' // an attribute that should be there is not (the source itself being absent is not a diagnostic)
+  | 'malformed' // present but not in the expected format (non-hex id, truncated line ...)
+  | 'too-large' // more than the read cap; the value was not used
+  | 'timeout' // a device-node read did not answer in time
+  | 'symlink-loop' // ELOOP or more than 40 links
+  | 'outside-root' // a path or symlink that would resolve outside the root
+  | 'not-directory';
+
+export interface PciDevice {
+  /** sysfs name with domain, e.g. "0000:00:02.0" (lspci -D form). */
+  slot: string;
+  vendor: string | null; // "8086"
+  device: string | null; // "2a42"
+  subvendor: string | null;
+  subdevice: string | null;
+  class: string | null; // "03"
+  subclass: string | null; // "00"
+  progIf: string | null; // "00"
+  revision: string | null; // "07"
+  modalias: string | null;
+  /** The bound driver (basename of the `driver` link), null when none is bound. */
+  driver: string | null;
+  /** boot_vga: true for the firmware's primary display, null when the attribute is absent. */
+  bootVga: boolean | null;
+  /** Sizes of the BARs from `resource` (index 0..5, 6 = expansion ROM); only non-empty regions. */
+  bars: PciBar[];
+  iommuGroup: number | null;
+}
+
+export interface PciBar {
+  index: number;
+  /** Size in bytes (end - start + 1). */
+  size: number;
+  kind: 'io' | 'mem' | 'rom';
+  prefetchable: boolean;
+  is64: boolean;
+}
+
+export interface UsbDevice {
+  /** sysfs name, e.g. "1-1.2" or "usb1" for a root hub. */
+  path: string;
+  busnum: number | null;
+  devnum: number | null;
+  vendor: string | null; // idVendor "046d"
+  product: string | null; // idProduct "c52b"
+  bcdDevice: string | null; // "1211"
+  class: string | null; // bDeviceClass "00"
+  subclass: string | null;
+  protocol: string | null;
+  /** Mb/s as the kernel prints it: "1.5", "12", "480", "5000" ... */
+  speed: string | null;
+  manufacturer: string | null;
+  productName: string | null;
+  interfaces: UsbInterface[];
+}
+
+export interface UsbInterface {
+  /** sysfs name, e.g. "1-1.2:1.0". */
+  path: string;
+  number: string | null; // bInterfaceNumber "00"
+  class: string | null;
+  subclass: string | null;
+  protocol: string | null;
+  modalias: string | null;
+  driver: string | null;
+}
+
+/** Hardware virtualization as far as this machine can tell. */
+export type VtState =
+  | 'enabled' // the CPU has it and nothing says it is off
+  | 'disabled-by-firmware' // the CPU has it (CPUID) but firmware locked it off (MSR, or the kernel cleared the flag)
+  | 'absent' // the CPU does not have it (raw CPUID says so, or an old kernel that never hides the flag)
+  | 'unknown'; // not in the flags, and nothing readable tells "absent" from "disabled"
+
+export interface CpuidLeaf {
+  leaf: string; // "00000001"
+  subleaf: string; // "00000000"
+  eax: string; // 8 hex digits
+  ebx: string;
+  ecx: string;
+  edx: string;
+}
+
+export interface Cpu {
+  /** Kernel/uname machine if known: "x86_64", "i686", "aarch64" ... */
+  arch: string | null;
+  vendor: string | null; // vendor_id: "GenuineIntel", "AuthenticAMD" ...
+  family: number | null;
+  model: number | null;
+  stepping: number | null;
+  modelName: string | null;
+  logicalCpus: number | null;
+  /** Physical cores over all packages (sum of distinct core ids per package), null if not told. */
+  cores: number | null;
+  packages: number | null;
+  flags: string[];
+  /** The newer kernels' separate `vmx flags` line (EPT, VPID, unrestricted_guest ...). */
+  vmxFlags: string[];
+  /** True when the flags line was present at all; false means `flags` is empty because unknown. */
+  flagsKnown: boolean;
+  vt: {
+    technology: 'vmx' | 'svm' | null;
+    state: VtState;
+    /** Short human-readable reasons, e.g. "cpuinfo flag vmx", "MSR 0x3a locked with VMX outside SMX clear". */
+    evidence: string[];
+  };
+  longMode: boolean | null; // lm
+  pae: boolean | null;
+  /** CPUID.1:ECX[31] or the `hypervisor` flag: running under some hypervisor. */
+  hypervisorFlag: boolean | null;
+  /** Raw CPUID leaves read from /dev/cpu/0/cpuid, empty when unreadable. */
+  cpuid: CpuidLeaf[];
+  /** Raw MSRs read from /dev/cpu/0/msr, keyed by lower-case hex address without 0x ("3a", "c0010114"). */
+  msr: Record<string, string>;
+}
+
+export interface Memory {
+  totalKiB: number | null;
+}
+
+/** /sys/class/dmi/id; the root-only fields (serials, uuid) are never read. */
+export interface Dmi {
+  sysVendor: string | null;
+  productName: string | null;
+  productVersion: string | null;
+  productFamily: string | null;
+  boardVendor: string | null;
+  boardName: string | null;
+  boardVersion: string | null;
+  biosVendor: string | null;
+  biosVersion: string | null;
+  biosDate: string | null;
+  chassisVendor: string | null;
+  chassisType: string | null; // SMBIOS number as text: "10" = notebook
+}
+
+export interface Firmware {
+  /** /sys/firmware/efi exists: booted by EFI. */
+  efi: boolean;
+  /** /sys/firmware/efi/fw_platform_size: 32 or 64. */
+  efiBits: 32 | 64 | null;
+  /** Names in /sys/firmware/acpi/tables (including RMAD, Xen's renamed DMAR), sorted. */
+  acpiTables: string[];
+  iommu: {
+    /** An ACPI DMAR table (or RMAD under Xen): Intel VT-d is described by firmware. */
+    dmar: boolean;
+    /** An ACPI IVRS table: AMD-Vi is described by firmware. */
+    ivrs: boolean;
+    /** Entries of /sys/class/iommu (dmar0, ivhd0 ...): the kernel drives an IOMMU. */
+    units: string[];
+    /** Number of /sys/kernel/iommu_groups entries. */
+    groups: number;
+  };
+}
+
+export interface Hypervisor {
+  xen: {
+    /** /sys/hypervisor/type is "xen". */
+    present: boolean;
+    /** /sys/hypervisor/guest_type: "PV", "HVM", "PVH" (absent on old kernels). */
+    guestType: string | null;
+    /** "4.17.3" from version/{major,minor,extra}. */
+    version: string | null;
+    /** properties/capabilities split on spaces: "xen-3.0-x86_64", "hvm-3.0-x86_32" ... */
+    capabilities: string[];
+    /** properties/features as hex. */
+    features: string | null;
+    /** True when this kernel is the control domain: /proc/xen/capabilities has control_d, or features bit 11. */
+    dom0: boolean | null;
+  };
+  /** CPUID 0x40000000 signature when readable: "XenVMMXenVMM", "KVMKVMKVM", "Microsoft Hv", "VBoxVBoxVBox" ... */
+  cpuidSignature: string | null;
+  /** What the DMI strings say: "QEMU", "VirtualBox", "VMware", "Xen", "Microsoft", ... or null. */
+  dmiVendor: string | null;
+  /**
+   * The conclusion: which hypervisor this kernel runs under, if any. "xen" for a Dom0 too (it is a guest of Xen);
+   * null when bare metal or unknown.
+   */
+  detected: string | null;
+  /** 'dom0' | 'xen-pv' | 'xen-hvm' | 'guest' (another hypervisor) | 'bare-metal' | 'unknown'. */
+  role: 'dom0' | 'xen-pv' | 'xen-hvm' | 'xen-pvh' | 'guest' | 'bare-metal' | 'unknown';
+  evidence: string[];
+}
+
+export interface Kernel {
+  /** /proc/sys/kernel/osrelease */
+  release: string | null;
+}
+
+export interface HardwareProfile {
+  /** Format version of this object; bump on incompatible change. */
+  version: 1;
+  pci: PciDevice[];
+  usb: UsbDevice[];
+  cpu: Cpu;
+  memory: Memory;
+  dmi: Dmi;
+  firmware: Firmware;
+  hypervisor: Hypervisor;
+  /** /proc/cmdline split into whole tokens, in order, quotes kept as the kernel parses them. */
+  cmdline: string[];
+  kernel: Kernel;
+  diagnostics: Diagnostic[];
+}
