@@ -1,0 +1,158 @@
+// The readable listing of `autoconfig probe`: PCI like `lspci -nnk`, then USB like `lsusb`, then the CPU,
+// memory, firmware and hypervisor verdicts. Names are optional: decisions never depend on them.
+import type { HardwareProfile, PciDevice, UsbDevice } from '../types.ts';
+
+export interface PciNameSource {
+  vendor(v: string): string | null;
+  device(v: string, d: string): string | null;
+  subsystem(v: string, d: string, sv: string, sd: string): string | null;
+  className(c: string, s?: string, p?: string): string | null;
+}
+
+export interface UsbNameSource {
+  vendor(v: string): string | null;
+  product(v: string, p: string): string | null;
+  className(c: string, s?: string, p?: string): string | null;
+}
+
+export interface Names {
+  pci?: PciNameSource | null;
+  usb?: UsbNameSource | null;
+}
+
+export function formatProfile(profile: HardwareProfile, names: Names = {}): string {
+  const lines: string[] = [];
+  lines.push(`PCI devices (${profile.pci.length}):`);
+  if (profile.pci.length === 0) lines.push('  none found');
+  for (const device of profile.pci) lines.push(...formatPci(device, names.pci ?? null));
+  lines.push('', `USB devices (${profile.usb.length}):`);
+  if (profile.usb.length === 0) lines.push('  none found');
+  for (const device of profile.usb) lines.push(...formatUsb(device, names.usb ?? null));
+  lines.push('', ...formatSystem(profile));
+  if (profile.diagnostics.length > 0) {
+    lines.push('', `Diagnostics (${profile.diagnostics.length}):`);
+    for (const d of profile.diagnostics) lines.push(`  ${d.code}: ${d.message}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+function shortSlot(slot: string): string {
+  return slot.startsWith('0000:') ? slot.slice(5) : slot;
+}
+
+function formatPci(d: PciDevice, names: PciNameSource | null): string[] {
+  const cls = `${d.class ?? '??'}${d.subclass ?? '??'}`;
+  const className =
+    (d.class && d.subclass && names?.className(d.class, d.subclass)) ||
+    (d.class && names?.className(d.class)) ||
+    'Class';
+  const vendorName = d.vendor ? names?.vendor(d.vendor) : null;
+  const deviceName = d.vendor && d.device ? names?.device(d.vendor, d.device) : null;
+  const ids = `[${d.vendor ?? '????'}:${d.device ?? '????'}]`;
+  const what = [vendorName ?? (d.vendor ? `Vendor ${d.vendor}` : null), deviceName ?? `Device ${d.device ?? '????'}`]
+    .filter(Boolean)
+    .join(' ');
+  const rev = d.revision && d.revision !== '00' ? ` (rev ${d.revision})` : '';
+  const out = [`${shortSlot(d.slot)} ${className} [${cls}]: ${what} ${ids}${rev}`];
+  if (d.subvendor && d.subdevice && !(d.subvendor === '0000' && d.subdevice === '0000')) {
+    const sub =
+      (d.vendor && d.device && names?.subsystem(d.vendor, d.device, d.subvendor, d.subdevice)) ||
+      [names?.vendor(d.subvendor) ?? null, `Device ${d.subdevice}`].filter(Boolean).join(' ');
+    out.push(`\tSubsystem: ${sub} [${d.subvendor}:${d.subdevice}]`);
+  }
+  if (d.driver) out.push(`\tKernel driver in use: ${d.driver}`);
+  const extra: string[] = [];
+  if (d.bootVga) extra.push('boot VGA');
+  if (d.iommuGroup !== null) extra.push(`IOMMU group ${d.iommuGroup}`);
+  if (extra.length > 0) out.push(`\t${extra.join(', ')}`);
+  return out;
+}
+
+function formatUsb(d: UsbDevice, names: UsbNameSource | null): string[] {
+  const num = (n: number | null) => (n === null ? '???' : String(n).padStart(3, '0'));
+  const vendorName = d.vendor ? names?.vendor(d.vendor) : null;
+  const productName = d.vendor && d.product ? names?.product(d.vendor, d.product) : null;
+  const label = [vendorName ?? d.manufacturer, productName ?? d.productName].filter(Boolean).join(' ');
+  const speed = d.speed ? `, ${d.speed} Mb/s` : '';
+  const out = [
+    `Bus ${num(d.busnum)} Device ${num(d.devnum)}: ID ${d.vendor ?? '????'}:${d.product ?? '????'} ${label}`.trimEnd() +
+      `  [${d.path}${speed}]`,
+  ];
+  for (const i of d.interfaces) {
+    const cls = `${i.class ?? '??'}/${i.subclass ?? '??'}/${i.protocol ?? '??'}`;
+    const className = i.class ? names?.className(i.class) : null;
+    out.push(
+      `\t${i.path} class ${cls}${className ? ` (${className})` : ''}` +
+        (i.driver ? `, driver in use: ${i.driver}` : ', no driver bound'),
+    );
+  }
+  return out;
+}
+
+function yesNo(value: boolean | null): string {
+  return value === null ? 'unknown' : value ? 'yes' : 'no';
+}
+
+function formatSystem(p: HardwareProfile): string[] {
+  const out: string[] = [];
+  const c = p.cpu;
+  const ident = [c.vendor, c.family !== null ? `family ${c.family}` : null, c.model !== null ? `model ${c.model}` : null]
+    .concat(c.stepping !== null ? [`stepping ${c.stepping}`] : [])
+    .filter(Boolean)
+    .join(' ');
+  const counts = [
+    c.logicalCpus !== null ? `${c.logicalCpus} logical CPUs` : null,
+    c.cores !== null ? `${c.cores} cores` : null,
+    c.packages !== null ? `${c.packages} package${c.packages === 1 ? '' : 's'}` : null,
+  ]
+    .filter(Boolean)
+    .join(', ');
+  out.push(`CPU: ${c.modelName ?? 'unknown model'}${ident ? ` (${ident})` : ''}${counts ? `, ${counts}` : ''}`);
+  const vt =
+    c.vt.state === 'enabled'
+      ? `yes (${c.vt.technology === 'svm' ? 'AMD-V svm' : 'Intel VT-x vmx'})`
+      : c.vt.state === 'disabled-by-firmware'
+        ? `disabled by firmware (${c.vt.technology ?? 'VT'} present; enable it in the BIOS setup)`
+        : c.vt.state === 'absent'
+          ? 'no (the CPU lacks it)'
+          : 'unknown';
+  out.push(`  Hardware virtualization: ${vt}${c.vt.evidence.length ? `  [${c.vt.evidence.join('; ')}]` : ''}`);
+  out.push(`  64-bit (long mode): ${yesNo(c.longMode)}, PAE: ${yesNo(c.pae)}, under a hypervisor: ${yesNo(c.hypervisorFlag)}`);
+  if (!c.flagsKnown) out.push('  CPU flags: not known');
+  out.push(
+    `Memory: ${p.memory.totalKiB === null ? 'unknown' : `${(p.memory.totalKiB / 1048576).toFixed(1)} GiB (${p.memory.totalKiB} KiB)`}`,
+  );
+  const f = p.firmware;
+  const iommu = [
+    f.iommu.dmar ? 'DMAR (Intel VT-d)' : null,
+    f.iommu.ivrs ? 'IVRS (AMD-Vi)' : null,
+  ].filter(Boolean);
+  out.push(
+    `Firmware: ${f.efi ? `EFI${f.efiBits ? ` ${f.efiBits}-bit` : ''}` : 'BIOS (no EFI)'}; ACPI tables: ${
+      f.acpiTables.length ? f.acpiTables.join(' ') : 'none seen'
+    }`,
+  );
+  out.push(
+    `  IOMMU: ${iommu.length ? iommu.join(', ') : 'no ACPI DMAR/IVRS table'}; kernel units: ${
+      f.iommu.units.length ? f.iommu.units.join(' ') : 'none'
+    }; groups: ${f.iommu.groups}`,
+  );
+  const h = p.hypervisor;
+  const role: Record<typeof h.role, string> = {
+    dom0: 'Xen Dom0 (control domain)',
+    'xen-pv': 'Xen PV guest',
+    'xen-hvm': 'Xen HVM guest',
+    'xen-pvh': 'Xen PVH guest',
+    guest: `virtual machine${h.detected ? ` (${h.detected})` : ''}`,
+    'bare-metal': 'bare metal',
+    unknown: 'unknown',
+  };
+  const xen = h.xen.present || h.xen.version ? ` Xen ${h.xen.version ?? '?'}${h.xen.capabilities.length ? ` [${h.xen.capabilities.join(' ')}]` : ''}` : '';
+  out.push(`Hypervisor: ${role[h.role]}${xen}${h.evidence.length ? `  [${h.evidence.join('; ')}]` : ''}`);
+  const d = p.dmi;
+  const system = [d.sysVendor, d.productName, d.productVersion].filter(Boolean).join(' ');
+  const bios = [d.biosVendor, d.biosVersion, d.biosDate].filter(Boolean).join(' ');
+  out.push(`DMI: ${system || 'unknown'}${bios ? `; BIOS ${bios}` : ''}`);
+  out.push(`Kernel: ${p.kernel.release ?? 'unknown'}; command line: ${p.cmdline.length ? p.cmdline.join(' ') : '(none)'}`);
+  return out;
+}

@@ -1,0 +1,73 @@
+// The `autoconfig` command: dispatch to one file per command. argv and output are injected (citty's runMain
+// style) so that tests run the real CLI in-process.
+import { isAutoconfigError } from '../errors.ts';
+import { nodeFsPromises, type WritableFsLike } from '../fs.ts';
+import { VERSION } from '../version.ts';
+import { EXIT, type CliIO } from './_io.ts';
+import { runImport } from './import.ts';
+import { runProbe } from './probe.ts';
+import { runSnapshot } from './snapshot.ts';
+
+export interface MainOptions {
+  argv: readonly string[];
+  stdout?: (text: string) => void;
+  stderr?: (text: string) => void;
+  fs?: WritableFsLike;
+  cwd?: string;
+}
+
+const COMMANDS: Record<string, { run: (argv: readonly string[], io: CliIO) => Promise<number>; summary: string }> = {
+  probe: { run: runProbe, summary: 'show the hardware profile of this machine (or --root DIR)' },
+  snapshot: { run: runSnapshot, summary: 'capture what the probes read into a directory (--out DIR)' },
+  import: { run: runImport, summary: 'build a snapshot from published hardware logs (LOGDIR --out DIR)' },
+};
+
+export const USAGE = `autoconfig ${VERSION}: probe this machine and configure Xen, Dom0 and its drivers
+
+Usage: autoconfig <command> [options]
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+  .join('\n')}
+
+Common options:
+  --root DIR   read the machine under DIR (a snapshot or a mounted system) instead of /
+  --json       machine-readable output
+  --help       this text; --version the version
+
+Exit codes: 0 ok, 1 error, 2 usage error.
+`;
+
+export async function main(options: MainOptions): Promise<number> {
+  const io: CliIO = {
+    stdout: options.stdout ?? ((text) => process.stdout.write(text)),
+    stderr: options.stderr ?? ((text) => process.stderr.write(text)),
+    fs: options.fs ?? nodeFsPromises,
+    cwd: options.cwd ?? process.cwd(),
+  };
+  const [first, ...rest] = options.argv;
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+    io.stdout(USAGE);
+    return first === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (first === '--version' || first === '-V') {
+    io.stdout(`${VERSION}\n`);
+    return EXIT.ok;
+  }
+  const command = COMMANDS[first];
+  if (!command) {
+    io.stderr(`autoconfig: unknown command "${first}"\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (error) {
+    if (isAutoconfigError(error)) {
+      io.stderr(`autoconfig ${first}: ${error.message}\n`);
+      return error.code === 'E_USAGE' ? EXIT.usage : EXIT.error;
+    }
+    io.stderr(`autoconfig ${first}: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return EXIT.error;
+  }
+}

@@ -1,0 +1,12 @@
+// The public API: re-exports only.
+export { probe, createReader, probeWith, type ProbeOptions } from './probe/probe.ts';
+export { snapshot, MANIFEST_NAME, SNAPSHOT_ALLOWLIST, type SnapshotOptions, type SnapshotManifest } from './snapshot/snapshot.ts';
+export { importLogs } from './import/import.ts';
+export { PciNames, parsePciIds } from './ids/pci-ids.ts';
+export { UsbNames, parseUsbIds } from './ids/usb-ids.ts';
+export { AutoconfigError, isAutoconfigError, type ErrorCode } from './errors.ts';
+export { nodeFsPromises, type FsLike, type WritableFsLike, type FileHandleLike, type StatsLike } from './fs.ts';
+export { main, type MainOptions } from './cli/main.ts';
+export { formatProfile } from './cli/format-profile.ts';
+export type * from './types.ts';
+export { VERSION } from './version.ts';
