@@ -1,0 +1,408 @@
+// The CPU: /proc/cpuinfo, raw CPUID and one MSR. The point is the hardware-virtualization verdict: since Linux
+// 5.6 the kernel removes `vmx` from the flags when firmware locked VMX off (feat_ctl.c), so "no vmx flag" alone
+// cannot tell "absent" from "disabled"; only raw CPUID (the CPU has it) and the MSR (firmware's lock) can.
+import type { Cpu, CpuidLeaf, VtState } from '../types.ts';
+import { LARGE_FILE_CAP, type Reader } from './_reader.ts';
+
+const CPUINFO = '/proc/cpuinfo';
+const CPUID_DEV = '/dev/cpu/0/cpuid';
+const MSR_DEV = '/dev/cpu/0/msr';
+/** Leaves read from the cpuid device, subleaf 0: vendor, features, extended max, extended features, hypervisor. */
+export const CPUID_LEAVES = [0x0, 0x1, 0x80000000, 0x80000001, 0x40000000] as const;
+/** IA32_FEATURE_CONTROL (Intel, Centaur, Zhaoxin) and AMD's VM_CR (AMD, Hygon). */
+const MSR_FEATURE_CONTROL = 0x3a;
+const MSR_VM_CR = 0xc0010114;
+
+export interface CpuProbeOptions {
+  /** uname machine; undefined: read /proc/sys/kernel/arch; null: unknown. */
+  arch?: string | null;
+  /** Kernel release; undefined: read /proc/sys/kernel/osrelease; null: unknown. */
+  kernelRelease?: string | null;
+}
+
+export async function probeCpu(reader: Reader, options: CpuProbeOptions = {}): Promise<Cpu> {
+  const arch = options.arch !== undefined ? options.arch : await oneLine(reader, '/proc/sys/kernel/arch');
+  const release =
+    options.kernelRelease !== undefined ? options.kernelRelease : await oneLine(reader, '/proc/sys/kernel/osrelease');
+
+  const text = await reader.text(CPUINFO, { cap: LARGE_FILE_CAP });
+  const info = parseCpuinfo(text ?? '', (message) => reader.diag('malformed', CPUINFO, `${CPUINFO}: ${message}`));
+  if (text === '') reader.diag('malformed', CPUINFO, `${CPUINFO}: empty`);
+
+  const cpuid = await readCpuid(reader);
+  const msr = await readMsr(reader, info.vendor);
+
+  const x86 = info.flagsKey === 'flags';
+  const flag = (name: string): boolean | null => (x86 ? info.flags.includes(name) : null);
+  const basic = findLeaf(cpuid, 0x1);
+  const ext = validExtendedLeaf(cpuid);
+
+  return {
+    arch,
+    vendor: info.vendor,
+    family: info.family,
+    model: info.model,
+    stepping: info.stepping,
+    modelName: info.modelName,
+    logicalCpus: info.logicalCpus,
+    cores: info.cores,
+    packages: info.packages,
+    flags: info.flags,
+    vmxFlags: info.vmxFlags,
+    flagsKnown: info.flagsKey !== null,
+    vt: decideVt({ info, x86, basic, ext, cpuid, msr, release }),
+    longMode: either(flag('lm'), ext && bit(ext.edx, 29)),
+    pae: either(flag('pae'), basic && bit(basic.edx, 6)),
+    hypervisorFlag: either(flag('hypervisor'), basic && bit(basic.ecx, 31)),
+    cpuid,
+    msr,
+  };
+}
+
+async function oneLine(reader: Reader, path: string): Promise<string | null> {
+  const value = (await reader.attr(path))?.trim();
+  return value ? value : null;
+}
+
+/** true if either source says so, false if a known source says no, null when neither is known. */
+function either(a: boolean | null, b: boolean | null | undefined): boolean | null {
+  if (a === true || b === true) return true;
+  if (a === false || b === false) return false;
+  return null;
+}
+
+function bit(hex: string, n: number): boolean {
+  return ((Number.parseInt(hex, 16) >>> n) & 1) === 1;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// /proc/cpuinfo
+
+export interface CpuinfoFacts {
+  vendor: string | null;
+  family: number | null;
+  model: number | null;
+  stepping: number | null;
+  modelName: string | null;
+  logicalCpus: number | null;
+  cores: number | null;
+  packages: number | null;
+  flags: string[];
+  vmxFlags: string[];
+  /** Which key carried the flags: "flags" (x86), "Features" (ARM), null when none. */
+  flagsKey: 'flags' | 'Features' | null;
+}
+
+interface Field {
+  value: string;
+  line: number;
+}
+
+/** ARM "CPU implementer" codes (the kernel's arch/arm64/include/asm/cputype.h, util-linux lscpu-arm.c). */
+const ARM_IMPLEMENTERS: Record<string, string> = {
+  '0x41': 'ARM',
+  '0x42': 'Broadcom',
+  '0x43': 'Cavium',
+  '0x46': 'Fujitsu',
+  '0x48': 'HiSilicon',
+  '0x4e': 'NVIDIA',
+  '0x50': 'APM',
+  '0x51': 'Qualcomm',
+  '0x53': 'Samsung',
+  '0x56': 'Marvell',
+  '0x61': 'Apple',
+  '0x70': 'Phytium',
+  '0xc0': 'Ampere',
+};
+
+/** Parses what is there; every line it cannot use is reported through `problem` with its line number. */
+export function parseCpuinfo(text: string, problem: (message: string) => void): CpuinfoFacts {
+  const lines = text.split('\n');
+  // The kernel ends every line with \n: a last line without one was cut (a truncated copy) and is not trusted.
+  const last = lines.pop() ?? '';
+  if (last !== '') problem(`line ${lines.length + 1}: cut off (no newline at the end), not used`);
+
+  const blocks: Map<string, Field>[] = [];
+  let current = new Map<string, Field>();
+  const flush = () => {
+    if (current.size > 0) blocks.push(current);
+    current = new Map();
+  };
+  lines.forEach((raw, index) => {
+    const line = index + 1;
+    if (raw.trim() === '') return flush();
+    const colon = raw.indexOf(':');
+    if (colon < 0) return problem(`line ${line}: no ':' in ${JSON.stringify(raw.slice(0, 40))}`);
+    const key = raw.slice(0, colon).trim();
+    if (key === 'processor' && current.has('processor')) flush();
+    if (!current.has(key)) current.set(key, { value: raw.slice(colon + 1).trim(), line });
+  });
+  flush();
+
+  const cpus = blocks.filter((b) => b.has('processor'));
+  const first = cpus[0] ?? blocks[0] ?? new Map<string, Field>();
+  const int = (block: Map<string, Field>, key: string, quiet: string[] = []): number | null => {
+    const field = block.get(key);
+    if (field === undefined || quiet.includes(field.value)) return null;
+    if (/^\d+$/.test(field.value)) return Number(field.value);
+    problem(`line ${field.line}: ${key} ${JSON.stringify(field.value)} is not a number`);
+    return null;
+  };
+
+  const flagsBlock = cpus.find((b) => b.has('flags')) ?? blocks.find((b) => b.has('flags'));
+  const featuresBlock = blocks.find((b) => b.has('Features'));
+  const flagsKey = flagsBlock ? 'flags' : featuresBlock ? 'Features' : null;
+  const words = (field: Field | undefined) => (field?.value ?? '').split(/\s+/).filter((w) => w !== '');
+  const implementer = first.get('CPU implementer')?.value.toLowerCase();
+
+  // Topology: distinct (physical id, core id) pairs = the sum over packages of their distinct core ids.
+  const packages = new Set<number>();
+  const pairs = new Set<string>();
+  for (const block of cpus) {
+    const pkg = int(block, 'physical id');
+    const core = int(block, 'core id');
+    if (pkg !== null) packages.add(pkg);
+    if (pkg !== null && core !== null) pairs.add(`${pkg}:${core}`);
+  }
+  const cpuCores = int(first, 'cpu cores');
+  const packageCount = packages.size > 0 ? packages.size : null;
+
+  return {
+    vendor: first.get('vendor_id')?.value || (implementer ? (ARM_IMPLEMENTERS[implementer] ?? implementer) : null),
+    family: int(first, 'cpu family'),
+    model: int(first, 'model'),
+    // The kernel prints "unknown" for a CPU without CPUID's stepping (proc.c): not a format error.
+    stepping: int(first, 'stepping', ['unknown']),
+    modelName: first.get('model name')?.value || null,
+    logicalCpus: cpus.length > 0 ? cpus.length : null,
+    cores: pairs.size > 0 ? pairs.size : cpuCores !== null && packageCount !== null ? cpuCores * packageCount : null,
+    packages: packageCount,
+    flags: words(flagsBlock?.get('flags') ?? featuresBlock?.get('Features')),
+    vmxFlags: words(flagsBlock?.get('vmx flags')),
+    flagsKey,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Raw CPUID and MSR: a character device on a live machine, a text capture in a snapshot.
+
+const HEX8 = /^[0-9a-f]{8}$/;
+
+export function formatCpuidCapture(leaves: CpuidLeaf[]): string {
+  const lines = leaves.map((l) => [l.leaf, l.subleaf, l.eax, l.ebx, l.ecx, l.edx].join(' '));
+  return `# /dev/cpu/0/cpuid capture: LEAF SUBLEAF EAX EBX ECX EDX (hex)\n${lines.join('\n')}\n`;
+}
+
+export function parseCpuidCapture(text: string): { leaves: CpuidLeaf[]; problems: string[] } {
+  const leaves: CpuidLeaf[] = [];
+  const problems: string[] = [];
+  captureLines(text).forEach(([line, fields]) => {
+    const values = fields.map((f) => f.toLowerCase());
+    if (values.length !== 6 || !values.every((v) => HEX8.test(v))) {
+      problems.push(`line ${line}: expected LEAF SUBLEAF EAX EBX ECX EDX as 8 hex digits each`);
+      return;
+    }
+    const [leaf, subleaf, eax, ebx, ecx, edx] = values as [string, string, string, string, string, string];
+    leaves.push({ leaf, subleaf, eax, ebx, ecx, edx });
+  });
+  return { leaves, problems };
+}
+
+export function formatMsrCapture(msr: Record<string, string>): string {
+  const lines = Object.entries(msr).map(([address, value]) => `${address} ${value}`);
+  return `# /dev/cpu/0/msr capture: ADDRESS VALUE (hex)\n${lines.join('\n')}\n`;
+}
+
+export function parseMsrCapture(text: string): { msr: Record<string, string>; problems: string[] } {
+  const msr: Record<string, string> = {};
+  const problems: string[] = [];
+  captureLines(text).forEach(([line, fields]) => {
+    const [address, value] = fields.map((f) => f.toLowerCase());
+    if (fields.length !== 2 || !/^[0-9a-f]{1,8}$/.test(address!) || !/^[0-9a-f]{1,16}$/.test(value!)) {
+      problems.push(`line ${line}: expected ADDRESS VALUE in hex`);
+      return;
+    }
+    msr[msrKey(Number.parseInt(address!, 16))] = value!.padStart(16, '0');
+  });
+  return { msr, problems };
+}
+
+/** [line number, whitespace-separated fields] of the lines that carry data ('#' starts a comment). */
+function captureLines(text: string): [number, string[]][] {
+  return text
+    .split('\n')
+    .map((raw, index): [number, string[]] => [index + 1, raw.replace(/#.*/, '').trim().split(/\s+/)])
+    .filter(([, fields]) => fields[0] !== '');
+}
+
+function msrKey(address: number): string {
+  return address.toString(16);
+}
+
+function hex8(leaf: number): string {
+  return leaf.toString(16).padStart(8, '0');
+}
+
+async function readCpuid(reader: Reader): Promise<CpuidLeaf[]> {
+  if (await reader.isCharDevice(CPUID_DEV)) {
+    const leaves: CpuidLeaf[] = [];
+    for (const leaf of CPUID_LEAVES) {
+      // The cpuid driver takes the leaf as file position (subleaf in the high 32 bits) and returns EAX..EDX.
+      const { data } = await reader.pread(CPUID_DEV, leaf, 16);
+      // EACCES/ENOENT/EIO: unknown, no diagnostic (a timeout was already recorded by the reader); stop there.
+      if (data === null) break;
+      const view = new DataView(data.buffer, data.byteOffset, 16);
+      const reg = (i: number) => hex8(view.getUint32(i * 4, true));
+      leaves.push({ leaf: hex8(leaf), subleaf: '00000000', eax: reg(0), ebx: reg(1), ecx: reg(2), edx: reg(3) });
+    }
+    return leaves;
+  }
+  const text = await reader.text(CPUID_DEV);
+  if (text === null) return [];
+  const { leaves, problems } = parseCpuidCapture(text);
+  for (const p of problems) reader.diag('malformed', CPUID_DEV, `${CPUID_DEV} capture ${p}`);
+  return leaves;
+}
+
+async function readMsr(reader: Reader, vendor: string | null): Promise<Record<string, string>> {
+  const address = msrFor(vendor);
+  if (address === null) return {};
+  if (await reader.isCharDevice(MSR_DEV)) {
+    const { data } = await reader.pread(MSR_DEV, address, 8);
+    if (data === null) return {};
+    const value = new DataView(data.buffer, data.byteOffset, 8).getBigUint64(0, true);
+    return { [msrKey(address)]: value.toString(16).padStart(16, '0') };
+  }
+  const text = await reader.text(MSR_DEV);
+  if (text === null) return {};
+  const { msr, problems } = parseMsrCapture(text);
+  for (const p of problems) reader.diag('malformed', MSR_DEV, `${MSR_DEV} capture ${p}`);
+  return msr;
+}
+
+function msrFor(vendor: string | null): number | null {
+  switch (vendor) {
+    case 'GenuineIntel':
+    case 'CentaurHauls':
+    case '  Shanghai  ':
+      return MSR_FEATURE_CONTROL;
+    case 'AuthenticAMD':
+    case 'HygonGenuine':
+      return MSR_VM_CR;
+    default:
+      return null;
+  }
+}
+
+function findLeaf(cpuid: CpuidLeaf[], leaf: number): CpuidLeaf | undefined {
+  return cpuid.find((l) => l.leaf === hex8(leaf) && l.subleaf === '00000000');
+}
+
+/** Leaf 0x80000001, only when leaf 0x80000000 says it exists (beyond the maximum the CPU returns other data). */
+function validExtendedLeaf(cpuid: CpuidLeaf[]): CpuidLeaf | null {
+  const max = findLeaf(cpuid, 0x80000000);
+  const ext = findLeaf(cpuid, 0x80000001);
+  if (!ext) return null;
+  if (max && Number.parseInt(max.eax, 16) < 0x80000001) return null;
+  return ext;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The VT verdict (xen.md §4.2: kvm-ok's MSR logic and the modern-kernel trap).
+
+interface VtFacts {
+  info: CpuinfoFacts;
+  x86: boolean;
+  basic: CpuidLeaf | undefined;
+  ext: CpuidLeaf | null;
+  cpuid: CpuidLeaf[];
+  msr: Record<string, string>;
+  release: string | null;
+}
+
+function decideVt({ info, x86, basic, ext, cpuid, msr, release }: VtFacts): Cpu['vt'] {
+  const evidence: string[] = [];
+  const result = (technology: 'vmx' | 'svm' | null, state: VtState) => ({ technology, state, evidence });
+  if (info.flagsKey === null) evidence.push('no flags line in /proc/cpuinfo');
+  if (!x86 && info.flagsKey !== null) return evidence.push('not an x86 CPU'), result(null, 'unknown');
+
+  const flagVmx = info.flags.includes('vmx');
+  const flagSvm = info.flags.includes('svm');
+  const cpuidVmx = basic ? bit(basic.ecx, 5) : null;
+  // A maximum extended leaf below 0x80000001 means "no SVM"; a leaf missing from a capture means unknown.
+  const extMax = findLeaf(cpuid, 0x80000000);
+  const cpuidSvm = ext ? bit(ext.ecx, 2) : extMax && Number.parseInt(extMax.eax, 16) < 0x80000001 ? false : null;
+  if (flagVmx) evidence.push('cpuinfo flag vmx');
+  if (flagSvm) evidence.push('cpuinfo flag svm');
+  if (cpuidVmx !== null) evidence.push(`CPUID.1:ECX[5] (VMX) ${cpuidVmx ? 'set' : 'clear'}`);
+  if (cpuidSvm !== null) evidence.push(`CPUID.80000001:ECX[2] (SVM) ${cpuidSvm ? 'set' : 'clear'}`);
+
+  const lock = msrVerdict(msr, evidence);
+  const hypervisor = info.flags.includes('hypervisor') || (basic !== undefined && bit(basic.ecx, 31));
+  const oldKernel = kernelBefore(release, 5, 6);
+
+  let technology: 'vmx' | 'svm' | null =
+    flagVmx || cpuidVmx ? 'vmx' : flagSvm || cpuidSvm ? 'svm' : null;
+  // IA32_FEATURE_CONTROL / VM_CR answer only on CPUs with VMX/SMX resp. SVM, so a readable lock names the
+  // technology; a hypervisor may fake the MSR for a guest that has none, so not under one.
+  if (technology === null && lock !== null && lock.disabled && !hypervisor) technology = lock.technology;
+  if (technology === null) {
+    if (cpuidVmx === false && cpuidSvm === false) return result(null, 'absent');
+    if (hypervisor) {
+      evidence.push('running under a hypervisor: a missing flag only says this guest is not offered VT');
+      return result(null, 'unknown');
+    }
+    if (info.flagsKey !== null && oldKernel === true) {
+      evidence.push(`kernel ${release} is older than 5.6 and never hides vmx`);
+      return result(null, 'absent');
+    }
+    if (info.flagsKey !== null) evidence.push('neither vmx nor svm in the flags; kernels >= 5.6 hide a locked-off vmx');
+    return result(null, 'unknown');
+  }
+
+  const lockHere = lock !== null && lock.technology === technology ? lock : null;
+  if (lockHere?.disabled) return result(technology, 'disabled-by-firmware');
+  const flagPresent = technology === 'vmx' ? flagVmx : flagSvm;
+  if (flagPresent) return result(technology, 'enabled');
+  // The CPU has it (CPUID) but the flags do not show it.
+  if (info.flagsKey === null) return result(technology, lockHere ? 'enabled' : 'unknown');
+  if (technology === 'vmx' && oldKernel !== true && lockHere === null) {
+    evidence.push('vmx missing from the flags while CPUID has it: kernels >= 5.6 clear it when VMX is locked off');
+    return result(technology, 'disabled-by-firmware');
+  }
+  evidence.push(`${technology} missing from the flags while CPUID has it, for no known reason`);
+  return result(technology, 'unknown');
+}
+
+function msrVerdict(
+  msr: Record<string, string>,
+  evidence: string[],
+): { technology: 'vmx' | 'svm'; disabled: boolean } | null {
+  const fc = msr[msrKey(MSR_FEATURE_CONTROL)];
+  if (fc !== undefined) {
+    const value = BigInt(`0x${fc}`);
+    const locked = (value & 1n) === 1n;
+    const outsideSmx = (value & 4n) === 4n;
+    const shown = `MSR 0x3a = 0x${value.toString(16)}`;
+    if (!locked) evidence.push(`${shown}: unlocked, the OS may still enable VMX`);
+    else if (outsideSmx) evidence.push(`${shown}: locked with VMX outside SMX enabled`);
+    else evidence.push(`${shown}: locked with VMX outside SMX clear (firmware, or a kernel without KVM_INTEL)`);
+    return { technology: 'vmx', disabled: locked && !outsideSmx };
+  }
+  const vmcr = msr[msrKey(MSR_VM_CR)];
+  if (vmcr !== undefined) {
+    const value = BigInt(`0x${vmcr}`);
+    const svmdis = (value & 0x10n) === 0x10n;
+    evidence.push(`MSR 0xc0010114 = 0x${value.toString(16)}: SVMDIS ${svmdis ? 'set' : 'clear'}`);
+    return { technology: 'svm', disabled: svmdis };
+  }
+  return null;
+}
+
+/** Whether the release ("2.6.18-238.el5", "6.1.0-18-amd64") is older than major.minor; null when unparsable. */
+export function kernelBefore(release: string | null, major: number, minor: number): boolean | null {
+  const match = release === null ? null : /^(\d+)\.(\d+)/.exec(release);
+  if (!match) return null;
+  const [a, b] = [Number(match[1]), Number(match[2])];
+  return a < major || (a === major && b < minor);
+}

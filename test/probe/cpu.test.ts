@@ -1,0 +1,428 @@
+import { openSync, closeSync, readFileSync, readSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { nodeFsPromises } from '../../src/fs.ts';
+import { Reader } from '../../src/probe/_reader.ts';
+import {
+  formatCpuidCapture,
+  formatMsrCapture,
+  kernelBefore,
+  parseCpuidCapture,
+  parseMsrCapture,
+  probeCpu,
+  type CpuProbeOptions,
+} from '../../src/probe/cpu.ts';
+import type { Cpu, CpuidLeaf } from '../../src/types.ts';
+import { charDevice, dataFile, failingOpen, machineTree, merge, readerFor } from './_corpus.ts';
+import type { Tree } from '../_support/memfs.ts';
+
+const T510 = 'vm-virtwhat-baremetal'; // ThinkPad T510, Core i7 M 620 (CPUID signature 0x20655)
+const FIRECRACKER = 'this-machine-firecracker-kvm';
+const EPYC = 'server-amd-epyc_7451-ul';
+const HYPERV = 'vm-virtwhat-hyperv'; // Xeon 5130 in a Hyper-V guest with an old kernel: no vmx, no hypervisor flag
+
+// CPUID.1 of an Arrandale with the T510's signature 0x20655, as coreboot's ironlake raminit.c records it
+// ("CPUID: eax: 00000001; ecx: 00000e00 => 00020655.00010800.029ae3ff.bfebfbff"): ECX bit 5 (VMX) is set, in
+// line with the vmx flag of the T510's cpuinfo.
+const ARRANDALE_LEAF1: CpuidLeaf = {
+  leaf: '00000001',
+  subleaf: '00000000',
+  eax: '00020655',
+  ebx: '00010800',
+  ecx: '029ae3ff',
+  edx: 'bfebfbff',
+};
+
+/** The T510's cpuinfo as a >= 5.6 kernel prints it after firmware locked VMX off: vmx and its word-8 flags go. */
+const t510VmxHidden = () =>
+  dataFile(T510, 'proc__cpuinfo').replace(/ vmx( smx)/g, '$1').replace(/ tpr_shadow vnmi flexpriority ept vpid/g, '');
+
+async function cpuOf(tree: Tree, options: CpuProbeOptions = {}, wrap?: Parameters<typeof readerFor>[1]) {
+  const reader = readerFor(tree, wrap);
+  const cpu = await probeCpu(reader, options);
+  return { cpu, diagnostics: reader.diagnostics };
+}
+
+const cpuinfoTree = (text: string): Tree => ({ files: { 'proc/cpuinfo': text } });
+const captureTree = (leaves: CpuidLeaf[]): Tree => ({ files: { 'dev/cpu/0/cpuid': formatCpuidCapture(leaves) } });
+const msrTree = (msr: Record<string, string>): Tree => ({ files: { 'dev/cpu/0/msr': formatMsrCapture(msr) } });
+
+describe('probeCpu on real /proc/cpuinfo files', () => {
+  it.each<[string, Partial<Cpu>]>([
+    [
+      T510,
+      {
+        vendor: 'GenuineIntel',
+        family: 6,
+        model: 37,
+        stepping: 5,
+        modelName: 'Intel(R) Core(TM) i7 CPU       M 620  @ 2.67GHz',
+        logicalCpus: 4,
+        cores: 2,
+        packages: 1,
+        longMode: true,
+        pae: true,
+        hypervisorFlag: false,
+      },
+    ],
+    // Two sockets of one core each as the RHEL5 Xen dom0 kernel shows its vCPUs.
+    ['vm-virtwhat-rhel5-xen-dom0', { family: 6, model: 15, stepping: 6, logicalCpus: 2, cores: 2, packages: 2 }],
+    // No physical id / core id lines at all: topology unknown.
+    ['vm-virtwhat-kvm', { modelName: 'QEMU Virtual CPU version 0.13.0', logicalCpus: 1, cores: null, packages: null }],
+    ['notebook-intel-i7-1165g7-tigerlake-ul', { family: 6, model: 140, logicalCpus: 8, cores: 4, packages: 1 }],
+    ['server-intel-xeon-x7550-64cpu-ul', { model: 46, stepping: 6, logicalCpus: 64, cores: 32, packages: 4 }],
+    [EPYC, { vendor: 'AuthenticAMD', family: 23, model: 1, stepping: 2, logicalCpus: 96, cores: 48, packages: 2 }],
+    ['vm-virtwhat-aws-baremetal-x86', { model: 79, logicalCpus: 72, cores: 36, packages: 2, hypervisorFlag: false }],
+    [
+      'virtwhat-esx-arm',
+      {
+        vendor: 'ARM',
+        family: null,
+        modelName: null,
+        logicalCpus: 2,
+        flags: ['fp', 'asimd', 'evtstrm', 'crc32', 'cpuid'],
+        flagsKnown: true,
+        longMode: null,
+        pae: null,
+        hypervisorFlag: null,
+      },
+    ],
+  ])('%s', async (machine, expected) => {
+    const { cpu, diagnostics } = await cpuOf(machineTree(machine));
+    expect(cpu).toMatchObject(expected);
+    expect(diagnostics).toEqual([]);
+  });
+
+  it('takes the flags and the separate `vmx flags` line of the first CPU', async () => {
+    const { cpu } = await cpuOf(machineTree('notebook-intel-i7-1165g7-tigerlake-ul'));
+    expect(cpu.flags).toHaveLength(147);
+    expect(cpu.flags.slice(0, 3)).toEqual(['fpu', 'vme', 'de']);
+    expect(cpu.vmxFlags).toHaveLength(22);
+    expect(cpu.vmxFlags).toEqual(expect.arrayContaining(['ept', 'vpid', 'unrestricted_guest']));
+    expect(cpu.vt).toMatchObject({ technology: 'vmx', state: 'enabled' });
+  });
+
+  it('reads this machine as captured: arch, raw CPUID, and no VT offered to this KVM guest', async () => {
+    const { cpu, diagnostics } = await cpuOf(machineTree(FIRECRACKER));
+    expect(cpu).toMatchObject({ arch: 'x86_64', vendor: 'GenuineIntel', model: 167, logicalCpus: 2, cores: 2 });
+    expect(cpu.cpuid.map((l) => l.leaf)).toEqual(['00000000', '00000001', '80000000', '80000001', '40000000']);
+    // CPUID.1:ECX[5] and CPUID.80000001:ECX[2] are clear, so no hidden VT: absent even under a hypervisor.
+    expect(cpu.vt).toMatchObject({ technology: null, state: 'absent' });
+    expect(cpu).toMatchObject({ hypervisorFlag: true, longMode: true, pae: true });
+    expect(diagnostics).toEqual([]);
+  });
+
+  it('takes lm, pae and the hypervisor bit from raw CPUID when the flags are unknown', async () => {
+    const tree = machineTree(FIRECRACKER);
+    tree.files!['proc/cpuinfo'] = '';
+    const { cpu } = await cpuOf(tree);
+    expect(cpu).toMatchObject({ flagsKnown: false, longMode: true, pae: true, hypervisorFlag: true });
+    // CPUID.1:EDX / 80000001:EDX of this machine with the PAE and LM bits cleared.
+    const cleared = { '00000001': { edx: '1f8bfbbf', ecx: '7ffa3203' }, '80000001': { edx: '0c100800' } };
+    const leaves = cpu.cpuid.map((l) => ({ ...l, ...cleared[l.leaf as keyof typeof cleared] }));
+    const { cpu: without } = await cpuOf(merge(tree, captureTree(leaves)));
+    expect(without).toMatchObject({ longMode: false, pae: false, hypervisorFlag: false });
+  });
+
+  it('leaves arch and the kernel release alone when the caller gives them', async () => {
+    const { cpu } = await cpuOf(machineTree(FIRECRACKER), { arch: null, kernelRelease: null });
+    expect(cpu.arch).toBeNull();
+  });
+});
+
+describe('probeCpu on damaged input', () => {
+  const t510 = dataFile(T510, 'proc__cpuinfo');
+  const flagsAt = t510.indexOf('flags\t\t:');
+  const bigCpuinfo = t510.repeat(Math.ceil((10 * 1024 * 1024) / t510.length));
+
+  it.each<[string, Tree, Partial<Cpu>, { code: string; message?: string }[]]>([
+    [
+      'cut in the middle of the first flags line',
+      cpuinfoTree(t510.slice(0, flagsAt + 40)),
+      { vendor: 'GenuineIntel', logicalCpus: 1, flagsKnown: false, flags: [], longMode: null },
+      [{ code: 'malformed', message: '/proc/cpuinfo: line 19: cut off (no newline at the end), not used' }],
+    ],
+    [
+      'cut in the third CPU',
+      cpuinfoTree(t510.slice(0, t510.indexOf('processor\t: 2') + 30)),
+      { family: 6, logicalCpus: 3, flagsKnown: true, vt: expect.objectContaining({ state: 'enabled' }) },
+      [{ code: 'malformed', message: expect.stringMatching(/^\/proc\/cpuinfo: line 5\d: cut off/) }],
+    ],
+    [
+      'a non-numeric cpu family',
+      cpuinfoTree(t510.replace('cpu family\t: 6', 'cpu family\t: six')),
+      { family: null, model: 37, logicalCpus: 4 },
+      [{ code: 'malformed', message: '/proc/cpuinfo: line 3: cpu family "six" is not a number' }],
+    ],
+    [
+      'blank lines squeezed out: CPUs still start at each processor line',
+      cpuinfoTree(t510.replace(/\n\n/g, '\n')),
+      { logicalCpus: 4, cores: 2, packages: 1, flagsKnown: true },
+      [],
+    ],
+    [
+      'stepping "unknown" (the kernel prints it for a CPU without a stepping)',
+      cpuinfoTree(t510.replace('stepping\t: 5', 'stepping\t: unknown')),
+      { stepping: null, model: 37 },
+      [],
+    ],
+    [
+      'an empty file (bhyve guest, as virt-what captured it)',
+      machineTree('vm-virtwhat-bhyve'),
+      { vendor: null, logicalCpus: null, cores: null, flagsKnown: false, hypervisorFlag: null },
+      [{ code: 'malformed', message: '/proc/cpuinfo: empty' }],
+    ],
+    [
+      'a 10 MB file (beyond the 8 MiB cap)',
+      cpuinfoTree(bigCpuinfo),
+      { vendor: null, logicalCpus: null, flagsKnown: false },
+      [{ code: 'too-large' }],
+    ],
+    [
+      'no newline after the last line (Alibaba guest, as virt-what stores it)',
+      machineTree('vm-virtwhat-alibaba-cloud-x86'),
+      { logicalCpus: 2, flagsKnown: true, hypervisorFlag: true },
+      [{ code: 'malformed', message: '/proc/cpuinfo: line 53: cut off (no newline at the end), not used' }],
+    ],
+  ])('%s', async (_name, tree, expected, diagnostics) => {
+    const { cpu, diagnostics: got } = await cpuOf(tree, { kernelRelease: null });
+    expect(cpu).toMatchObject(expected);
+    expect(got).toEqual(diagnostics.map((d) => expect.objectContaining({ path: '/proc/cpuinfo', ...d })));
+  });
+
+  it('reports an unreadable /proc/cpuinfo (EACCES) and knows nothing', async () => {
+    const { cpu, diagnostics } = await cpuOf(machineTree(T510), {}, { wrap: failingOpen('/proc/cpuinfo', 'EACCES') });
+    expect(cpu).toMatchObject({ vendor: null, flagsKnown: false, logicalCpus: null });
+    expect(cpu.vt.state).toBe('unknown');
+    expect(diagnostics).toEqual([{ code: 'unreadable', path: '/proc/cpuinfo', message: '/proc/cpuinfo: EACCES' }]);
+  });
+});
+
+describe('the VT verdict', () => {
+  const leaves = () => parseCpuidCapture(dataFile(FIRECRACKER, 'dev__cpu__0__cpuid')).leaves;
+
+  it.each<[string, Tree, string | null, Cpu['vt']['technology'], Cpu['vt']['state'], string?]>([
+    [
+      'vmx in CPUID but not in the flags of a >= 5.6 kernel',
+      merge(cpuinfoTree(t510VmxHidden()), captureTree([ARRANDALE_LEAF1])),
+      '6.19.4-gentoo',
+      'vmx',
+      'disabled-by-firmware',
+      'kernels >= 5.6 clear it',
+    ],
+    [
+      'vmx in CPUID but not in the flags of a kernel that never hides it',
+      merge(cpuinfoTree(t510VmxHidden()), captureTree([ARRANDALE_LEAF1])),
+      '2.6.18',
+      'vmx',
+      'unknown',
+    ],
+    [
+      'MSR 0x3a = 0x1: locked, VMX outside SMX clear (the flag still shows on an old kernel)',
+      merge(machineTree(T510), msrTree({ '3a': '0000000000000001' })),
+      '2.6.18',
+      'vmx',
+      'disabled-by-firmware',
+      'MSR 0x3a = 0x1: locked with VMX outside SMX clear',
+    ],
+    [
+      'MSR 0x3a = 0x5: locked with VMX enabled',
+      merge(machineTree(T510), msrTree({ '3a': '0000000000000005' })),
+      '2.6.18',
+      'vmx',
+      'enabled',
+      'MSR 0x3a = 0x5: locked with VMX outside SMX enabled',
+    ],
+    [
+      'MSR 0x3a = 0x0: unlocked, the OS may enable VMX',
+      merge(machineTree(T510), msrTree({ '3a': '0000000000000000' })),
+      '2.6.18',
+      'vmx',
+      'enabled',
+    ],
+    [
+      'MSR 0x3a locked off and no vmx flag, no CPUID: the MSR only answers on a VMX/SMX CPU',
+      merge(cpuinfoTree(t510VmxHidden()), msrTree({ '3a': '0000000000000001' })),
+      '6.19.4-gentoo',
+      'vmx',
+      'disabled-by-firmware',
+    ],
+    [
+      'AMD VM_CR with SVMDIS set',
+      merge(machineTree(EPYC), msrTree({ c0010114: '0000000000000010' })),
+      null,
+      'svm',
+      'disabled-by-firmware',
+      'MSR 0xc0010114 = 0x10: SVMDIS set',
+    ],
+    [
+      'AMD VM_CR with SVMDIS and LOCK set',
+      merge(machineTree(EPYC), msrTree({ c0010114: '0000000000000018' })),
+      null,
+      'svm',
+      'disabled-by-firmware',
+    ],
+    ['AMD VM_CR clear', merge(machineTree(EPYC), msrTree({ c0010114: '0000000000000000' })), null, 'svm', 'enabled'],
+    [
+      'no CPUID, no flag, kernel 2.6.18 (never hides vmx)',
+      machineTree(HYPERV),
+      '2.6.18',
+      null,
+      'absent',
+      'kernel 2.6.18 is older than 5.6',
+    ],
+    ['no CPUID, no flag, a new kernel (it may have hidden vmx)', machineTree(HYPERV), '6.19.4-gentoo', null, 'unknown'],
+    ['no CPUID, no flag, kernel unknown', machineTree(HYPERV), null, null, 'unknown'],
+    [
+      'no CPUID, no flag, under a hypervisor',
+      machineTree('vm-virtwhat-kvm'),
+      '2.6.18',
+      null,
+      'unknown',
+      'running under a hypervisor',
+    ],
+    ['raw CPUID without VMX/SVM under a hypervisor', machineTree(FIRECRACKER), null, null, 'absent'],
+    [
+      'raw CPUID says no even when the flags are unknown',
+      merge(cpuinfoTree(''), captureTree(leaves())),
+      '6.19.4-gentoo',
+      null,
+      'absent',
+    ],
+    ['the svm flag of a QEMU guest', machineTree('vm-virtwhat-qemu'), null, 'svm', 'enabled'],
+    ['an arm64 CPU', machineTree('virtwhat-esx-arm'), null, null, 'unknown', 'not an x86 CPU'],
+  ])('%s', async (_name, tree, kernelRelease, technology, state, evidence) => {
+    const { cpu } = await cpuOf(tree, { kernelRelease });
+    expect(cpu.vt.technology).toBe(technology);
+    expect(cpu.vt.state).toBe(state);
+    if (evidence !== undefined) expect(cpu.vt.evidence.join('\n')).toContain(evidence);
+  });
+
+  it.each([
+    ['2.6.18', true],
+    ['5.5.19', true],
+    ['5.6.0', false],
+    ['6.19.4-gentoo', false],
+    ['not-a-release', null],
+    [null, null],
+  ] as const)('kernelBefore(%s, 5.6) is %s', (release, expected) => {
+    expect(kernelBefore(release, 5, 6)).toBe(expected);
+  });
+});
+
+describe('raw CPUID and MSR sources', () => {
+  const capture = dataFile(FIRECRACKER, 'dev__cpu__0__cpuid');
+  const leaves = parseCpuidCapture(capture).leaves;
+  const leafBytes = (position: number): Uint8Array | Error => {
+    const leaf = leaves.find((l) => Number.parseInt(l.leaf, 16) === position);
+    if (!leaf) return Object.assign(new Error('EIO'), { code: 'EIO' });
+    const bytes = new Uint8Array(16);
+    const view = new DataView(bytes.buffer);
+    [leaf.eax, leaf.ebx, leaf.ecx, leaf.edx].forEach((reg, i) => view.setUint32(i * 4, Number.parseInt(reg, 16), true));
+    return bytes;
+  };
+
+  it('writes the capture format it reads, byte for byte', () => {
+    expect(leaves).toHaveLength(5);
+    expect(formatCpuidCapture(leaves)).toBe(capture);
+    const msr = { '3a': '0000000000000005' };
+    expect(parseMsrCapture(formatMsrCapture(msr))).toEqual({ msr, problems: [] });
+  });
+
+  it('reports malformed capture lines by number and keeps the good ones', async () => {
+    const broken = capture.replace('80000000 00000000 80000008', '80000000 00000000 8000008');
+    const parsed = parseCpuidCapture(broken);
+    expect(parsed.leaves).toHaveLength(4);
+    expect(parsed.problems).toEqual(['line 4: expected LEAF SUBLEAF EAX EBX ECX EDX as 8 hex digits each']);
+    const { diagnostics } = await cpuOf(merge(machineTree(FIRECRACKER), { files: { 'dev/cpu/0/cpuid': broken } }));
+    expect(diagnostics).toEqual([expect.objectContaining({ code: 'malformed', path: '/dev/cpu/0/cpuid' })]);
+    expect(parseMsrCapture('3a 5\nzz 1\n').problems).toEqual(['line 2: expected ADDRESS VALUE in hex']);
+  });
+
+  it('reads the cpuid device at position = leaf, 16 bytes little-endian', async () => {
+    const asked: number[] = [];
+    const tree = machineTree(FIRECRACKER);
+    delete tree.files!['dev/cpu/0/cpuid'];
+    tree.files!['dev/cpu/0/cpuid'] = '';
+    const device = charDevice('/dev/cpu/0/cpuid', (position, length) => {
+      asked.push(position);
+      expect(length).toBe(16);
+      return leafBytes(position);
+    });
+    const { cpu, diagnostics } = await cpuOf(tree, {}, { wrap: device });
+    expect(asked).toEqual([0x0, 0x1, 0x80000000, 0x80000001, 0x40000000]);
+    expect(cpu.cpuid).toEqual(leaves);
+    expect(diagnostics).toEqual([]);
+  });
+
+  it('takes an unreadable device (EACCES, not root) as unknown, without a diagnostic', async () => {
+    const tree = merge(machineTree(T510), { files: { 'dev/cpu/0/cpuid': '', 'dev/cpu/0/msr': '' } });
+    const eacces = () => Object.assign(new Error('EACCES'), { code: 'EACCES' });
+    const wrap = (fs: Parameters<ReturnType<typeof charDevice>>[0]) =>
+      charDevice('/dev/cpu/0/msr', eacces)(charDevice('/dev/cpu/0/cpuid', eacces)(fs));
+    const { cpu, diagnostics } = await cpuOf(tree, { kernelRelease: null }, { wrap });
+    expect(cpu.cpuid).toEqual([]);
+    expect(cpu.msr).toEqual({});
+    expect(cpu.vt).toMatchObject({ technology: 'vmx', state: 'enabled' });
+    expect(diagnostics).toEqual([]);
+  });
+
+  it('gives up on a device that does not answer, with one timeout diagnostic', async () => {
+    const tree = merge(machineTree(FIRECRACKER), { files: { 'dev/cpu/0/cpuid': '' } });
+    const device = charDevice('/dev/cpu/0/cpuid', () => 'hang');
+    const { cpu, diagnostics } = await cpuOf(tree, {}, { wrap: device, deviceTimeoutMs: 20 });
+    expect(cpu.cpuid).toEqual([]);
+    expect(diagnostics.map((d) => [d.code, d.path])).toEqual([['timeout', '/dev/cpu/0/cpuid']]);
+  });
+
+  it('reads the MSR matching the vendor at position = address, 8 bytes little-endian', async () => {
+    const asked: number[] = [];
+    const tree = merge(machineTree(EPYC), { files: { 'dev/cpu/0/msr': '' } });
+    const device = charDevice('/dev/cpu/0/msr', (position) => {
+      asked.push(position);
+      return Uint8Array.of(0x18, 0, 0, 0, 0, 0, 0, 0);
+    });
+    const { cpu } = await cpuOf(tree, { kernelRelease: null }, { wrap: device });
+    expect(asked).toEqual([0xc0010114]);
+    expect(cpu.msr).toEqual({ c0010114: '0000000000000018' });
+    expect(cpu.vt.state).toBe('disabled-by-firmware');
+  });
+});
+
+describe('probeCpu on this machine', () => {
+  const live = (() => {
+    try {
+      return readFileSync('/proc/cpuinfo', 'utf8');
+    } catch {
+      return null;
+    }
+  })();
+
+  it.skipIf(live === null)('returns the flags of the first flags line of /proc/cpuinfo', async () => {
+    const reader = new Reader({ fs: nodeFsPromises, root: '/' });
+    const cpu = await probeCpu(reader);
+    const line = /^flags\s*:(.*)$/m.exec(live!);
+    expect(cpu.flagsKnown).toBe(line !== null);
+    expect(cpu.flags).toEqual(line ? line[1]!.trim().split(/\s+/) : []);
+    expect(cpu.logicalCpus).toBe(live!.match(/^processor\s*:/gm)?.length ?? null);
+  });
+
+  const cpuidReadable = (() => {
+    try {
+      closeSync(openSync('/dev/cpu/0/cpuid', 'r'));
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+
+  it.skipIf(!cpuidReadable)('reads CPUID leaf 0 whose vendor string is cpuinfo vendor_id', async () => {
+    const cpu = await probeCpu(new Reader({ fs: nodeFsPromises, root: '/' }));
+    const fd = openSync('/dev/cpu/0/cpuid', 'r');
+    const buffer = Buffer.alloc(16);
+    readSync(fd, buffer, 0, 16, 0);
+    closeSync(fd);
+    const vendor = [4, 12, 8].map((o) => buffer.subarray(o, o + 4).toString('latin1')).join('');
+    expect(cpu.vendor).toBe(vendor);
+    expect(cpu.cpuid[0]).toMatchObject({ leaf: '00000000', eax: buffer.readUInt32LE(0).toString(16).padStart(8, '0') });
+  });
+});
