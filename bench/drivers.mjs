@@ -1,0 +1,99 @@
+// bench/drivers: driver matching against one `modprobe -R` process per device, measured in the same run.
+// Rows: index build (loading a kernel's module data, cold, in a fresh process), one lookup, resolving every
+// modalias of this machine's /sys with a built index, and a whole process doing load + resolve.
+// It bundles src/modalias with esbuild into a temp dir, so it needs no `npm run build`. The modprobe baseline needs
+// the kmod tree the tests build (node_modules/.cache/xenoppix-kmod, made by scripts/update-kernel-data.sh).
+// Usage: node bench/drivers.mjs [runs]
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { table, timeProcess, which } from './_lib.mjs';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
+const runs = Number(process.argv[2] ?? 11);
+const release = readdirSync(join(repo, 'data', 'kernel')).sort().at(-1);
+const refDir = join(repo, 'data', 'kernel', release);
+
+// Every modalias of this machine (all buses), as udev would look them up.
+const modaliases = [];
+for (const bus of existsSync('/sys/bus') ? readdirSync('/sys/bus').sort() : []) {
+  const dir = join('/sys/bus', bus, 'devices');
+  for (const dev of existsSync(dir) ? readdirSync(dir).sort() : []) {
+    try {
+      const m = readFileSync(join(dir, dev, 'modalias'), 'utf8').trim();
+      if (m) modaliases.push(m);
+    } catch {
+      // no modalias here
+    }
+  }
+}
+if (modaliases.length === 0) modaliases.push('pci:v00001AF4d00001041sv00001AF4sd00001041bc02sc00i00');
+
+const tmp = mkdtempSync(join(tmpdir(), 'bench-drivers-'));
+try {
+  const entry = join(tmp, 'entry.ts');
+  writeFileSync(
+    entry,
+    `import { loadKernelData } from ${JSON.stringify(join(repo, 'src/modalias/kernel-data.ts'))};
+import { emptyConfig } from ${JSON.stringify(join(repo, 'src/modalias/modprobe-d.ts'))};
+import { lookupModules, resolveDrivers } from ${JSON.stringify(join(repo, 'src/modalias/resolve.ts'))};
+const [mode, dir, list] = process.argv.slice(2);
+const queries = JSON.parse(list);
+const t0 = performance.now();
+const kernel = await loadKernelData({ kernelDir: dir });
+const t1 = performance.now();
+const ctx = { kernel, config: emptyConfig() };
+if (mode === 'load') console.log(JSON.stringify({ loadMs: t1 - t0 }));
+else if (mode === 'machine') resolveDrivers(ctx, queries.map((modalias, i) => ({ bus: 'x', id: String(i), modalias, bound: null })));
+else {
+  // Warm, then time many rounds: per lookup and per whole machine.
+  for (let i = 0; i < 2000; i++) lookupModules(ctx, queries[i % queries.length]);
+  const rounds = 2000;
+  const s = performance.now();
+  for (let r = 0; r < rounds; r++) resolveDrivers(ctx, queries.map((modalias, i) => ({ bus: 'x', id: String(i), modalias, bound: null })));
+  const perMachine = (performance.now() - s) / rounds;
+  console.log(JSON.stringify({ perLookupUs: (perMachine * 1000) / queries.length, perMachineMs: perMachine }));
+}
+`,
+  );
+  const bundle = join(tmp, 'bench.mjs');
+  await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: bundle, logLevel: 'warning' });
+  const list = JSON.stringify(modaliases);
+  const node = (mode) => [process.execPath, bundle, mode, refDir, list];
+
+  // Baseline: one modprobe -R process on the same kernel's indexes (what a per-device shell-out costs).
+  const modprobe = which('modprobe') ?? ['/usr/sbin/modprobe', '/sbin/modprobe'].find(existsSync) ?? null;
+  const kmodRoot = join(repo, 'node_modules', '.cache', 'xenoppix-kmod', release);
+  const emptyConf = join(tmp, 'empty.d');
+  spawnSync('mkdir', ['-p', emptyConf]);
+  const baselines = {};
+  if (modprobe && existsSync(join(kmodRoot, 'lib', 'modules', release, 'modules.alias.bin'))) {
+    // A lookup that finds a module (a miss exits 1): this VM's virtio NIC.
+    const hit = 'pci:v00001AF4d00001041sv00001AF4sd00001041bc02sc00i00';
+    baselines['modprobe -R'] = timeProcess([modprobe, '-d', kmodRoot, '-S', release, '-C', emptyConf, '-R', hit], { runs });
+  }
+  baselines['node -e 0'] = timeProcess([process.execPath, '-e', '0'], { runs });
+
+  // In-process numbers, each from fresh processes: cold load, warm lookups.
+  const loads = [];
+  for (let i = 0; i < runs; i++) loads.push(JSON.parse(spawnSync(node('load')[0], node('load').slice(1), { encoding: 'utf8' }).stdout).loadMs);
+  loads.sort((a, b) => a - b);
+  const warm = JSON.parse(spawnSync(node('warm')[0], node('warm').slice(1), { encoding: 'utf8' }).stdout);
+  const fixed = (ms) => ({ median: ms, min: ms, max: ms });
+  const rows = [
+    ...Object.entries(baselines).map(([k, v]) => [k, v]),
+    ['index build: load + index the kernel data (cold, in process)', { median: loads[loads.length >> 1], min: loads[0], max: loads.at(-1) }],
+    [`one lookup (warm, in process): ${warm.perLookupUs.toFixed(1)} us`, fixed(warm.perLookupUs / 1000)],
+    [`whole machine: ${modaliases.length} modaliases resolved (warm)`, fixed(warm.perMachineMs)],
+    [`whole process: node + load + resolve ${modaliases.length}`, timeProcess(node('machine'), { runs })],
+  ];
+  if (baselines['modprobe -R']) rows.push([`modprobe -R x ${modaliases.length} (one per device)`, fixed(baselines['modprobe -R'].median * modaliases.length)]);
+  console.log(`bench/drivers: kernel ${release} (${refDir}), ${modaliases.length} modaliases from /sys, ${runs} runs\n`);
+  console.log(table(rows, baselines));
+  if (!baselines['modprobe -R']) console.log('\n(no modprobe tree: run the tests once, or scripts/update-kernel-data.sh --index-root)');
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Regenerates the shipped module metadata of a reference kernel from a Debian kernel package:
+#   apt-get download PACKAGE; dpkg -x; depmod -b  (see ../shared/research/matching.md §2.2)
+# Usage (as root, with apt and kmod):
+#   scripts/update-kernel-data.sh linux-image-6.1.0-56-amd64
+#       writes data/kernel/<release>/{modules.alias,.order,.builtin,.builtin.modinfo,.softdep,.dep}
+#   scripts/update-kernel-data.sh --index-root DIR [--no-data] PACKAGE
+#       also (or only) keeps DIR/lib/modules/<release>/modules.* including depmod's binary .bin indexes, without
+#       the .ko files: a tree `modprobe -d DIR -S <release>` can resolve aliases in (the kmod cross-check tests).
+# The release is the package's /lib/modules/<release>; Debian changes it (the ABI number) with security updates:
+#   apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-/{print $2}'
+# Not run in CI for data/: the shipped files change only when someone runs this and commits the result.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+index_root=''
+write_data=1
+while [ $# -gt 1 ]; do
+  case "$1" in
+    --index-root) index_root=$2; shift 2 ;;
+    --no-data) write_data=0; shift ;;
+    *) break ;;
+  esac
+done
+[ $# -eq 1 ] || { echo "usage: $0 [--index-root DIR] [--no-data] PACKAGE" >&2; exit 2; }
+package=$1
+for tool in apt-get dpkg depmod; do
+  command -v "$tool" >/dev/null || [ -x "/sbin/$tool" ] || [ -x "/usr/sbin/$tool" ] ||
+    { echo "$0: $tool is needed (apt-get install -y kmod)" >&2; exit 1; }
+done
+export PATH="$PATH:/sbin:/usr/sbin"
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+# apt-get download as root into a directory _apt cannot write warns and goes on; a stale package list is
+# refreshed once.
+if ! apt-get download -q "$package" >/dev/null 2>apt.log; then
+  apt-get update -q >/dev/null 2>>apt.log || true
+  apt-get download -q "$package" >/dev/null 2>>apt.log || { cat apt.log >&2; exit 1; }
+fi
+dpkg -x ./*.deb root
+release=$(ls root/lib/modules)
+[ "$(echo "$release" | wc -l)" -eq 1 ] || { echo "$0: expected one release in $package, got: $release" >&2; exit 1; }
+depmod -b root "$release"
+src=root/lib/modules/$release
+
+if [ "$write_data" = 1 ]; then
+  dest=$repo/data/kernel/$release
+  mkdir -p "$dest"
+  for f in modules.alias modules.order modules.builtin modules.builtin.modinfo modules.softdep modules.dep; do
+    cp "$src/$f" "$dest/$f"
+  done
+  echo "wrote $dest" >&2
+fi
+if [ -n "$index_root" ]; then
+  dest=$index_root/lib/modules/$release
+  mkdir -p "$dest"
+  cp "$src"/modules.* "$dest/"
+  echo "wrote $dest" >&2
+fi
+echo "$release"

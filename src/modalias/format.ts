@@ -1,0 +1,33 @@
+// `autoconfig drivers` as text, in the shape of `lspci -k`: one header line per device, then tab-indented
+// "Kernel driver in use" / "Kernel modules" lines, plus what would load and why. Pure: report in, text out.
+import type { ModaliasIssue } from './alias-file.ts';
+import type { DriversReport } from './report.ts';
+
+const SOURCES = {
+  target: 'the target system',
+  option: '--kernel',
+  reference: 'shipped reference data, not the target system',
+} as const;
+
+export function formatDriversReport(report: DriversReport): string {
+  const { kernel } = report;
+  const lines = [`Kernel ${kernel.release} modules: ${SOURCES[kernel.source]} (${kernel.dir})`];
+  const config = report.configFiles.filter((f) => !f.endsWith('/modules.softdep'));
+  lines.push(`modprobe.d: ${config.length === 0 ? 'none' : config.join(', ')}`);
+  for (const d of report.devices) {
+    lines.push('', `${d.bus} ${d.id}: ${d.modalias}`);
+    if (d.bound !== null) lines.push(`\tKernel driver in use: ${d.bound}`);
+    if (d.candidates.length > 0) {
+      const marked = d.candidates.map((m) => (d.builtin.includes(m) ? `${m} (built-in)` : m));
+      lines.push(`\tKernel modules: ${marked.join(', ')}`);
+    }
+    if (d.blacklisted.length > 0) lines.push(`\tBlacklisted: ${d.blacklisted.join(', ')}`);
+    lines.push(`\tWould load: ${d.chosen ?? 'nothing'} (${d.reason})`);
+  }
+  if (report.issues.length > 0) lines.push('', ...report.issues.map(formatIssue));
+  return lines.join('\n') + '\n';
+}
+
+export function formatIssue(issue: ModaliasIssue): string {
+  return `warning: ${issue.file}${issue.line === null ? '' : `:${issue.line}`}: ${issue.message}`;
+}
