@@ -6,7 +6,7 @@
 // If that package has left the archive, the current linux-image-amd64 kernel is used instead, and both sides
 // (our parser and modprobe) then read that tree's files. Tests skip, saying why, only without modprobe or apt.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -50,12 +50,22 @@ async function makeTree(): Promise<KmodTree | string> {
     const root = join(cacheRoot, existing);
     const dir = join(root, 'lib', 'modules', existing);
     if (!existsSync(join(dir, 'modules.alias.bin'))) {
-      mkdirSync(root, { recursive: true });
-      const r = spawnSync('bash', [join(repo, 'scripts', 'update-kernel-data.sh'), '--index-root', root, '--no-data', `linux-image-${existing}`], {
+      // Test files run in parallel workers: each builds in its own directory and renames it into place.
+      const mine = `${root}.${process.pid}`;
+      const r = spawnSync('bash', [join(repo, 'scripts', 'update-kernel-data.sh'), '--index-root', mine, '--no-data', `linux-image-${existing}`], {
         encoding: 'utf8',
         timeout: 300_000,
       });
-      if (r.status !== 0 || !existsSync(join(dir, 'modules.alias.bin'))) continue;
+      if (r.status === 0) {
+        mkdirSync(cacheRoot, { recursive: true });
+        try {
+          renameSync(mine, root);
+        } catch {
+          // another worker was first: its tree is the same
+        }
+      }
+      rmSync(mine, { recursive: true, force: true });
+      if (!existsSync(join(dir, 'modules.alias.bin'))) continue;
     }
     return { modprobe, root, release: existing, dir, shipped: existing === shippedRelease };
   }
