@@ -6,6 +6,19 @@ export { PciNames, parsePciIds } from './ids/pci-ids.ts';
 export { UsbNames, parseUsbIds } from './ids/usb-ids.ts';
 export { AutoconfigError, isAutoconfigError, type ErrorCode } from './errors.ts';
 export { nodeFsPromises, type FsLike, type WritableFsLike, type FileHandleLike, type StatsLike } from './fs.ts';
+export {
+  driversReport,
+  formatDriversReport,
+  loadKernelData,
+  loadModprobeConfig,
+  lookupModules,
+  resolveDrivers,
+  fnmatch,
+  type DriversReport,
+  type DriverMatch,
+  type KernelData,
+  type ModprobeConfig,
+} from './modalias/index.ts';
 export { main, type MainOptions } from './cli/main.ts';
 export { formatProfile } from './cli/format-profile.ts';
 export type * from './types.ts';

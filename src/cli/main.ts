@@ -4,6 +4,7 @@ import { isAutoconfigError } from '../errors.ts';
 import { nodeFsPromises, type WritableFsLike } from '../fs.ts';
 import { VERSION } from '../version.ts';
 import { EXIT, type CliIO } from './_io.ts';
+import { runDrivers } from './drivers.ts';
 import { runImport } from './import.ts';
 import { runProbe } from './probe.ts';
 import { runSnapshot } from './snapshot.ts';
@@ -20,6 +21,7 @@ const COMMANDS: Record<string, { run: (argv: readonly string[], io: CliIO) => Pr
   probe: { run: runProbe, summary: 'show the hardware profile of this machine (or --root DIR)' },
   snapshot: { run: runSnapshot, summary: 'capture what the probes read into a directory (--out DIR)' },
   import: { run: runImport, summary: 'build a snapshot from published hardware logs (LOGDIR --out DIR)' },
+  drivers: { run: runDrivers, summary: 'match every device against the kernel module data, like kmod' },
 };
 
 export const USAGE = `autoconfig ${VERSION}: probe this machine and configure Xen, Dom0 and its drivers
