@@ -1,0 +1,116 @@
+// dmidecode output -> /sys/class/dmi/id. The kernel (drivers/firmware/dmi_scan.c dmi_decode()) keeps the FIRST
+// structure of types 0-3 and copies the same SMBIOS strings dmidecode prints after "\tKey: ", leading spaces
+// included; chassis_type is the type byte & 0x7f in decimal, which dmidecode prints as a name (dmi_chassis_type()).
+// dmidecode prints "Not Specified" for string number 0 (no string), where the kernel shows an empty attribute; it
+// is read that way (a BIOS could hold that very text, which the manifest notes). Serials, UUIDs and asset tags are
+// never taken.
+import { emptyParsed, toLines } from './_model.ts';
+import type { Parsed } from './_model.ts';
+
+const HANDLE_RE = /^Handle 0x[0-9A-Fa-f]{4}, DMI type (\d+), \d+ bytes$/;
+
+// dmidecode's dmi_chassis_type() names, index = SMBIOS value (1..0x24); the names have not changed since 2.x,
+// newer versions only appended.
+const CHASSIS_TYPES = [
+  '',
+  'Other',
+  'Unknown',
+  'Desktop',
+  'Low Profile Desktop',
+  'Pizza Box',
+  'Mini Tower',
+  'Tower',
+  'Portable',
+  'Laptop',
+  'Notebook',
+  'Hand Held',
+  'Docking Station',
+  'All In One',
+  'Sub Notebook',
+  'Space-saving',
+  'Lunch Box',
+  'Main Server Chassis',
+  'Expansion Chassis',
+  'Sub Chassis',
+  'Bus Expansion Chassis',
+  'Peripheral Chassis',
+  'RAID Chassis',
+  'Rack Mount Chassis',
+  'Sealed-case PC',
+  'Multi-system',
+  'CompactPCI',
+  'AdvancedTCA',
+  'Blade',
+  'Blade Enclosing',
+  'Tablet',
+  'Convertible',
+  'Detachable',
+  'IoT Gateway',
+  'Embedded PC',
+  'Mini PC',
+  'Stick PC',
+];
+
+// SMBIOS type -> dmidecode key -> sysfs file.
+const FIELDS: Record<number, Record<string, string>> = {
+  0: { Vendor: 'bios_vendor', Version: 'bios_version', 'Release Date': 'bios_date' },
+  1: {
+    Manufacturer: 'sys_vendor',
+    'Product Name': 'product_name',
+    Version: 'product_version',
+    Family: 'product_family',
+  },
+  2: { Manufacturer: 'board_vendor', 'Product Name': 'board_name', Version: 'board_version' },
+  3: { Manufacturer: 'chassis_vendor', Type: 'chassis_type' },
+};
+
+export const DMI_FILES = Object.values(FIELDS).flatMap((f) => Object.values(f));
+
+export function detectDmidecode(lines: string[]): boolean {
+  // A run that could not read the table still starts with its version banner.
+  return /^# dmidecode \d/.test(lines[0] ?? '') || lines.slice(0, 400).some((l) => HANDLE_RE.test(l));
+}
+
+export function parseDmidecode(text: string, file: string): Parsed {
+  const parsed = emptyParsed('dmidecode');
+  const seenTypes = new Set<number>();
+  let fields: Record<string, string> | null = null;
+  const notSpecified: string[] = [];
+  toLines(text).forEach((line, index) => {
+    const handle = HANDLE_RE.exec(line);
+    if (handle) {
+      const type = Number(handle[1]);
+      // Only the first structure of each type counts, as in the kernel.
+      fields = FIELDS[type] !== undefined && !seenTypes.has(type) ? FIELDS[type]! : null;
+      seenTypes.add(type);
+      return;
+    }
+    if (fields === null) return;
+    const m = /^\t([^\t:][^:]*): (.*)$/.exec(line) ?? /^\t([^\t:][^:]*):()$/.exec(line);
+    if (!m) return;
+    const target = fields[m[1]!];
+    if (target === undefined) return;
+    const value = m[2]!;
+    if (target === 'chassis_type') {
+      const code = CHASSIS_TYPES.indexOf(value);
+      if (code > 0) parsed.files[`sys/class/dmi/id/chassis_type`] = `${code}\n`;
+      else {
+        const message = `chassis type ${JSON.stringify(value)} has no SMBIOS number`;
+        parsed.issues.push({ file, line: index + 1, message });
+      }
+      return;
+    }
+    if (value === '<BAD INDEX>' || value === '<OUT OF SPEC>') return;
+    if (value === 'Not Specified') notSpecified.push(target);
+    // The kernel treats a string of spaces only as empty, as it does string 0.
+    const empty = value === 'Not Specified' || value.trim() === '';
+    parsed.files[`sys/class/dmi/id/${target}`] = (empty ? '' : value) + '\n';
+  });
+  if (Object.keys(parsed.files).length > 0) parsed.used.push('dmi');
+  else if (seenTypes.size === 0) parsed.notes.push(`${file}: dmidecode printed no DMI structures`);
+  if (notSpecified.length > 0) {
+    const which = notSpecified.join(', ');
+    parsed.notes.push(`${file}: "Not Specified" read as the empty string 0 (not as that literal text): ${which}`);
+  }
+  return parsed;
+}

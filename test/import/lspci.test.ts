@@ -1,0 +1,186 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseLspci } from '../../src/import/lspci.ts';
+import { corpusFile, dataDir, dataFile, importFiles, importMachine, pciDevice, pciSlots } from './_support.ts';
+
+const HERE = 'this-machine-firecracker-kvm';
+// What this VM's sysfs says (data/this-machine-firecracker-kvm/sysfs-pci.txt): "<slot>/<attr>" -> value.
+const truth = new Map(
+  readFileSync(join(dataDir, HERE, 'sysfs-pci.txt'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const m = /^([^/]+)\/(\w+)(?::|->)(.*)$/.exec(line)!;
+      return [`${m[1]}/${m[2]}`, m[3]!] as const;
+    }),
+);
+const SLOTS = ['0000:00:01.0', '0000:00:02.0', '0000:00:03.0', '0000:00:04.0', '0000:00:05.0'];
+const each = (attrs: string[], slots = SLOTS) => slots.flatMap((s) => attrs.map((a) => `${s}/${a}`));
+// 00:00.0 has subsystem 0000:0000, which lspci hides like ffff: only a hex dump shows it.
+const hostSubsystem = ['0000:00:00.0/subsystem_vendor', '0000:00:00.0/subsystem_device', '0000:00:00.0/modalias'];
+
+describe('lspci output of this machine against its own sysfs', () => {
+  it.each([
+    // file, detected format, what the output cannot tell
+    ['lspci-nnvvvxxxk.txt', 'lspci -vnnk', []],
+    ['lspci-nnk.txt', 'lspci -nnk', [...each(['class', 'modalias']), '0000:00:00.0/class', ...hostSubsystem]],
+    ['lspci-nv.txt', 'lspci -vnk', hostSubsystem],
+    ['lspci-vmmnnk.txt', 'lspci -vmm', hostSubsystem],
+    [
+      'lspci-n.txt',
+      'lspci -n',
+      [
+        ...each(['class', 'modalias', 'subsystem_vendor', 'subsystem_device', 'driver']),
+        '0000:00:00.0/class',
+        ...hostSubsystem,
+      ],
+    ],
+    ['lspci-mmnn.txt', 'lspci -mm', [...each(['driver']), ...hostSubsystem]],
+    ['lspci-vmnn.txt', 'lspci -vm', [...each(['driver']), ...hostSubsystem]],
+    ['lspci-vmmn.txt', 'lspci -vmm', [...each(['driver']), ...hostSubsystem]],
+  ])('%s (%s) states exactly the sysfs values, minus what it cannot know', async (file, format, unknown) => {
+    const result = await importFiles({ [file]: dataFile(HERE, join('logs', file)) });
+    expect(result.manifest.sources.map((s) => s.format)).toEqual([format]);
+    expect(result.issues).toEqual([]);
+    const got = new Map<string, string>();
+    for (const slot of pciSlots(result)) {
+      for (const [attr, value] of Object.entries(pciDevice(result, slot))) got.set(`${slot}/${attr}`, value);
+    }
+    const expected = new Map([...truth].filter(([key]) => !unknown.includes(key)));
+    expect(Object.fromEntries(got)).toEqual(Object.fromEntries(expected));
+  });
+});
+
+describe('lspci -vvnn (linux-hardware.org excerpts)', () => {
+  it('gives the ThinkPad T60 its i915 GPU with the modalias the kernel composes', async () => {
+    const result = await importMachine('notebook-lenovo-thinkpad_t60-F815AEE35E');
+    expect(pciSlots(result)).toHaveLength(20);
+    expect(pciDevice(result, '0000:00:02.0')).toEqual({
+      vendor: '0x8086',
+      device: '0x27a2',
+      subsystem_vendor: '0x17aa',
+      subsystem_device: '0x201a',
+      class: '0x030000',
+      revision: '0x03',
+      modalias: 'pci:v00008086d000027A2sv000017AAsd0000201Abc03sc00i00',
+      driver: 'i915',
+    });
+    expect(result.tree.dirs).toContain('sys/bus/pci/drivers/i915');
+    expect(result.tree.links['sys/bus/pci/devices/0000:00:02.0']).toBe('../../../devices/pci0000:00/0000:00:02.0');
+  });
+
+  it.each([
+    // "SATA Controller [IDE mode] [8086:27c4]": the ids are the LAST bracket group
+    [
+      'notebook-lenovo-thinkpad_t60-F815AEE35E',
+      '0000:00:1f.2',
+      { vendor: '0x8086', device: '0x27c4', class: '0x010180', driver: 'ata_piix' },
+    ],
+    // "C79 [GeForce 9400M] [10de:0863]"
+    [
+      'notebook-apple-macbookpro5_5-9F7081CC76',
+      '0000:02:00.0',
+      {
+        vendor: '0x10de',
+        device: '0x0863',
+        subsystem_vendor: '0x106b',
+        subsystem_device: '0x00b9',
+        class: '0x030000',
+        revision: '0xb1',
+        driver: 'nouveau',
+      },
+    ],
+    // "(rev e2) (prog-if 01 [Subtractive decode])", no driver line: no driver link
+    [
+      'notebook-lenovo-thinkpad_t60-F815AEE35E',
+      '0000:00:1e.0',
+      { vendor: '0x8086', device: '0x2448', class: '0x060401', revision: '0xe2' },
+    ],
+  ])('%s %s', async (machine, slot, expected) => {
+    const device = pciDevice(await importMachine(machine), slot);
+    expect(device).toMatchObject(expected);
+    if (!('driver' in expected)) expect(device.driver).toBeUndefined();
+  });
+
+  it('leaves the subsystem and modalias of a bridge without a Subsystem line unknown', async () => {
+    const bridge = pciDevice(await importMachine('notebook-lenovo-thinkpad_t60-F815AEE35E'), '0000:00:1c.0');
+    expect(bridge).toEqual({
+      vendor: '0x8086',
+      device: '0x27d0',
+      class: '0x060400',
+      revision: '0x02',
+      driver: 'pcieport',
+    });
+  });
+});
+
+describe('lspci input that is damaged or incomplete', () => {
+  const t60 = dataFile('notebook-lenovo-thinkpad_t60-F815AEE35E', 'lspci.excerpt.txt');
+
+  it('reads CRLF line ends like LF ones', async () => {
+    const lf = await importFiles({ 'lspci.txt': t60 });
+    const crlf = await importFiles({ 'lspci.txt': t60.replace(/\n/g, '\r\n') });
+    const withoutManifest = (files: Record<string, string>) =>
+      Object.fromEntries(Object.entries(files).filter(([p]) => p !== 'autoconfig-snapshot.json'));
+    expect(withoutManifest(crlf.tree.files)).toEqual(withoutManifest(lf.tree.files));
+    expect(crlf.tree.links).toEqual(lf.tree.links);
+    expect(crlf.manifest.notes).toContain('lspci.txt: CR/LF line ends read as LF');
+  });
+
+  it('keeps the devices before a cut and skips the cut header line with an issue', async () => {
+    const cut = t60.indexOf('00:1f.2 IDE interface') + 'IDE interface [0101]: Intel Corporation 82801GBM/GHM'.length;
+    const result = await importFiles({ 'lspci.txt': t60.slice(0, cut + 8) });
+    expect(pciSlots(result)).toEqual(
+      pciSlots(await importFiles({ 'lspci.txt': t60 })).filter((s) => s < '0000:00:1f.2'),
+    );
+    expect(result.issues).toEqual([
+      {
+        file: 'lspci.txt',
+        line: 65,
+        message: '00:1f.2: no numeric [vendor:device] id (lspci without -n/-nn); skipped',
+      },
+    ]);
+  });
+
+  it('skips every device of an lspci run without -nn, one issue per header line', () => {
+    const text = dataFile('notebook-lenovo-legion_y520-15ikbn-gh-sergeyklay', 'lspci');
+    const parsed = parseLspci(text, 'lspci');
+    const headers = text.split('\n').flatMap((l, i) => (/^[0-9a-f]{2}:[0-9a-f]{2}\.[0-7] /.test(l) ? [i + 1] : []));
+    expect(headers).toHaveLength(20);
+    expect(parsed.issues.map((i) => i.line)).toEqual(headers);
+    // What the slot still tells (revision, driver) waits for ids from another log; nothing has ids here.
+    expect(parsed.pci.every((r) => r.vendor === undefined)).toBe(true);
+    expect(parsed.pci.find((r) => r.slot === '0000:00:02.0')).toMatchObject({ revision: '04', driver: 'i915' });
+  });
+});
+
+describe('lspci -xxx hex dumps (shared corpus, read in place)', () => {
+  it('takes a bridge subsystem of 0000:0000 from a capability list without SSVID', () => {
+    const parsed = parseLspci(corpusFile('server-huananzhi-x99-bd4-autoport-gh-mrartemsid', 'lspci.log'), 'lspci.log');
+    // Header type 01; capabilities 48 (vendor) -> 50 (PM) -> 58 (Express) -> a0 (MSI) -> end.
+    expect(parsed.pci.find((r) => r.slot === '0000:03:00.0')).toMatchObject({
+      vendor: '1002',
+      device: '1478',
+      class: '060400',
+      revision: 'c3',
+      subvendor: '0000',
+      subdevice: '0000',
+    });
+  });
+
+  it('does not use a dump of all ones (a powered-down function)', () => {
+    const parsed = parseLspci(
+      corpusFile('notebook-dell-latitude_e6430-nvs5200m-autoport-gh-jneumann', 'lspci.log'),
+      'lspci.log',
+    );
+    expect(parsed.pci.find((r) => r.slot === '0000:01:00.1')).toMatchObject({
+      vendor: '10de',
+      device: '0bea',
+      class: '0403ff',
+    });
+    expect(parsed.notes).toContain(
+      'lspci.log:2843: 0000:01:00.1 hex dump reads all ones (device not answering); not used',
+    );
+  });
+});
