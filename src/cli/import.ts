@@ -2,7 +2,6 @@ import { posix } from 'node:path';
 import { AutoconfigError } from '../errors.ts';
 import { importLogs } from '../import/import.ts';
 import { writeTree } from '../import/tree.ts';
-import { MANIFEST_NAME } from '../snapshot/snapshot.ts';
 import { checkOutDir } from '../snapshot/out-dir.ts';
 import { parseArgs } from './_args.ts';
 import { EXIT, type CliIO } from './_io.ts';
@@ -18,8 +17,8 @@ export async function runImport(argv: readonly string[], io: CliIO): Promise<num
   const out = posix.resolve(io.cwd, options.out);
   await checkOutDir(io.fs, out, options.force === true);
   const result = await importLogs(logDir, { fs: io.fs });
-  const tree = { ...result.tree, files: { ...result.tree.files, [MANIFEST_NAME]: JSON.stringify(result.manifest, null, 2) + '\n' } };
-  await writeTree(tree, out, io.fs);
+  // The tree carries its manifest (autoconfig-snapshot.json) already.
+  await writeTree(result.tree, out, io.fs);
   for (const issue of result.issues) io.stderr(`${issue.file}:${issue.line}: ${issue.message}\n`);
   io.stdout(`imported ${logDir} into ${out}\nread it back with: autoconfig probe --root ${out}\n`);
   return EXIT.ok;
