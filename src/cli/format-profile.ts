@@ -55,9 +55,11 @@ function formatPci(d: PciDevice, names: PciNameSource | null): string[] {
   const rev = d.revision && d.revision !== '00' ? ` (rev ${d.revision})` : '';
   const out = [`${shortSlot(d.slot)} ${className} [${cls}]: ${what} ${ids}${rev}`];
   if (d.subvendor && d.subdevice && !(d.subvendor === '0000' && d.subdevice === '0000')) {
-    const sub =
-      (d.vendor && d.device && names?.subsystem(d.vendor, d.device, d.subvendor, d.subdevice)) ||
-      [names?.vendor(d.subvendor) ?? null, `Device ${d.subdevice}`].filter(Boolean).join(' ');
+    // As lspci: the subsystem vendor's name, then the subsystem's own name, else the device's name when the
+    // subsystem ids repeat the device ids, else "Device xxxx".
+    const own = d.vendor && d.device ? names?.subsystem(d.vendor, d.device, d.subvendor, d.subdevice) : null;
+    const same = d.subvendor === d.vendor && d.subdevice === d.device ? deviceName : null;
+    const sub = [names?.vendor(d.subvendor) ?? null, own ?? same ?? `Device ${d.subdevice}`].filter(Boolean).join(' ');
     out.push(`\tSubsystem: ${sub} [${d.subvendor}:${d.subdevice}]`);
   }
   if (d.driver) out.push(`\tKernel driver in use: ${d.driver}`);
