@@ -2,7 +2,7 @@
 // (/sys/hypervisor, /proc/xen/capabilities): a Dom0 runs on real hardware and must not be taken for a guest
 // just because Xen is present. Then the CPUID 0x40000000 signature, then the DMI strings, matched as exact
 // strings: a bare-metal "ADATA XENIA 14" must not read as Xen.
-import type { Cpu, Dmi, Hypervisor } from '../types.ts';
+import type { Cpu, Dmi, Hypervisor, PciDevice } from '../types.ts';
 import type { Reader } from './_reader.ts';
 
 const XENFEAT_DOM0 = 11;
@@ -21,6 +21,20 @@ const SIGNATURES: Record<string, string> = {
   OpenBSDVMM58: 'openbsd-vmm',
   ACRNACRNACRN: 'acrn',
 };
+
+/**
+ * PCI functions that exist only as a hypervisor's virtual hardware (their ids name the hypervisor's vendor):
+ * the last resort for old guests whose CPU flags and DMI say nothing. Virtio (1af4) is left out: KVM, bhyve,
+ * Firecracker and others all offer it.
+ */
+const PCI_RULES: { vendor: string; device: string; detected: string; name: string }[] = [
+  { vendor: '80ee', device: 'cafe', detected: 'virtualbox', name: 'VirtualBox Guest Service' },
+  { vendor: '80ee', device: 'beef', detected: 'virtualbox', name: 'VirtualBox Graphics Adapter' },
+  { vendor: '5853', device: '0001', detected: 'xen', name: 'Xen Platform Device' },
+  { vendor: '15ad', device: '0405', detected: 'vmware', name: 'VMware SVGA II Adapter' },
+  { vendor: '15ad', device: '0740', detected: 'vmware', name: 'VMware Virtual Machine Communication Interface' },
+  { vendor: '1414', device: '5353', detected: 'hyperv', name: 'Hyper-V virtual VGA' },
+];
 
 interface DmiRule {
   /** dmiVendor as reported. */
@@ -132,7 +146,10 @@ export function cpuidSignature(cpu: Cpu): string | null {
   return text in SIGNATURES || cpu.hypervisorFlag === true ? text : null;
 }
 
-export async function probeHypervisor(reader: Reader, facts: { cpu: Cpu; dmi: Dmi }): Promise<Hypervisor> {
+export async function probeHypervisor(
+  reader: Reader,
+  facts: { cpu: Cpu; dmi: Dmi; pci?: readonly PciDevice[] },
+): Promise<Hypervisor> {
   const { cpu, dmi } = facts;
   const evidence: string[] = [];
   const [type, guestType, major, minor, extra, caps, features, procCaps] = await Promise.all([
@@ -190,6 +207,14 @@ export async function probeHypervisor(reader: Reader, facts: { cpu: Cpu; dmi: Dm
     if (detected === null && rule) detected = rule.detected;
     // Seen only through CPUID/DMI, Xen is an HVM host: a PV kernel always has Xen's own interfaces.
     return result(detected, detected === 'xen' ? 'xen-hvm' : 'guest');
+  }
+
+  const device = (facts.pci ?? [])
+    .map((d) => PCI_RULES.find((r) => r.vendor === d.vendor && r.device === d.device))
+    .find((r) => r !== undefined);
+  if (device) {
+    evidence.push(`PCI ${device.vendor}:${device.device} (${device.name}) exists only in ${device.detected} guests`);
+    return result(device.detected, device.detected === 'xen' ? 'xen-hvm' : 'guest');
   }
 
   const dmiPresent = Object.values(dmi).some((v) => v !== null);

@@ -49,7 +49,7 @@ export async function probeWith(reader: Reader): Promise<HardwareProfile> {
     probeFirmware(reader),
   ]);
   const cpu = await probeCpu(reader, { kernelRelease: kernel.kernel.release });
-  const hypervisor = await probeHypervisor(reader, { cpu, dmi });
+  const hypervisor = await probeHypervisor(reader, { cpu, dmi, pci });
   return {
     version: 1,
     pci,

@@ -7,6 +7,8 @@ import { cpuidSignature, probeHypervisor } from '../../src/probe/hypervisor.ts';
 import type { CpuidLeaf, Hypervisor } from '../../src/types.ts';
 import type { Tree } from '../_support/memfs.ts';
 import { dataDir, dataFile, machineTree, merge, readerFor } from './_corpus.ts';
+import { probe } from '../../src/probe/probe.ts';
+import { loadFixture } from '../_support/memfs.ts';
 
 /**
  * The CPUID 0x40000000 leaf behind a signature as virt-what's cpuid helper printed it (EBX, ECX, EDX as text).
@@ -197,5 +199,30 @@ describe('CPUID signatures', () => {
   ])('signature %j with hypervisorFlag %s -> %j', async (text, hypervisorFlag, expected) => {
     const { cpu } = { cpu: await probeCpu(readerFor({ files: {} }), { kernelRelease: null, arch: null }) };
     expect(cpuidSignature({ ...cpu, hypervisorFlag, cpuid: [signatureLeaf(text)] })).toBe(expected);
+  });
+});
+
+describe('virtual PCI hardware', () => {
+  it.each([
+    // util-linux vbox-win dump: no hypervisor flag, no DMI, but VirtualBox's own PCI functions.
+    ['virtualbox-guest', 'virtualbox', 'guest'],
+    // A bare-metal laptop with no virtual device stays bare metal.
+    ['thinkpad-t60', null, 'bare-metal'],
+  ])('%s -> %s %s', async (name, detected, role) => {
+    const { fs, root } = loadFixture(name);
+    const profile = await probe({ fs, root });
+    expect(profile.hypervisor).toMatchObject({ detected, role });
+  });
+
+  it('names the device in the evidence and ignores it when CPU or DMI already decided', async () => {
+    const { fs, root } = loadFixture('virtualbox-guest');
+    const profile = await probe({ fs, root });
+    expect(profile.hypervisor.evidence).toContain(
+      'PCI 80ee:beef (VirtualBox Graphics Adapter) exists only in virtualbox guests',
+    );
+    const cpu = { ...profile.cpu, hypervisorFlag: true, cpuid: [signatureLeaf('KVMKVMKVM')] };
+    const reader = readerFor({ files: {} });
+    const h = await probeHypervisor(reader, { cpu, dmi: profile.dmi, pci: profile.pci });
+    expect(h).toMatchObject({ detected: 'kvm', role: 'guest' });
   });
 });
