@@ -4,7 +4,7 @@
 // as the kernel does.
 import { posix } from 'node:path';
 import { errnoCode } from '../errors.ts';
-import type { FsLike } from '../fs.ts';
+import type { FsLike, StatsLike, SyncFsLike } from '../fs.ts';
 import type { Diagnostic, DiagnosticCode } from '../types.ts';
 
 export interface ReaderOptions {
@@ -39,7 +39,8 @@ export class Reader {
   /** Paths whose content was read or listed, for the snapshot allowlist check and debugging. */
   readonly touched = new Set<string>();
   private readonly plainRoot: boolean;
-  private readonly dirCache = new Map<string, string[]>();
+  /** Symlink-free prefix + component -> resolved components (see resolveFrom). */
+  private readonly resolved = new Map<string, string[]>();
 
   constructor(options: ReaderOptions) {
     this.fs = options.fs;
@@ -56,52 +57,52 @@ export class Reader {
   /** The real path (under root) of a machine path, symlinks resolved inside the root. */
   async realPath(machinePath: string): Promise<string> {
     if (this.plainRoot) return posix.resolve('/', machinePath);
-    const parts = await this.resolveParts(splitPath(machinePath), [], 0, true);
+    const parts = await this.resolveFrom([], splitPath(machinePath), 0);
     return posix.join(this.root, ...parts);
   }
 
-  // Resolves `todo` relative to the already resolved, symlink-free `done` (both relative to root).
-  private async resolveParts(todo: string[], done: string[], links: number, followLast: boolean): Promise<string[]> {
-    const key = done.length === 0 ? '/' + todo.join('/') : undefined;
-    if (key !== undefined) {
-      const hit = this.dirCache.get(key + (followLast ? '' : '\0'));
-      if (hit) return hit;
-    }
-    const stack = [...done];
-    const queue = [...todo];
-    while (queue.length > 0) {
-      const part = queue.shift()!;
-      if (part === '.' || part === '') continue;
+  // Resolves `parts` one component at a time from `stack`, an already resolved, symlink-free directory (relative
+  // to root). Each resolved component is memoized by its symlink-free prefix, so reading the twenty attributes of
+  // one device costs one lstat each, not one per path component. A ".." always applies to the resolved stack, as
+  // in the kernel, never lexically.
+  private async resolveFrom(stack: readonly string[], parts: readonly string[], links: number): Promise<string[]> {
+    let current = [...stack];
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i]!;
       if (part === '..') {
-        if (stack.length === 0) throw new ResolveError('outside-root', 'a ".." leads above the root');
-        stack.pop();
+        if (current.length === 0) throw new ResolveError('outside-root', 'a ".." leads above the root');
+        current.pop();
         continue;
       }
-      stack.push(part);
-      if (queue.length === 0 && !followLast) break;
-      const real = posix.join(this.root, ...stack);
-      let isLink = false;
+      const key = current.length === 0 ? part : `${current.join('/')}/${part}`;
+      const hit = this.resolved.get(key);
+      if (hit !== undefined) {
+        current = [...hit];
+        continue;
+      }
+      const real = posix.join(this.root, key);
+      let isLink: boolean;
       try {
-        isLink = (await this.fs.lstat(real)).isSymbolicLink();
+        isLink = (await this.lstat(real)).isSymbolicLink();
       } catch (error) {
         const code = errnoCode(error);
-        if (code === 'ENOENT') {
-          // The rest cannot exist either; the caller's open() reports it as missing.
-          stack.push(...queue.filter((p) => p !== '.' && p !== ''));
-          break;
-        }
+        // The rest cannot exist either; the caller's open() reports the path as missing.
+        if (code === 'ENOENT') return [...current, ...parts.slice(i)];
         if (code === 'ENOTDIR') throw new ResolveError('ENOTDIR', 'a path component is not a directory');
         throw error;
       }
-      if (!isLink) continue;
-      if (++links > MAX_LINKS) throw new ResolveError('symlink-loop', `more than ${MAX_LINKS} symlinks`);
-      const target = await this.fs.readlink(real);
-      stack.pop();
-      if (target.startsWith('/')) stack.length = 0;
-      queue.unshift(...splitPath(target));
+      let next: string[];
+      if (isLink) {
+        if (links + 1 > MAX_LINKS) throw new ResolveError('symlink-loop', `more than ${MAX_LINKS} symlinks`);
+        const target = String(await this.readlinkOf(real));
+        next = await this.resolveFrom(target.startsWith('/') ? [] : current, splitPath(target), links + 1);
+      } else {
+        next = [...current, part];
+      }
+      if (this.resolved.size < 100_000) this.resolved.set(key, next);
+      current = next;
     }
-    if (key !== undefined && this.dirCache.size < 50_000) this.dirCache.set(key + (followLast ? '' : '\0'), stack);
-    return stack;
+    return current;
   }
 
   private async real(path: string, followLast = true): Promise<string | null> {
@@ -110,7 +111,7 @@ export class Reader {
       if (followLast) return await this.realPath(path);
       const parts = splitPath(path);
       const last = parts.pop();
-      const dir = await this.resolveParts(parts, [], 0, true);
+      const dir = await this.resolveFrom([], parts, 0);
       return posix.join(this.root, ...dir, ...(last === undefined ? [] : [last]));
     } catch (error) {
       this.failure(path, error);
@@ -144,9 +145,9 @@ export class Reader {
     const real = await this.real(path);
     if (real === null) return null;
     this.touched.add(path);
-    let handle;
+    let read: { bytes: Uint8Array; tooLarge: boolean };
     try {
-      handle = await this.fs.open(real, 'r');
+      read = await (this.fs.sync ? readCappedSync(this.fs.sync, real, cap) : readCapped(this.fs, real, cap));
     } catch (error) {
       const code = errnoCode(error);
       if (code === 'ENOENT') {
@@ -157,29 +158,28 @@ export class Reader {
       this.failure(path, error);
       return null;
     }
-    try {
-      const chunks: Uint8Array[] = [];
-      let total = 0;
-      // sysfs files claim 4096 bytes whatever they hold, so the size from stat is never trusted: read to EOF.
-      for (;;) {
-        const buffer = new Uint8Array(Math.min(65536, cap + 1 - total));
-        const { bytesRead } = await handle.read(buffer, 0, buffer.length, total);
-        if (bytesRead === 0) break;
-        chunks.push(buffer.subarray(0, bytesRead));
-        total += bytesRead;
-        if (total > cap) {
-          this.diag('too-large', path, `${path}: larger than ${cap} bytes, not used`);
-          return null;
-        }
-      }
-      return Buffer.concat(chunks, total).toString('utf8');
-    } catch (error) {
-      if (errnoCode(error) === 'EISDIR') return this.diag('malformed', path, `${path}: is a directory`), null;
-      this.failure(path, error);
+    if (read.tooLarge) {
+      this.diag('too-large', path, `${path}: larger than ${cap} bytes, not used`);
       return null;
-    } finally {
-      await handle.close().catch(() => undefined);
     }
+    return Buffer.from(read.bytes.buffer, read.bytes.byteOffset, read.bytes.byteLength).toString('utf8');
+  }
+
+  // The fs calls, synchronous when the fs offers it (errors thrown here reject the caller's promise all the same).
+  private async lstat(real: string): Promise<StatsLike> {
+    return this.fs.sync ? this.fs.sync.lstatSync(real) : this.fs.lstat(real);
+  }
+
+  private async stat(real: string): Promise<StatsLike> {
+    return this.fs.sync ? this.fs.sync.statSync(real) : this.fs.stat(real);
+  }
+
+  private async readlinkOf(real: string): Promise<unknown> {
+    return this.fs.sync ? this.fs.sync.readlinkSync(real) : this.fs.readlink(real);
+  }
+
+  private async readdirOf(real: string): Promise<unknown[]> {
+    return this.fs.sync ? this.fs.sync.readdirSync(real) : this.fs.readdir(real);
   }
 
   /** A sysfs attribute: the text without its trailing newline. */
@@ -195,7 +195,7 @@ export class Reader {
     this.touched.add(path);
     try {
       // Plain code-point order: fixed-width hex names (PCI slots) sort right; callers re-sort where needed.
-      return (await this.fs.readdir(real)).map(String).sort();
+      return (await this.readdirOf(real)).map(String).sort();
     } catch (error) {
       if (errnoCode(error) === 'ENOENT') return null;
       this.failure(path, error);
@@ -209,7 +209,7 @@ export class Reader {
     if (real === null) return null;
     this.touched.add(path);
     try {
-      return String(await this.fs.readlink(real));
+      return String(await this.readlinkOf(real));
     } catch (error) {
       const code = errnoCode(error);
       if (code === 'ENOENT' || code === 'EINVAL') return null;
@@ -231,18 +231,35 @@ export class Reader {
     const real = await this.real(path);
     if (real === null) return false;
     try {
-      await this.fs.stat(real);
+      await this.stat(real);
       return true;
     } catch {
       return false;
     }
   }
 
+  /**
+   * True when `path` resolves to a directory. Otherwise records one diagnostic for the entry (it does not resolve,
+   * it is not a directory, or why resolving failed), so that callers skip it instead of reporting every attribute.
+   */
+  async requireDir(path: string): Promise<boolean> {
+    const real = await this.real(path);
+    if (real === null) return false;
+    try {
+      if ((await this.stat(real)).isDirectory()) return true;
+      this.diag('not-directory', path, `${path}: not a directory`);
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') this.diag('missing', path, `${path}: listed but does not resolve`);
+      else this.failure(path, error);
+    }
+    return false;
+  }
+
   async isCharDevice(path: string): Promise<boolean> {
     const real = await this.real(path);
     if (real === null) return false;
     try {
-      return (await this.fs.stat(real)).isCharacterDevice();
+      return (await this.stat(real)).isCharacterDevice();
     } catch {
       return false;
     }
@@ -285,6 +302,43 @@ export class Reader {
       clearTimeout(timer);
     }
   }
+}
+
+type Capped = { bytes: Uint8Array; tooLarge: boolean };
+
+function readCappedSync(fs: SyncFsLike, real: string, cap: number): Promise<Capped> {
+  const fd = fs.openSync(real, 'r');
+  return collect(cap, (buffer, position) => fs.readSync(fd, buffer, 0, buffer.length, position)).finally(() =>
+    fs.closeSync(fd),
+  );
+}
+
+async function readCapped(fs: FsLike, real: string, cap: number): Promise<Capped> {
+  const handle = await fs.open(real, 'r');
+  try {
+    return await collect(cap, async (buffer, position) => (await handle.read(buffer, 0, buffer.length, position)).bytesRead);
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+// sysfs files claim 4096 bytes whatever they hold, so the size from stat is never trusted: read to EOF, and stop
+// one byte past the cap (a truncated value could be wrongly parsed, so a larger file is not used at all).
+async function collect(
+  cap: number,
+  read: (buffer: Uint8Array, position: number) => number | Promise<number>,
+): Promise<Capped> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const buffer = new Uint8Array(Math.min(65536, cap + 1 - total));
+    const bytesRead = await read(buffer, total);
+    if (bytesRead === 0) break;
+    chunks.push(buffer.subarray(0, bytesRead));
+    total += bytesRead;
+    if (total > cap) return { bytes: new Uint8Array(0), tooLarge: true };
+  }
+  return { bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total), tooLarge: false };
 }
 
 function splitPath(path: string): string[] {

@@ -22,42 +22,41 @@ const IORESOURCE_MEM_64 = 0x100000n;
 export async function probePci(reader: Reader): Promise<PciDevice[]> {
   const names = await reader.list(BUS);
   if (names === null) return [];
-  const devices: PciDevice[] = [];
+  // All devices and their attributes are read concurrently: each read is a thread-pool round trip, and in
+  // series they dominated the whole probe. probe() sorts the diagnostics afterwards.
+  const devices = await Promise.all(
+    [...names].sort().map(async (slot) => {
+      const dir = `${BUS}/${slot}`;
+      if (!SLOT.test(slot)) {
+        reader.diag('malformed', dir, `${dir}: not a PCI slot name`);
+        return null;
+      }
+      // One check per entry (a link that leaves the root or loops gives one diagnostic, not one per attribute).
+      // A stat, not a listing: a snapshot then copies only the attributes read, not the whole directory.
+      if (!(await reader.requireDir(dir))) return null;
+      return readDevice(reader, slot, dir);
+    }),
+  );
   // lspci order; the fixed-width hex names make plain string order the bus order.
-  for (const slot of [...names].sort()) {
-    const dir = `${BUS}/${slot}`;
-    if (!SLOT.test(slot)) {
-      reader.diag('malformed', dir, `${dir}: not a PCI slot name`);
-      continue;
-    }
-    if (!(await isDeviceDir(reader, dir))) continue;
-    devices.push(await readDevice(reader, slot, dir));
-  }
-  return devices;
-}
-
-// One check per entry, so a link that leaves the root or loops gives one diagnostic, not one per attribute. A stat,
-// not a listing: a snapshot then copies only the attributes read, not every entry of the device directory.
-async function isDeviceDir(reader: Reader, dir: string): Promise<boolean> {
-  const before = reader.diagnostics.length;
-  if (await reader.exists(dir)) return true;
-  if (reader.diagnostics.length === before) reader.diag('missing', dir, `${dir}: listed but does not resolve`);
-  return false;
+  return devices.filter((d): d is PciDevice => d !== null);
 }
 
 async function readDevice(reader: Reader, slot: string, dir: string): Promise<PciDevice> {
-  const vendor = await hexAttr(reader, `${dir}/vendor`, 4, true);
-  const device = await hexAttr(reader, `${dir}/device`, 4, true);
-  const subvendor = await hexAttr(reader, `${dir}/subsystem_vendor`, 4);
-  const subdevice = await hexAttr(reader, `${dir}/subsystem_device`, 4);
-  const cls = await hexAttr(reader, `${dir}/class`, 6, true);
-  const revision = await hexAttr(reader, `${dir}/revision`, 2);
-  const modalias = await checked(reader, `${dir}/modalias`, MODALIAS, 'a pci: modalias');
-  // No `driver` link just means no driver is bound.
-  const driver = await reader.linkName(`${dir}/driver`);
-  const bootVga = await readBootVga(reader, `${dir}/boot_vga`);
-  const bars = await readBars(reader, `${dir}/resource`);
-  const iommuGroup = await readIommuGroup(reader, `${dir}/iommu_group`);
+  const [vendor, device, subvendor, subdevice, cls, revision, modalias, driver, bootVga, bars, iommuGroup] =
+    await Promise.all([
+      hexAttr(reader, `${dir}/vendor`, 4, true),
+      hexAttr(reader, `${dir}/device`, 4, true),
+      hexAttr(reader, `${dir}/subsystem_vendor`, 4),
+      hexAttr(reader, `${dir}/subsystem_device`, 4),
+      hexAttr(reader, `${dir}/class`, 6, true),
+      hexAttr(reader, `${dir}/revision`, 2),
+      checked(reader, `${dir}/modalias`, MODALIAS, 'a pci: modalias'),
+      // No `driver` link just means no driver is bound.
+      reader.linkName(`${dir}/driver`),
+      readBootVga(reader, `${dir}/boot_vga`),
+      readBars(reader, `${dir}/resource`),
+      readIommuGroup(reader, `${dir}/iommu_group`),
+    ]);
   return {
     slot,
     vendor,

@@ -36,17 +36,25 @@ export async function probeUsb(reader: Reader): Promise<UsbDevice[]> {
       reader.diag('malformed', `${BUS}/${name}`, `${BUS}/${name}: not a USB device or interface name`);
     }
   }
-  const devices: UsbDevice[] = [];
-  for (const name of deviceNames.sort(compareNames)) {
-    const dir = `${BUS}/${name}`;
-    if (!(await isEntryDir(reader, dir))) continue;
-    const device = await readDevice(reader, name, dir);
-    for (const ifName of (interfaceNames.get(name) ?? []).sort(compareNames)) {
-      const ifDir = `${BUS}/${ifName}`;
-      if (await isEntryDir(reader, ifDir)) device.interfaces.push(await readInterface(reader, ifName, ifDir));
-    }
-    devices.push(device);
-  }
+  // Devices, interfaces and attributes are read concurrently (see pci.ts); the order of the result is fixed here.
+  const read = await Promise.all(
+    deviceNames.sort(compareNames).map(async (name) => {
+      const dir = `${BUS}/${name}`;
+      if (!(await reader.requireDir(dir))) return null;
+      const [device, interfaces] = await Promise.all([
+        readDevice(reader, name, dir),
+        Promise.all(
+          (interfaceNames.get(name) ?? []).sort(compareNames).map(async (ifName) => {
+            const ifDir = `${BUS}/${ifName}`;
+            return (await reader.requireDir(ifDir)) ? readInterface(reader, ifName, ifDir) : null;
+          }),
+        ),
+      ]);
+      device.interfaces = interfaces.filter((i): i is UsbInterface => i !== null);
+      return device;
+    }),
+  );
+  const devices = read.filter((d): d is UsbDevice => d !== null);
   // An interface whose device is not listed at all: the tree is incomplete (a device dropped above already has
   // its own diagnostic).
   for (const parent of [...interfaceNames.keys()].sort(compareNames)) {
@@ -56,45 +64,52 @@ export async function probeUsb(reader: Reader): Promise<UsbDevice[]> {
   return devices;
 }
 
-// One check per entry, so a link that leaves the root or loops gives one diagnostic, not one per attribute. A stat,
-// not a listing: a snapshot then copies only the attributes read, not every entry of the device directory.
-async function isEntryDir(reader: Reader, dir: string): Promise<boolean> {
-  const before = reader.diagnostics.length;
-  if (await reader.exists(dir)) return true;
-  if (reader.diagnostics.length === before) reader.diag('missing', dir, `${dir}: listed but does not resolve`);
-  return false;
-}
-
 async function readDevice(reader: Reader, path: string, dir: string): Promise<UsbDevice> {
+  const [busnum, devnum, vendor, product, bcdDevice, cls, subclass, protocol, speed, manufacturer, productName] =
+    await Promise.all([
+      decimal(reader, `${dir}/busnum`),
+      decimal(reader, `${dir}/devnum`),
+      hex(reader, `${dir}/idVendor`, 4, true),
+      hex(reader, `${dir}/idProduct`, 4, true),
+      hex(reader, `${dir}/bcdDevice`, 4),
+      hex(reader, `${dir}/bDeviceClass`, 2),
+      hex(reader, `${dir}/bDeviceSubClass`, 2),
+      hex(reader, `${dir}/bDeviceProtocol`, 2),
+      readSpeed(reader, `${dir}/speed`),
+      // Strings from the device's descriptors, already UTF-8 from the kernel; kept byte for byte, trailing
+      // spaces included, because they are shown, not matched.
+      reader.attr(`${dir}/manufacturer`),
+      reader.attr(`${dir}/product`),
+    ]);
   return {
     path,
-    busnum: await decimal(reader, `${dir}/busnum`),
-    devnum: await decimal(reader, `${dir}/devnum`),
-    vendor: await hex(reader, `${dir}/idVendor`, 4, true),
-    product: await hex(reader, `${dir}/idProduct`, 4, true),
-    bcdDevice: await hex(reader, `${dir}/bcdDevice`, 4),
-    class: await hex(reader, `${dir}/bDeviceClass`, 2),
-    subclass: await hex(reader, `${dir}/bDeviceSubClass`, 2),
-    protocol: await hex(reader, `${dir}/bDeviceProtocol`, 2),
-    speed: await readSpeed(reader, `${dir}/speed`),
-    // Strings from the device's descriptors, already UTF-8 from the kernel; kept byte for byte, trailing
-    // spaces included, because they are shown, not matched.
-    manufacturer: await reader.attr(`${dir}/manufacturer`),
-    productName: await reader.attr(`${dir}/product`),
+    busnum,
+    devnum,
+    vendor,
+    product,
+    bcdDevice,
+    class: cls,
+    subclass,
+    protocol,
+    speed,
+    manufacturer,
+    productName,
     interfaces: [],
   };
 }
 
 async function readInterface(reader: Reader, path: string, dir: string): Promise<UsbInterface> {
-  const number = await hex(reader, `${dir}/bInterfaceNumber`, 2);
-  const cls = await hex(reader, `${dir}/bInterfaceClass`, 2, true);
-  const subclass = await hex(reader, `${dir}/bInterfaceSubClass`, 2);
-  const protocol = await hex(reader, `${dir}/bInterfaceProtocol`, 2);
-  const raw = await reader.attr(`${dir}/modalias`);
+  const [number, cls, subclass, protocol, raw, driver] = await Promise.all([
+    hex(reader, `${dir}/bInterfaceNumber`, 2),
+    hex(reader, `${dir}/bInterfaceClass`, 2, true),
+    hex(reader, `${dir}/bInterfaceSubClass`, 2),
+    hex(reader, `${dir}/bInterfaceProtocol`, 2),
+    reader.attr(`${dir}/modalias`),
+    // No `driver` link just means no driver is bound to this interface.
+    reader.linkName(`${dir}/driver`),
+  ]);
   const modalias =
     raw === null || MODALIAS.test(raw) ? raw : malformed(reader, `${dir}/modalias`, raw, 'a usb: modalias');
-  // No `driver` link just means no driver is bound to this interface.
-  const driver = await reader.linkName(`${dir}/driver`);
   return { path, number, class: cls, subclass, protocol, modalias, driver };
 }
 

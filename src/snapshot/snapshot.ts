@@ -129,7 +129,21 @@ function toMachinePath(root: string, realPath: string): string | null {
 }
 
 function recordingFs(fs: FsLike, record: (op: Op, path: string) => void): FsLike {
+  const sync = fs.sync;
   return {
+    ...(sync
+      ? {
+          sync: {
+            openSync: (path: string, flags: string) => (record('open', path), sync.openSync(path, flags)),
+            readSync: sync.readSync.bind(sync),
+            closeSync: sync.closeSync.bind(sync),
+            readdirSync: (path: string) => (record('readdir', path), sync.readdirSync(path)),
+            readlinkSync: (path: string) => (record('readlink', path), sync.readlinkSync(path)),
+            lstatSync: sync.lstatSync.bind(sync),
+            statSync: (path: string) => (record('stat', path), sync.statSync(path)),
+          },
+        }
+      : {}),
     open: (path: string, flags: string): Promise<FileHandleLike> => (record('open', path), fs.open(path, flags)),
     readdir: (path: string) => (record('readdir', path), fs.readdir(path)),
     readlink: (path: string) => (record('readlink', path), fs.readlink(path)),
