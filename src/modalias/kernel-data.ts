@@ -78,11 +78,13 @@ export async function loadKernelData(options: LoadKernelOptions = {}): Promise<K
     }
   }
   const referenceDir = options.referenceDir ?? posix.join(dataDir(), 'kernel');
-  const releases = (await local.list(referenceDir)) ?? [];
+  // The shipped data belongs to this package, not to the machine being configured: always the real filesystem.
+  const packaged = new Reader({ fs: nodeFsPromises, root: '/' });
+  const releases = (await packaged.list(referenceDir)) ?? [];
   // Newest release last in version order; the package ships one.
   const release = releases.sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).at(-1);
   const dir = release === undefined ? referenceDir : posix.join(referenceDir, release);
-  const data = release === undefined ? null : await readKernelDir(local, dir, 'reference', release, issues);
+  const data = release === undefined ? null : await readKernelDir(packaged, dir, 'reference', release, issues);
   if (data) return data;
   // Only a broken installation gets here; matching then finds nothing, and says why.
   issues.push({ file: dir, line: null, message: 'the shipped reference kernel data is missing' });

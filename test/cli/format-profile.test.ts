@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { formatProfile } from '../../src/cli/format-profile.ts';
+import { PciNames } from '../../src/ids/pci-ids.ts';
+import { UsbNames } from '../../src/ids/usb-ids.ts';
+import type { HardwareProfile } from '../../src/types.ts';
+import { readExpected } from '../_support/memfs.ts';
+
+const names = { pci: await PciNames.load(), usb: await UsbNames.load() };
+const profileOf = (name: string) => readExpected(name, 'profile.json') as HardwareProfile;
+
+describe('formatProfile', () => {
+  it('prints PCI devices as lspci -nnk does', () => {
+    const text = formatProfile(profileOf('thinkpad-t60'), names);
+    expect(text).toContain(
+      '00:02.0 VGA compatible controller [0300]: Intel Corporation Mobile 945GM/GMS, 943/940GML Express Integrated ' +
+        'Graphics Controller [8086:27a2] (rev 03)\n' +
+        '\tSubsystem: Lenovo ThinkPad R60/T60/X60 series [17aa:201a]\n' +
+        '\tKernel driver in use: i915\n',
+    );
+  });
+
+  it.each([
+    ['thinkpad-t60', 'Hardware virtualization: yes (Intel VT-x vmx)', '64-bit (long mode): no'],
+    ['vt-disabled', 'Hardware virtualization: disabled by firmware (vmx present; enable it in the BIOS setup)', '64-bit (long mode): yes'],
+    ['firecracker-vm', 'Hardware virtualization: no (the CPU lacks it)', 'Hypervisor: virtual machine (kvm)'],
+    ['thinkpad-t42', 'Hardware virtualization: unknown', '64-bit (long mode): no, PAE: no'],
+    ['xen-dom0', 'Hypervisor: Xen Dom0 (control domain) Xen 3.1.2-238.el5', 'DMI: Apple Computer, Inc. MacBookPro2,1'],
+  ])('%s: %s', (name, ...expected) => {
+    const text = formatProfile(profileOf(name), names);
+    for (const line of expected) expect(text).toContain(line);
+  });
+
+  it('falls back to ids when no names are loaded', () => {
+    const text = formatProfile(profileOf('thinkpad-t60'));
+    expect(text).toContain('00:02.0 Class [0300]: Vendor 8086 Device 27a2 [8086:27a2] (rev 03)');
+  });
+});
