@@ -265,3 +265,20 @@ export interface RuleOutcome {
   /** Every decision in evaluation order, the overridden ones included and marked. */
   decisions: Decision[];
 }
+
+/** One cheatcode of the boot line: a whole token, split at its first "=". */
+export interface Cheatcode {
+  name: string;
+  value: string | null;
+  token: string;
+  /** Position among the command-line tokens. */
+  index: number;
+}
+
+/** What a cheatcode does, as an action applied after every rule (cheatcodes beat rules). */
+export interface CheatcodeAction {
+  token: string;
+  action: Action;
+  /** For device-scoped module actions and passthrough: PCI slots. */
+  devices?: string[];
+}
