@@ -1,0 +1,313 @@
+// Boot-line cheatcodes: KNOPPIX's (linuxrc, knoppix-autoconfig, hwsetup, mkxf86config) and Xenoppix's Xen ones,
+// turned into Actions that the engine applies after every rule (so they beat the rules). docs/cheatcodes.md has
+// the table with the source of each code.
+//
+// KNOPPIX matched substrings (` nousb` also fired on ` nousb2`, `getbootparam keyboard` read `xkeyboard=`); we
+// match whole tokens only, split the way the kernel's next_arg() does, and stop at a bare `--` (the kernel hands
+// everything after it to init). A value that does not parse is a `warn` action, never an exception: a typo on
+// the boot line must not stop the boot.
+import type { HardwareProfile } from '../types.ts';
+import type { Action, Cheatcode, CheatcodeAction, FactValue } from './types.ts';
+
+/** Split each token as the kernel's next_arg() does (kernel/params.c): name up to the first '=', quotes removed. */
+export function parseCheatcodes(cmdline: readonly string[]): Cheatcode[] {
+  const out: Cheatcode[] = [];
+  for (const [index, token] of cmdline.entries()) {
+    const { name, value } = splitToken(token);
+    // parse_args(): `if (!val && strcmp(param, "--") == 0)` ends the kernel's parameters; the rest is init's.
+    if (value === null && name === '--') break;
+    out.push({ name, value, token, index });
+  }
+  return out;
+}
+
+function splitToken(token: string): { name: string; value: string | null } {
+  let text = token;
+  // A token that starts with a quote loses it, and then its closing quote at the very end.
+  const quoted = text.startsWith('"');
+  if (quoted) text = text.slice(1);
+  const stripEnd = (s: string): string => (s.endsWith('"') ? s.slice(0, -1) : s);
+  // next_arg() keeps `equals == 0` for "not found", so a '=' in the first position does not split either.
+  const eq = text.indexOf('=');
+  if (eq <= 0) return { name: quoted ? stripEnd(text) : text, value: null };
+  const name = text.slice(0, eq);
+  let value = text.slice(eq + 1);
+  if (value.startsWith('"')) value = stripEnd(value.slice(1));
+  else if (quoted) value = stripEnd(value);
+  return { name, value };
+}
+
+/** A sysconfig file of the target and the variables to set in it. */
+const sysconfig = (file: string, set: Record<string, string>): Action => ({ sysconfig: { file, set } });
+const fact = (facts: Record<string, FactValue>): Action => ({ fact: facts });
+
+interface Context {
+  profile: HardwareProfile;
+  /** xkeyboard= anywhere on the line: keyboard= then leaves XKEYBOARD/KDEKEYBOARD alone (knoppix-autoconfig). */
+  hasXkeyboard: boolean;
+}
+
+interface Handler {
+  /** A flag takes no value; a value code needs one. */
+  kind: 'flag' | 'value';
+  run(value: string, cc: Cheatcode, ctx: Context): Result[];
+}
+
+/** An action and, for device-scoped ones, the PCI slots it is about. */
+type Result = { action: Action; devices?: string[] };
+
+const act = (action: Action, devices?: string[]): Result => (devices ? { action, devices } : { action });
+const warn = (cc: Cheatcode, text: string): Result => act({ warn: `${cc.token}: ${text}` });
+
+/** Slots of the PCI functions of a class (and subclass), e.g. CardBus bridges 06/07. */
+function slotsOfClass(profile: HardwareProfile, cls: string, subclass?: string): string[] {
+  return profile.pci
+    .filter((d) => d.class === cls && (subclass === undefined || d.subclass === subclass))
+    .map((d) => d.slot);
+}
+
+// -- value checks ----------------------------------------------------------------------------------------------
+
+// Xen's dom0_mem grammar (xen-command-line.pandoc): a list of `min:<sz>`, `max:<sz>` or `<sz>`, where <sz> is
+// `<size>` (suffix T/G/M/K/B, KiB without one), `-<size>` (all but that much) or `[<size>+]<frac>%` (4.12+).
+const SIZE = String.raw`\d+[bBkKmMgGtT]?`;
+const DOM0_MEM_ITEM = new RegExp(String.raw`^(?:min:|max:)?(?:-?${SIZE}|(?:${SIZE}\+)?\d+%)$`);
+const hasNonZero = (item: string): boolean => /[1-9]/.test(item);
+
+export function validDom0Mem(value: string): boolean {
+  const items = value.split(',');
+  return items.every((item) => DOM0_MEM_ITEM.test(item) && hasNonZero(item));
+}
+
+/** "3.0.2", "4.17", "4.17.3": the shape the rules' version ranges compare. */
+export const XEN_VERSION = /^\d+\.\d+(?:\.\d+)?$/;
+
+/** BB:DD.F or DDDD:BB:DD.F (hex), the forms xen-pciback's `hide=` takes; returned with the domain, lower case. */
+export function normalizeSlot(text: string): string | null {
+  const m = /^(?:([0-9a-f]{4}):)?([0-9a-f]{2}):([0-1][0-9a-f])\.([0-7])$/i.exec(text);
+  if (!m) return null;
+  return `${(m[1] ?? '0000').toLowerCase()}:${m[2]!.toLowerCase()}:${m[3]!.toLowerCase()}.${m[4]}`;
+}
+
+// knoppix-autoconfig's desktop= whitelist; anything else falls back to kde (knoppix.md §3.2 step 7).
+const DESKTOPS = new Set([
+  'gnome', 'enlightenment', 'kde', 'larswm', 'xfce', 'xfce4', 'windowmaker', 'wmaker', 'icewm', 'fluxbox', 'twm',
+  'nx', 'rdp', 'kiosk',
+]);
+
+// The two lang= bundles the research quotes verbatim (knoppix.md §3.4, knoppix-autoconfig S2). Other codes only
+// set LANGUAGE: their bundles live in the target's knoppix-autoconfig table, which we do not have.
+const LANG_BUNDLES: Record<string, Record<string, string>> = {
+  de: {
+    LANGUAGE: 'de', COUNTRY: 'de', LANG: 'de_DE@euro', KEYTABLE: 'de-latin1-nodeadkeys', XKEYBOARD: 'de',
+    KDEKEYBOARD: 'de', CHARSET: 'iso8859-15', KDEKEYBOARDS: 'us,fr', TZ: 'Europe/Berlin',
+  },
+  ja: {
+    LANGUAGE: 'ja', COUNTRY: 'jp', LANG: 'ja_JP', KEYTABLE: 'us', XKEYBOARD: 'us', KDEKEYBOARD: 'us',
+    CHARSET: 'iso8859-15', KDEKEYBOARDS: 'fr,us,de', TZ: 'Asia/Tokyo',
+  },
+};
+
+// Which file each variable lives in (knoppix.md §3.3); /etc/sysconfig/knoppix gets all of them.
+const I18N_VARS = ['LANG', 'COUNTRY', 'LANGUAGE', 'CHARSET', 'XMODIFIERS'];
+const KEYBOARD_VARS = ['KEYTABLE', 'XKEYBOARD', 'KDEKEYBOARD', 'KDEKEYBOARDS'];
+
+function pick(vars: Record<string, string>, names: readonly string[]): Record<string, string> {
+  return Object.fromEntries(Object.entries(vars).filter(([k]) => names.includes(k)));
+}
+
+/** Variables for /etc/sysconfig/knoppix and the per-topic files, as knoppix-autoconfig writes them. */
+function localeActions(vars: Record<string, string>): Result[] {
+  const out: Result[] = [];
+  const i18n = pick(vars, I18N_VARS);
+  const keyboard = pick(vars, KEYBOARD_VARS);
+  if (Object.keys(i18n).length > 0) out.push(act(sysconfig('i18n', i18n)));
+  if (Object.keys(keyboard).length > 0) out.push(act(sysconfig('keyboard', keyboard)));
+  out.push(act(sysconfig('knoppix', vars)));
+  return out;
+}
+
+/** hwsetup and mkxf86config write the X variables to both files (knoppix.md §4.5, §6.1). */
+const xserverActions = (vars: Record<string, string>): Result[] => [
+  act(sysconfig('xserver', vars)),
+  act(sysconfig('knoppix', vars)),
+];
+
+const KEYMAP = /^[A-Za-z0-9_.+-]+$/;
+const XNAME = /^[A-Za-z0-9_.-]+$/;
+
+// -- the codes ---------------------------------------------------------------------------------------------------
+
+/** A code that only sets facts (and maybe more actions): a "skip this hardware class" code. */
+const flag = (run: (cc: Cheatcode, ctx: Context) => Result[]): Handler => ({ kind: 'flag', run: (_v, cc, ctx) => run(cc, ctx) });
+const value = (run: (value: string, cc: Cheatcode, ctx: Context) => Result[]): Handler => ({ kind: 'value', run });
+
+const HANDLERS = new Map<string, Handler>([
+  // Linux switches, put where they act. Xen propagates its own noapic/acpi= to Dom0 itself (xen-command-line:
+  // "automatically propagated to the domain 0 command line"); we still write both lines, for a non-Xen boot.
+  ['noacpi', flag(() => [act(fact({ 'skip.acpi': true })), act({ dom0: { add: 'acpi=off' } })])],
+  ['noapm', flag(() => [act(fact({ 'skip.apm': true })), act({ dom0: { add: 'apm=off' } })])],
+  ['noapic', flag(() => [act({ xen: { add: 'noapic' } }), act({ dom0: { add: 'noapic' } })])],
+  // Xen owns the local APICs and brings up the CPUs, so these only help on the hypervisor's line as well.
+  ['nolapic', flag(() => [act({ xen: { add: 'nolapic' } }), act({ dom0: { add: 'nolapic' } })])],
+  ['nosmp', flag(() => [act({ xen: { add: 'nosmp' } }), act({ dom0: { add: 'nosmp' } })])],
+  // Hardware classes hwsetup or knoppix-autoconfig skipped: a fact the plan applies to the class's kmod
+  // candidates; plus a kernel switch or blacklist where one exists for exactly that class.
+  [
+    'nopcmcia',
+    flag((_cc, { profile }) => {
+      // knoppix-autoconfig loaded the socket driver itself (yenta_socket || i82365 || tcic); udev loads the PCI
+      // ones by alias, so skipping them today means blacklisting the CardBus/PCI socket drivers.
+      const bridges = slotsOfClass(profile, '06', '07');
+      return [
+        act(fact({ 'skip.pcmcia': true })),
+        act({ module: { blacklist: 'yenta_socket' } }, bridges),
+        act({ module: { blacklist: 'i82092' } }, bridges),
+      ];
+    }),
+  ],
+  ['nousb', flag(() => [act(fact({ 'skip.usb': true })), act({ dom0: { add: 'usbcore.nousb' } })])],
+  ['noscsi', flag(() => [act(fact({ 'skip.scsi': true }))])],
+  ['noaudio', flag(() => [act(fact({ 'skip.audio': true }))])],
+  ['nosound', flag(() => [act(fact({ 'skip.audio': true }))])],
+  ['noagp', flag(() => [act(fact({ 'skip.agp': true })), act({ dom0: { add: 'agp=off' } })])],
+  ['nofirewire', flag(() => [act(fact({ 'skip.firewire': true }))])],
+  ['nodhcp', flag(() => [act(fact({ 'skip.dhcp': true }))])],
+  ['nohwsetup', flag(() => [act(fact({ safe: true }))])],
+  ['failsafe', flag(() => [act(fact({ safe: true }))])],
+
+  // X (mkxf86config, knoppix.md §6.1).
+  ['xmodule', value((v, cc) => (XNAME.test(v) ? xserverActions({ XMODULE: v }) : [warn(cc, 'not an X driver name')]))],
+  ['xserver', value((v, cc) => (XNAME.test(v) ? xserverActions({ XSERVER: v }) : [warn(cc, 'not an X server name')]))],
+  ...(['screen', 'xscreen'] as const).map((n): [string, Handler] => [
+    n,
+    value((v, cc) => (/^\d+x\d+$/.test(v) ? xserverActions({ XSCREEN: v }) : [warn(cc, 'expected WIDTHxHEIGHT, e.g. 1024x768')])),
+  ]),
+  ...(['depth', 'xdepth'] as const).map((n): [string, Handler] => [
+    n,
+    value((v, cc) =>
+      /^(?:8|15|16|24|30|32)$/.test(v) ? xserverActions({ XDEPTH: v }) : [warn(cc, 'expected a colour depth: 8, 15, 16, 24, 30 or 32')],
+    ),
+  ]),
+
+  // Locale (knoppix-autoconfig, knoppix.md §3.2-3.4).
+  [
+    'lang',
+    value((v, cc) => {
+      if (!/^[a-z]{2}(?:-utf8)?$/.test(v)) return [warn(cc, 'expected a language code such as de, ja or us-utf8')];
+      const bundle = LANG_BUNDLES[v];
+      if (bundle) return localeActions(bundle);
+      return [
+        ...localeActions({ LANGUAGE: v }),
+        act({ note: `${cc.token}: LANGUAGE set; the rest of the "${v}" locale comes from the target's knoppix-autoconfig` }),
+      ];
+    }),
+  ],
+  [
+    'keyboard',
+    value((v, cc, ctx) => {
+      if (!KEYMAP.test(v)) return [warn(cc, 'not a keymap name')];
+      // keyboard= sets the X keymap too, unless xkeyboard= says otherwise.
+      return localeActions(ctx.hasXkeyboard ? { KEYTABLE: v } : { KEYTABLE: v, XKEYBOARD: v, KDEKEYBOARD: v });
+    }),
+  ],
+  [
+    'xkeyboard',
+    value((v, cc) => (KEYMAP.test(v) ? localeActions({ XKEYBOARD: v, KDEKEYBOARD: v }) : [warn(cc, 'not a keymap name')])),
+  ],
+  [
+    'tz',
+    value((v, cc) =>
+      /^[A-Za-z0-9_+-]+(?:\/[A-Za-z0-9_+-]+)*$/.test(v) ? [act(sysconfig('knoppix', { TZ: v }))] : [warn(cc, 'expected a zone such as Europe/Berlin')],
+    ),
+  ],
+  [
+    'desktop',
+    value((v, cc) => {
+      if (DESKTOPS.has(v)) return [act(sysconfig('desktop', { DESKTOP: v })), act(sysconfig('knoppix', { DESKTOP: v }))];
+      // knoppix-autoconfig: anything off its list becomes kde.
+      return [
+        warn(cc, `"${v}" is not one of ${[...DESKTOPS].join(', ')}; using kde as KNOPPIX did`),
+        act(sysconfig('desktop', { DESKTOP: 'kde' })),
+        act(sysconfig('knoppix', { DESKTOP: 'kde' })),
+      ];
+    }),
+  ],
+
+  // Xen (Xenoppix).
+  [
+    'xen',
+    value((v, cc) => (XEN_VERSION.test(v) ? [act(fact({ 'target.xen': v }))] : [warn(cc, 'expected a Xen version such as 3.0.3 or 4.17')])),
+  ],
+  ['noxen', flag(() => [act(fact({ 'xen.disabled': true }))])],
+  ['nohvm', flag(() => [act(fact({ 'hvm.available': false, 'hvm.reason': 'nohvm on the boot line' }))])],
+  [
+    'dom0_mem',
+    value((v, cc) =>
+      validDom0Mem(v) ? [act({ dom0Memory: v })] : [warn(cc, 'expected a Xen size list such as 1024M or 1024M,max:1024M')],
+    ),
+  ],
+  [
+    'dom0_vcpus',
+    value((v, cc) => {
+      if (v === 'all') return [act({ dom0Vcpus: 'all' })];
+      if (/^[1-9]\d{0,3}$/.test(v)) return [act({ dom0Vcpus: Number(v) })];
+      return [warn(cc, 'expected a number of vCPUs (1 or more) or "all"')];
+    }),
+  ],
+  ['passthrough', value((v, cc, ctx) => passthrough(v, cc, ctx.profile))],
+]);
+
+/**
+ * Hide PCI functions from Dom0 so that guests can have them: xen-pciback's `hide=(DDDD:BB:DD.F)(...)` (pvops
+ * kernels, drivers/xen/xen-pciback/pci_stub.c) and the same list as `pciback.hide=` for the XenLinux kernels of
+ * Xen 3.0.x (user.tex 3.0.3); each kernel ignores the other's dotted module option.
+ */
+function passthrough(v: string, cc: Cheatcode, profile: HardwareProfile): Result[] {
+  const out: Result[] = [];
+  const slots: string[] = [];
+  for (const part of v.split(',')) {
+    const slot = normalizeSlot(part.trim());
+    if (slot === null) {
+      out.push(warn(cc, `"${part}" is not a PCI slot (BB:DD.F or DDDD:BB:DD.F)`));
+      continue;
+    }
+    const dev = profile.pci.find((d) => d.slot === slot);
+    if (!dev) {
+      out.push(warn(cc, `no PCI device ${slot} on this machine; not hidden`));
+      continue;
+    }
+    if (slots.includes(slot)) continue;
+    slots.push(slot);
+    out.push(act({ note: `PCI ${slot} [${dev.vendor ?? '????'}:${dev.device ?? '????'}] hidden from Dom0 for passthrough` }, [slot]));
+  }
+  if (slots.length > 0) {
+    const list = slots.map((s) => `(${s})`).join('');
+    out.push(act({ dom0: { add: `xen-pciback.hide=${list}` } }, slots));
+    out.push(act({ dom0: { add: `pciback.hide=${list}` } }, slots));
+  }
+  return out;
+}
+
+/** The codes this module knows, for documentation and tests. */
+export const SUPPORTED_CHEATCODES: readonly string[] = [...HANDLERS.keys()];
+
+/**
+ * What the cheatcodes do, in the order the engine applies them (later wins for the same key): lang= first, as
+ * knoppix-autoconfig reads it before keyboard=, then every other code in boot-line order.
+ */
+export function cheatcodeActions(cheatcodes: Cheatcode[], profile: HardwareProfile): CheatcodeAction[] {
+  const ctx: Context = { profile, hasXkeyboard: cheatcodes.some((c) => c.name === 'xkeyboard' && c.value !== null) };
+  const ordered = [...cheatcodes.filter((c) => c.name === 'lang'), ...cheatcodes.filter((c) => c.name !== 'lang')];
+  const out: CheatcodeAction[] = [];
+  for (const cc of ordered) {
+    const handler = HANDLERS.get(cc.name);
+    if (!handler) continue; // not ours (root=, quiet, BOOT_IMAGE=...): nothing to do
+    let results: Result[];
+    if (handler.kind === 'flag' && cc.value !== null) results = [warn(cc, `${cc.name} takes no value; ignored`)];
+    else if (handler.kind === 'value' && (cc.value === null || cc.value === '')) results = [warn(cc, `${cc.name}= needs a value; ignored`)];
+    else results = handler.run(cc.value ?? '', cc, ctx);
+    for (const r of results) out.push(r.devices ? { token: cc.token, action: r.action, devices: r.devices } : { token: cc.token, action: r.action });
+  }
+  return out;
+}
