@@ -68,15 +68,18 @@ function slotsOfClass(profile: HardwareProfile, cls: string, subclass?: string):
 
 // -- value checks ----------------------------------------------------------------------------------------------
 
-// Xen's dom0_mem grammar (xen-command-line.pandoc): a list of `min:<sz>`, `max:<sz>` or `<sz>`, where <sz> is
-// `<size>` (suffix T/G/M/K/B, KiB without one), `-<size>` (all but that much) or `[<size>+]<frac>%` (4.12+).
-const SIZE = String.raw`\d+[bBkKmMgGtT]?`;
-const DOM0_MEM_ITEM = new RegExp(String.raw`^(?:min:|max:)?(?:-?${SIZE}|(?:${SIZE}\+)?\d+%)$`);
-const hasNonZero = (item: string): boolean => /[1-9]/.test(item);
+// dom0_mem as the engine's dom0Memory action takes it (PATTERNS.dom0Memory, the contract with the plan): `<size>`
+// then optional `,min:<size>`/`,max:<size>`, sizes with T/G/M/K or none (KiB, as Xen reads it). Xen also knows
+// `-<size>` and `<frac>%` (xen.md §1.2), but the plan writes dom0_mem= per target and only understands this form.
+// Xen accepts lower-case suffixes; they are upper-cased here.
+/** The same as PATTERNS.dom0Memory in validate.ts (test/rules/cheatcodes.test.ts keeps them equal). */
+export const DOM0_MEMORY = /^[0-9]+[KMGT]?(,(min|max):[0-9]+[KMGT]?)*$/;
 
-export function validDom0Mem(value: string): boolean {
-  const items = value.split(',');
-  return items.every((item) => DOM0_MEM_ITEM.test(item) && hasNonZero(item));
+export function dom0MemValue(value: string): string | null {
+  const upper = value.replace(/(\d)([kmgt])/g, (_m, d: string, u: string) => d + u.toUpperCase());
+  if (!DOM0_MEMORY.test(upper)) return null;
+  // Every amount must be non-zero: dom0_mem=0 would leave Dom0 nothing.
+  return upper.split(',').every((item) => /[1-9]/.test(item)) ? upper : null;
 }
 
 /** "3.0.2", "4.17", "4.17.3": the shape the rules' version ranges compare. */
@@ -243,9 +246,10 @@ const HANDLERS = new Map<string, Handler>([
   ['nohvm', flag(() => [act(fact({ 'hvm.available': false, 'hvm.reason': 'nohvm on the boot line' }))])],
   [
     'dom0_mem',
-    value((v, cc) =>
-      validDom0Mem(v) ? [act({ dom0Memory: v })] : [warn(cc, 'expected a Xen size list such as 1024M or 1024M,max:1024M')],
-    ),
+    value((v, cc) => {
+      const mem = dom0MemValue(v);
+      return mem ? [act({ dom0Memory: mem })] : [warn(cc, 'expected a Dom0 size such as 1024M or 1024M,max:1024M')];
+    }),
   ],
   [
     'dom0_vcpus',
