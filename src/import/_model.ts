@@ -53,6 +53,13 @@ export interface PciRecord {
   driver?: string | null;
   /** sysfs boot_vga: "1"/"0"; only for VGA-class devices. */
   bootVga?: string;
+  /** The IOMMU group number (the name the iommu_group link points at), when the source lists it. */
+  iommuGroup?: string;
+  /**
+   * Lines of the sysfs `resource` file by index (0-5 the BARs, 6 the expansion ROM), each in resource_show()'s
+   * "0x%016llx 0x%016llx 0x%016llx" form without the newline; an unused one all zeros. A missing index is unknown.
+   */
+  resources?: Partial<Record<number, string>>;
   /** 1-based line of the record in its file. */
   line: number;
 }
@@ -102,6 +109,11 @@ export interface Parsed {
   usbInterfacesPartial?: boolean;
   /** Whole snapshot files this source states, by snapshot path (proc/cpuinfo, sys/class/dmi/id/..., ...). */
   files: Record<string, string>;
+  /**
+   * Files this source implies only indirectly (the kernel release in a USB root hub's manufacturer string): taken
+   * only when no source states the path in `files`.
+   */
+  weakFiles?: Record<string, string>;
   dirs: string[];
   /** Facts this source settles even though they produce no file (e.g. "firmware.efi" when a full dmesg shows BIOS). */
   known: string[];

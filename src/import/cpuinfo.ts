@@ -1,8 +1,10 @@
 // The CPU: a captured /proc/cpuinfo is taken as it is (only LF line ends, and lines that are not "key : value" -
 // a shell prompt pasted above it - dropped). `lscpu` output is turned into the cpuinfo the x86 kernel would print
 // for the fields lscpu repeats (arch/x86/kernel/cpu/proc.c show_cpuinfo(): processor, vendor_id, cpu family, model,
-// model name, stepping, flags), one block per online CPU. lscpu does not say which logical CPU sits on which core
-// or package, so no topology fields are invented; the manifest records that the file was synthesized.
+// model name, stepping, flags), one block per online CPU, and the topology lines of show_cpuinfo_core() (physical
+// id, siblings, core id, cpu cores) from lscpu's Socket(s), Core(s) per socket and Thread(s) per core when their
+// product is the number of CPUs. lscpu gives only these counts, not which logical CPU sits on which core: the CPUs
+// are numbered socket by socket, core by core, the threads of a core together, and the manifest says so.
 import { emptyParsed, toLines } from './_model.ts';
 import type { Parsed } from './_model.ts';
 import { MACHINE_RE } from './proc.ts';
@@ -42,6 +44,7 @@ export function parseCpuinfo(text: string, file: string): Parsed {
   parsed.files['proc/cpuinfo'] = kept.join('\n') + '\n\n';
   parsed.used.push('cpu');
   if (kept.some((l) => /^flags\s*:/.test(l))) parsed.used.push('cpu.flags');
+  if (kept.some((l) => /^physical id\s*:/.test(l))) parsed.used.push('cpu.topology');
   return parsed;
 }
 
@@ -81,7 +84,8 @@ export function parseLscpu(text: string, file: string): Parsed {
     parsed.issues.push({ file, line: 0, message: 'lscpu gives no usable CPU count; no /proc/cpuinfo synthesized' });
     return parsed;
   }
-  const block = (n: number) => {
+  const { topology, note } = lscpuTopology(fields, cpus.length);
+  const block = (n: number, i: number) => {
     const out = [`processor\t: ${n}`];
     const add = (key: string, field: string, numeric = false) => {
       const value = fields.get(field);
@@ -92,14 +96,44 @@ export function parseLscpu(text: string, file: string): Parsed {
     add('model\t\t', 'Model', true);
     add('model name\t', 'Model name');
     add('stepping\t', 'Stepping', true);
+    if (topology !== null) {
+      const { cores, threads } = topology;
+      out.push(`physical id\t: ${Math.floor(i / (cores * threads))}`);
+      out.push(`siblings\t: ${cores * threads}`);
+      out.push(`core id\t\t: ${Math.floor(i / threads) % cores}`);
+      out.push(`cpu cores\t: ${cores}`);
+    }
     add('flags\t\t', 'Flags');
     return out.join('\n') + '\n\n';
   };
   parsed.files['proc/cpuinfo'] = cpus.map(block).join('');
   parsed.used.push('cpu');
   if (fields.has('Flags')) parsed.used.push('cpu.flags');
-  parsed.notes.push(`${file}: /proc/cpuinfo synthesized from lscpu (${cpus.length} CPUs; no topology fields)`);
+  if (topology !== null) parsed.used.push('cpu.topology');
+  parsed.notes.push(`${file}: /proc/cpuinfo synthesized from lscpu (${cpus.length} CPUs${note})`);
   return parsed;
+}
+
+/**
+ * Sockets, cores per socket and threads per core, when lscpu gives all three and they multiply to the CPUs listed
+ * (not so with CPUs offline, or hybrid CPUs whose cores differ in threads); otherwise null and why.
+ */
+function lscpuTopology(
+  fields: Map<string, string>,
+  cpus: number,
+): { topology: { sockets: number; cores: number; threads: number } | null; note: string } {
+  const count = (field: string) => {
+    const value = fields.get(field);
+    return value !== undefined && /^[1-9]\d{0,5}$/.test(value) ? Number(value) : null;
+  };
+  const [sockets, cores, threads] = [count('Socket(s)'), count('Core(s) per socket'), count('Thread(s) per core')];
+  if (sockets === null || cores === null || threads === null) {
+    return { topology: null, note: '; no topology fields: no Socket(s), Core(s) per socket and Thread(s) per core' };
+  }
+  const shape = `${sockets} sockets x ${cores} cores x ${threads} threads`;
+  if (sockets * cores * threads !== cpus) return { topology: null, note: `; no topology fields: ${shape} differ` };
+  const numbering = 'which CPU is which core of which package is synthesized, only the counts come from the log';
+  return { topology: { sockets, cores, threads }, note: ` = ${shape}; ${numbering}` };
 }
 
 /** CPU numbers of "0-3,8-11" (the online list, which is what /proc/cpuinfo numbers), else 0..CPU(s)-1. */

@@ -38,6 +38,7 @@ export function parseHwinfo(text: string, file: string): Parsed {
     parsed.files['proc/cpuinfo'] = cpuinfo.join('\n') + '\n\n';
     parsed.used.push('cpu');
     if (cpuinfo.some((l) => /^flags\s*:/.test(l))) parsed.used.push('cpu.flags');
+    if (cpuinfo.some((l) => /^physical id\s*:/.test(l))) parsed.used.push('cpu.topology');
   }
 
   const usb = new Map<string, UsbDeviceRecord>();

@@ -11,6 +11,7 @@ import type { FsLike } from '../fs.ts';
 import { VERSION } from '../version.ts';
 import { addOnce, emptyParsed, toLines } from './_model.ts';
 import type { ImportIssue, ImportManifest, ImportSource, Parsed, PciRecord, Tree, UsbDeviceRecord } from './_model.ts';
+import { CPUID_CAPTURE, isCpuidSignatureFile, parseCpuidSignature } from './cpuid.ts';
 import { detectCpuinfo, detectLscpu, parseCpuinfo, parseLscpu } from './cpuinfo.ts';
 import { detectDmesg, parseDmesg } from './dmesg.ts';
 import { DMI_FILES, detectDmidecode, parseDmidecode } from './dmidecode.ts';
@@ -26,6 +27,7 @@ import {
   parseUname,
 } from './proc.ts';
 import { detectProcPci, parseProcPci } from './proc-pci.ts';
+import { unknownResources } from './pci-resource.ts';
 import { buildTree, mergePci, mergeUsb, pciModalias, usbModalias } from './tree.ts';
 import type { RankedSource } from './tree.ts';
 import { XEN_PATHS, detectXenDump, parseXenCaptured, parseXenDump } from './xen.ts';
@@ -106,7 +108,7 @@ export async function importLogs(logDir: string, options: ImportOptions = {}): P
       continue;
     }
     if (/\r\n?/.test(text)) notes.push(`${rel}: CR/LF line ends read as LF`);
-    if (text.trim() === '' && capturedPath(rel) === null) {
+    if (text.trim() === '' && capturedPath(rel) === null && !isCpuidSignatureFile(rel)) {
       notes.push(`${rel}: empty`);
       sources.push(nothing(rel, 'empty'));
       continue;
@@ -154,6 +156,7 @@ function nothing(rel: string, format: string): RankedSource & { source: ImportSo
 }
 
 function parseOne(rel: string, text: string): { parsed: Parsed; rank: number } {
+  if (isCpuidSignatureFile(rel)) return { parsed: parseCpuidSignature(text, rel), rank: 0 };
   const captured = capturedPath(rel);
   if (captured !== null) {
     const xen = XEN_PATHS.includes(captured);
@@ -198,11 +201,23 @@ function mergeFiles(
     // A source whose every file of a kind lost to a better one supplied nothing of that kind.
     for (const key of lost) {
       const kept = Object.keys(s.parsed.files).some((p) => usedKey(p) === key && from.get(p) === s.file);
-      const gone = key === 'cpu' ? ['cpu', 'cpu.flags'] : [key];
+      const gone = key === 'cpu' ? ['cpu', 'cpu.flags', 'cpu.topology'] : [key];
       if (!kept) s.source.used = s.source.used.filter((u) => !gone.includes(u));
     }
     for (const dir of s.parsed.dirs) addOnce(dirs, dir);
     for (const k of s.parsed.known) addOnce(known, k);
+  }
+  // What a source implies only indirectly fills what no source states.
+  for (const s of [...sources].sort((a, b) => a.rank - b.rank)) {
+    for (const [path, content] of Object.entries(s.parsed.weakFiles ?? {})) {
+      if (files[path] === undefined) {
+        files[path] = content;
+        from.set(path, s.file);
+        addOnce(s.source.used, usedKey(path));
+      } else if (files[path] !== content) {
+        notes.push(`/${path}: taken from ${from.get(path)}; ${s.file} differs and was not used`);
+      }
+    }
   }
   return { files, dirs, known };
 }
@@ -213,14 +228,15 @@ function usedKey(path: string): string {
   if (path === 'proc/cmdline') return 'kernel.cmdline';
   if (path === 'proc/sys/kernel/osrelease') return 'kernel.osrelease';
   if (path === 'proc/sys/kernel/arch') return 'cpu.arch';
+  if (path === CPUID_CAPTURE) return 'cpu.cpuid.40000000';
   if (path.startsWith('sys/class/dmi/')) return 'dmi';
   if (path.startsWith('sys/firmware/acpi/')) return 'firmware.acpi';
   return 'xen';
 }
 
 /**
- * The facts the probes read that the logs left open. Never stated by any log: raw CPUID and MSRs, PCI BARs and
- * IOMMU groups, the EFI word size, the IOMMU units the kernel drives.
+ * The facts the probes read that the logs left open. Never stated by any log: raw CPUID (but the hypervisor
+ * signature leaf virt-what prints) and MSRs, the EFI word size, the IOMMU units the kernel drives.
  */
 function absentFacts(
   tree: Tree,
@@ -251,7 +267,14 @@ function absentFacts(
     some(noAlias, pci.length, 'pci.modalias', 'needs ids, subsystem and the full class');
     if (!sources.some((s) => s.parsed.pciDriversStated && s.parsed.pci.length > 0)) absent.push('pci.driver');
     if (!pci.some((r) => r.bootVga !== undefined)) absent.push('pci.boot_vga');
-    absent.push('pci.resources', 'pci.iommu_group');
+    const noResources = count((r) => unknownResources(r.resources).length > 0);
+    if (noResources > 0) absent.push('pci.resources');
+    // Only when some are known: with none, "absent" says it all.
+    if (noResources < pci.length) {
+      some(noResources, pci.length, 'pci.resources', 'no lspci -vv region list, or a region without address or size');
+    }
+    // lspci prints the group of every device that has one: a device without it is in none (the IOMMU itself).
+    if (!pci.some((r) => r.iommuGroup !== undefined)) absent.push('pci.iommu_group');
   }
   const anyUsb = sources.some((s) => s.parsed.usb.length > 0);
   if (!anyUsb) absent.push('usb');
@@ -272,7 +295,9 @@ function absentFacts(
     if (!/^physical id\s*:/m.test(cpuinfo)) absent.push('cpu.topology');
   }
   if (tree.files['proc/sys/kernel/arch'] === undefined) absent.push('cpu.arch');
-  absent.push('cpu.cpuid', 'cpu.msr');
+  const cpuid = tree.files[CPUID_CAPTURE] === undefined ? '' : ' (except the hypervisor signature leaf)';
+  absent.push(`cpu.cpuid${cpuid}`);
+  absent.push('cpu.msr');
   if (tree.files['proc/meminfo'] === undefined) absent.push('memory');
   const dmi = DMI_FILES.filter((f) => tree.files[`sys/class/dmi/id/${f}`] === undefined);
   if (dmi.length === DMI_FILES.length) absent.push('dmi');
@@ -282,6 +307,11 @@ function absentFacts(
   if (!tree.dirs.includes('sys/firmware/acpi/tables')) absent.push('firmware.acpi');
   if (!tree.dirs.includes('sys/firmware/efi') && !known.includes('firmware.efi')) absent.push('firmware.efi');
   absent.push('firmware.efi_bits', 'firmware.iommu');
+  const groups = tree.dirs.filter((d) => d.startsWith('sys/kernel/iommu_groups/')).length;
+  if (groups > 0) {
+    const what = `the ${groups} groups of the PCI devices listed`;
+    notes.push(`sys/kernel/iommu_groups: ${what}; groups holding only other devices are unknown`);
+  }
   const xen = Object.keys(tree.files).some((p) => p.startsWith('sys/hypervisor/') || p === 'proc/xen/capabilities');
   if (!xen) absent.push('xen');
   return absent;

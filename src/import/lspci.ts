@@ -4,8 +4,23 @@
 // so its absence means 00; "(prog-if XX)" only with -v and only when non-zero or named, so without -v the prog-if
 // (and with it the sysfs `class`) is unknown; "Subsystem:" is hidden for 0000 and ffff alike, and old lspci never
 // shows it for bridges, so its absence leaves the subsystem unknown (a -x hex dump settles it).
+// With -v and -vv (show_bases(), show_rom()) it also lists every BAR and ROM that is in use, with its address and
+// [size=...], and the IOMMU group (the name of the device's iommu_group link): -vv numbers the regions ("Region 2:"),
+// -v does not, and skips the unused ones, so only -vv tells which BAR a region is. A device whose verbose block has
+// no region line has none in use.
 import { addOnce, emptyParsed, isDriverName, normalizeSlot, toLines } from './_model.ts';
 import type { ImportIssue, Parsed, PciRecord } from './_model.ts';
+import {
+  ROM_INDEX,
+  UNUSED,
+  barLine,
+  hexAddress,
+  isPowerOfTwo,
+  knowsBars,
+  legacyIde,
+  resourceName,
+  romLine,
+} from './pci-resource.ts';
 
 export type LspciLayout = 'plain' | 'tags' | 'machine' | 'tree';
 
@@ -62,6 +77,65 @@ interface PlainDevice {
   capSubsystem: [string, string] | undefined;
   driver: string | undefined;
   dump: Map<number, number>;
+  /** Which verbose block the device has: -vv (Control:, numbered regions), -v (Flags:), or none. */
+  verbosity: 'vv' | 'v' | undefined;
+  /** Resource lines by index; null where the log shows a region it does not say enough about. */
+  regions: Map<number, string | null>;
+  /** Region lines of -v, which carry no BAR number. */
+  unnumbered: number;
+}
+
+// show_bases(): "Region N: " only with -vv; "[virtual]" before "Memory at" in old pciutils, after the type in new.
+const BAR_RE = new RegExp(
+  '^(?:Region (\\d): )?(\\[virtual\\] )?' +
+    '(?:Memory at (\\S+) \\((32-bit|64-bit|low-1M|type 3), (non-)?prefetchable\\)|I/O ports at (\\S+))' +
+    '((?: \\[[^\\]]*\\])*)$',
+);
+const ROM_RE = /^(\[virtual\] )?Expansion ROM at (\S+)((?: \[[^\]]*\])*)$/;
+const MEM_TYPE_BITS: Record<string, bigint> = { '32-bit': 0n, 'low-1M': 2n, '64-bit': 4n, 'type 3': 6n };
+const GROUP_RE = /^(?:0|[1-9][0-9]{0,8})$/;
+
+/** show_size(): "[size=N]" with K/M/G/T; old pciutils rounded down where new ones print exactly, so a suffixed
+ * size is taken only when it is a power of two (as BAR sizes are), where both agree. */
+function regionSize(tags: string[]): bigint | 'none' | 'inexact' {
+  for (const tag of tags) {
+    const m = /^size=(\d+)([KMGT]?)$/.exec(tag);
+    if (!m) continue;
+    const size = BigInt(m[1]!) * 1024n ** BigInt(' KMGT'.indexOf(m[2]! || ' '));
+    return m[2] === '' || isPowerOfTwo(size) ? size : 'inexact';
+  }
+  return 'none';
+}
+
+/** One region or ROM line: its index (undefined for an unnumbered -v BAR) and its resource line or why not. */
+function parseRegion(body: string): { index: number | undefined; line: string | null; why?: string } | null {
+  const bar = BAR_RE.exec(body);
+  const rom = bar ? null : ROM_RE.exec(body);
+  if (!bar && !rom) {
+    // A region line spoilt (stderr mixed into it, say): the region is there, what it is is not known.
+    const loose = /^(?:Region (\d): )?(?:\[virtual\] )?(Memory at|I\/O ports at|Expansion ROM at) /.exec(body);
+    if (!loose) return null;
+    const index = loose[2] === 'Expansion ROM at' ? ROM_INDEX : loose[1] === undefined ? undefined : Number(loose[1]);
+    return { index, line: null, why: 'not a region line as lspci prints it' };
+  }
+  const tags = [...(bar ? bar[7]! : rom![3]!).matchAll(/ \[([^\]]*)\]/g)].map((t) => t[1]!);
+  const virtual = (bar ? bar[2] : rom![1]) !== undefined || tags.includes('virtual');
+  const index = bar ? (bar[1] === undefined ? undefined : Number(bar[1])) : ROM_INDEX;
+  const addressText = bar ? (bar[3] ?? bar[6]!) : rom![2]!;
+  const address = hexAddress(addressText);
+  const size = regionSize(tags);
+  const io = bar !== null && bar[6] !== undefined;
+  // No memory BAR is at 0x1f0 with 8 bytes: these are the legacy IDE ports, whichever way lspci showed them.
+  if (bar !== null && index !== undefined && address !== null && (io || virtual)) {
+    const legacy = legacyIde(index, address, typeof size === 'bigint' ? size : 0n);
+    if (legacy !== null) return { index, line: legacy };
+  }
+  if (address === null) return { index, line: null, why: `address ${addressText} not shown` };
+  if (size === 'none') return { index, line: null, why: 'no size shown' };
+  if (size === 'inexact') return { index, line: null, why: 'size not exact' };
+  if (rom) return { index, line: romLine(address, size, !tags.includes('disabled'), virtual) };
+  const low = io ? 1n : MEM_TYPE_BITS[bar![4]!]! | (bar![5] === undefined ? 8n : 0n);
+  return { index, line: barLine({ space: io ? 'io' : 'mem', low, start: address, size, virtual }) };
 }
 
 function parsePlain(lines: string[], file: string): Parsed {
@@ -73,6 +147,14 @@ function parsePlain(lines: string[], file: string): Parsed {
   let numeric = false;
   let namesOnly = 0;
   let subsystemNamesOnly = 0;
+  const regionNotes: string[] = [];
+  // The device block's own lines have the smallest indent (a tab, or spaces in logs copied from a web page);
+  // deeper ones belong to capabilities, whose SR-IOV "Region N:" lines are the virtual functions' BARs.
+  let level = Infinity;
+  for (const line of lines) {
+    const indent = /^(\s+)\S/.exec(line);
+    if (indent) level = Math.min(level, indent[1]!.length);
+  }
   lines.forEach((line, index) => {
     const at = index + 1;
     if (line.trim() === '') return;
@@ -98,6 +180,9 @@ function parsePlain(lines: string[], file: string): Parsed {
         capSubsystem: undefined,
         driver: undefined,
         dump: new Map(),
+        verbosity: undefined,
+        regions: new Map(),
+        unnumbered: 0,
       };
       devices.push(current);
       return;
@@ -118,8 +203,27 @@ function parsePlain(lines: string[], file: string): Parsed {
       }
       const body = line.trim();
       if (VERBOSE_RE.test(body)) verbose = true;
+      const top = /^(\s*)/.exec(line)![1]!.length === level;
       let m: RegExpExecArray | null;
-      if ((m = /^Subsystem: (.*)$/.exec(body))) {
+      const region = top ? parseRegion(body) : null;
+      if (region) {
+        if (region.index === undefined) current.unnumbered++;
+        else {
+          if (region.index !== ROM_INDEX) current.verbosity = 'vv';
+          current.regions.set(region.index, region.line);
+          if (region.line === null) {
+            const what = `${current.record.slot} ${resourceName(region.index)}`;
+            regionNotes.push(`${file}:${at}: ${what}: ${region.why}; left unused`);
+          }
+        }
+      } else if (top && /^Control: /.test(body)) current.verbosity = 'vv';
+      else if (top && (m = /^Flags: (.*)$/.exec(body))) {
+        current.verbosity ??= 'v';
+        const group = /, IOMMU group (\S+)$/.exec(m[1]!);
+        if (group) iommuGroup(current.record, group[1]!, file, at, issues);
+      } else if (top && (m = /^IOMMU group: (\S+)$/.exec(body))) {
+        iommuGroup(current.record, m[1]!, file, at, issues);
+      } else if ((m = /^Subsystem: (.*)$/.exec(body))) {
         const ids = idsOf(m[1]!);
         if (ids) current.subsystem = ids;
         else subsystemNamesOnly++;
@@ -157,7 +261,15 @@ function parsePlain(lines: string[], file: string): Parsed {
     if (sub) [r.subvendor, r.subdevice] = sub;
     if (kernel) r.driver = d.driver ?? null;
     applyDump(r, d.dump, file, parsed);
+    const resources = deviceResources(d);
+    if (resources !== undefined) r.resources = resources;
     parsed.pci.push(r);
+  }
+  parsed.notes.push(...regionNotes);
+  const unnumbered = devices.filter((d) => d.unnumbered > 0).length;
+  if (unnumbered > 0) {
+    const what = `the BARs of ${unnumbered} devices stay unknown`;
+    parsed.notes.push(`${file}: lspci -v does not number the regions (-vv does): ${what}`);
   }
   if (withIds > 0 && !verbose)
     parsed.notes.push(`${file}: lspci without -v prints no prog-if, so the sysfs class of its devices stays unknown`);
@@ -166,6 +278,27 @@ function parsePlain(lines: string[], file: string): Parsed {
   if (namesOnly > 0)
     parsed.notes.push(`${file}: ${namesOnly} devices without numeric ids; their revision and driver join others' ids`);
   return parsed;
+}
+
+function iommuGroup(r: PciRecord, group: string, file: string, line: number, issues: ImportIssue[]): void {
+  if (GROUP_RE.test(group)) r.iommuGroup = group;
+  else issues.push({ file, line, message: `IOMMU group ${JSON.stringify(group)} is not a group number` });
+}
+
+/**
+ * The resource lines a verbose block states: every BAR and the ROM it does not list are unused. -v lists the BARs
+ * in use without their numbers, so with any of them the BARs stay unknown (the ROM line is still known).
+ */
+function deviceResources(d: PlainDevice): Partial<Record<number, string>> | undefined {
+  if (d.verbosity === undefined) return undefined;
+  const resources: Partial<Record<number, string>> = {};
+  const barsKnown = d.verbosity === 'vv' || d.unnumbered === 0;
+  for (let i = 0; i <= ROM_INDEX; i++) if (barsKnown || i === ROM_INDEX) resources[i] = UNUSED;
+  for (const [i, line] of d.regions) {
+    if (line === null) delete resources[i];
+    else resources[i] = line;
+  }
+  return resources;
 }
 
 interface HeaderFields {
@@ -330,6 +463,8 @@ function parseTags(lines: string[], file: string): Parsed {
       else r.classPrefix = classPrefix;
     }
     if (driver !== undefined) r.driver = driver;
+    const group = tags.get('IOMMUGroup');
+    if (group !== undefined) iommuGroup(r, group, file, rec.line, issues);
     parsed.pci.push(r);
   }
   if (kernel) {
@@ -424,6 +559,8 @@ export function pciUsed(records: PciRecord[], driversStated: boolean | undefined
     if (r.subvendor !== undefined) addOnce(used, 'pci.subsystem');
     if (r.revision !== undefined) addOnce(used, 'pci.revision');
     if (r.bootVga !== undefined) addOnce(used, 'pci.boot_vga');
+    if (r.iommuGroup !== undefined) addOnce(used, 'pci.iommu_group');
+    if (knowsBars(r.resources)) addOnce(used, 'pci.resources');
   }
   if (driversStated && records.length > 0) used.push('pci.driver');
   return used;

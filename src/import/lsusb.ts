@@ -6,6 +6,8 @@
 //   If I, Class=..., Driver=..., 480M" lines, 4 columns of indent per hub level: the port path (the sysfs name),
 //   the interface numbers and their drivers. usbutils 016 widened the numbers to %03u; both are read.
 // Records are keyed by bus and device number; only -t (or -tvv's /sys/bus/usb/devices lines) names them.
+// A root hub's manufacturer string is made by the running kernel (drivers/usb/core/hcd.c rh_string(): "%s %s %s" of
+// the utsname sysname, release and the host controller driver), so -v also tells the kernel release.
 import { emptyParsed, hex, isDriverName, toLines } from './_model.ts';
 import type { ImportIssue, Parsed, UsbDeviceRecord, UsbInterfaceRecord } from './_model.ts';
 
@@ -144,7 +146,30 @@ function parseVerbose(lines: string[], file: string): Parsed {
     } else if (owner === 'interface' && iface !== null) interfaceField(iface, key, raw);
   });
   finish();
+  rootHubRelease(parsed, file);
   return parsed;
+}
+
+/**
+ * The kernel release from the root hubs' iManufacturer ("Linux 5.8.0-56-generic xhci-hcd"), when they all name the
+ * same one. Only root hubs (device 1, vendor 1d6b): a gadget running Linux names its own kernel ("Linux 4.14.0 with
+ * dwc3-gadget") in the same string.
+ */
+function rootHubRelease(parsed: Parsed, file: string): void {
+  const releases = new Map<string, number[]>();
+  for (const d of parsed.usb) {
+    if (d.devnum !== 1 || d.vendor !== '1d6b' || d.manufacturer === undefined) continue;
+    const m = /^Linux (\d+\.\d+[\w.+~-]*) \S/.exec(d.manufacturer);
+    if (!m) continue;
+    releases.set(m[1]!, [...(releases.get(m[1]!) ?? []), d.line]);
+  }
+  if (releases.size === 1) {
+    const [release] = releases.keys();
+    parsed.weakFiles = { 'proc/sys/kernel/osrelease': `${release}\n` };
+  } else if (releases.size > 1) {
+    const which = [...releases].map(([r, at]) => `${r} (line ${at.join(', ')})`).join(', ');
+    parsed.notes.push(`${file}: the root hubs name different kernel releases: ${which}; none taken`);
+  }
 }
 
 function byte(raw: string): string | undefined {

@@ -7,6 +7,7 @@ import { AutoconfigError, errnoCode } from '../errors.ts';
 import type { WritableFsLike } from '../fs.ts';
 import { addOnce, hex, isDriverName } from './_model.ts';
 import type { Parsed, PciRecord, Tree, UsbDeviceRecord, UsbInterfaceRecord } from './_model.ts';
+import { RESOURCE_LINES, knowsBars, resourceFile, resourceName } from './pci-resource.ts';
 
 export type { Tree } from './_model.ts';
 
@@ -17,7 +18,9 @@ export interface RankedSource {
   parsed: Parsed;
 }
 
-const PCI_FIELDS = ['vendor', 'device', 'subvendor', 'subdevice', 'class', 'revision', 'driver', 'bootVga'] as const;
+const PCI_FIELDS = [
+  ...['vendor', 'device', 'subvendor', 'subdevice', 'class', 'revision', 'driver', 'bootVga', 'iommuGroup'],
+] as const;
 
 /**
  * All PCI records by slot; the first source (by rank) to state a field wins, disagreements become notes. A record
@@ -37,7 +40,9 @@ export function mergePci(sources: RankedSource[], notes: string[]): PciRecord[] 
       }
       const have = bySlot.get(r.slot);
       if (!have) {
-        bySlot.set(r.slot, { ...r });
+        const copy = { ...r };
+        if (r.resources !== undefined) copy.resources = { ...r.resources };
+        bySlot.set(r.slot, copy);
         origin.set(r.slot, file);
         continue;
       }
@@ -51,6 +56,18 @@ export function mergePci(sources: RankedSource[], notes: string[]): PciRecord[] 
         }
       }
       if (r.classPrefix !== undefined && have.class === undefined) have.classPrefix ??= r.classPrefix;
+      // Resources by index: one source may know a BAR another left open.
+      for (let i = 0; i < RESOURCE_LINES && r.resources !== undefined; i++) {
+        const value = r.resources[i];
+        if (value === undefined) continue;
+        have.resources ??= {};
+        const kept = have.resources[i];
+        if (kept === undefined) have.resources[i] = value;
+        else if (kept !== value) {
+          const which = `${r.slot} resource ${resourceName(i)}`;
+          notes.push(`${which}: ${origin.get(r.slot)} says ${kept}, ${file}:${r.line} says ${value}; kept the first`);
+        }
+      }
     }
   }
   for (const [file, n] of unplaced) notes.push(`${file}: ${n} PCI devices that no log gives ids for were not written`);
@@ -195,7 +212,16 @@ function addPci(tree: Tree, r: PciRecord): void {
   put('revision', hex0x(r.revision));
   put('boot_vga', r.bootVga === undefined ? undefined : `${r.bootVga}\n`);
   put('modalias', pciModalias(r));
+  // Not for a device whose BARs are all unknown (lspci -v): the file would say they are unused.
+  if (knowsBars(r.resources)) put('resource', resourceFile(r.resources!));
   tree.links[`sys/bus/pci/devices/${r.slot}`] = `../../../devices/${root}/${r.slot}`;
+  if (r.iommuGroup !== undefined) {
+    // drivers/iommu/iommu.c: the device's iommu_group link and the group's devices/<name> link back.
+    const group = `sys/kernel/iommu_groups/${r.iommuGroup}`;
+    addOnce(tree.dirs, group);
+    tree.links[`${dir}/iommu_group`] = `../../../kernel/iommu_groups/${r.iommuGroup}`;
+    tree.links[`${group}/devices/${r.slot}`] = `../../../../devices/${root}/${r.slot}`;
+  }
   if (typeof r.driver === 'string' && isDriverName(r.driver)) {
     tree.links[`${dir}/driver`] = `../../../bus/pci/drivers/${r.driver}`;
     addOnce(tree.dirs, `sys/bus/pci/drivers/${r.driver}`);

@@ -5,7 +5,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { importLogs } from '../../src/import/import.ts';
 import type { ImportResult } from '../../src/import/import.ts';
-import { volume } from '../_support/memfs.ts';
+import { writeTree } from '../../src/import/tree.ts';
+import { probe } from '../../src/probe/probe.ts';
+import type { HardwareProfile } from '../../src/types.ts';
+import { fixturesDir, volume } from '../_support/memfs.ts';
 
 export const dataDir = join(dirname(fileURLToPath(import.meta.url)), 'data');
 /** The shared hardware corpus beside the project (CI has it too); files there are read in place, never copied. */
@@ -20,6 +23,23 @@ export function corpusFile(machine: string, file: string): string {
   const path = join(corpusDir, machine, file);
   if (!existsSync(path)) throw new Error(`shared corpus file missing: ${path}`);
   return readFileSync(path, 'utf8');
+}
+
+/** A real log of a fixture machine (fixtures/<name>/sources/, licensed copies; see fixtures/README.md). */
+export function fixtureSource(name: string, file: string): string {
+  return readFileSync(join(fixturesDir, name, 'sources', file), 'utf8');
+}
+
+/** Imports a fixture machine's logs from disk. */
+export function importFixture(name: string): Promise<ImportResult> {
+  return importLogs(join(fixturesDir, name, 'sources'), { now: NOW });
+}
+
+/** What the probes report for an imported tree: written to a memfs volume, then probed there. */
+export async function probeImport(result: ImportResult): Promise<HardwareProfile> {
+  const { fs } = volume({ files: { out: null } });
+  await writeTree(result.tree, '/out', fs);
+  return probe({ fs, root: '/out', deviceTimeoutMs: 100 });
 }
 
 export function importMachine(machine: string, sub = ''): Promise<ImportResult> {

@@ -1,9 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { parseCpuinfo, parseLscpu } from '../../src/import/cpuinfo.ts';
-import { dataFile, importFiles, importMachine } from './_support.ts';
+import { parseHwinfo } from '../../src/import/hwinfo.ts';
+import { dataFile, fixtureSource, importFiles, importMachine, probeImport } from './_support.ts';
 
 const HERE = 'this-machine-firecracker-kvm';
-const FIELDS = /^(processor|vendor_id|cpu family|model|model name|stepping|flags)\s*:/;
+const PAVILION = 'notebook-hp-pavilion_15-ec0012nl-gh-maxximo88';
+const T60 = 'notebook-lenovo-thinkpad_t60-F815AEE35E';
+const FIELDS =
+  /^(processor|vendor_id|cpu family|model|model name|stepping|physical id|siblings|core id|cpu cores|flags)\s*:/;
+const TOPOLOGY = /^(processor|physical id|siblings|core id|cpu cores)\s*:/;
+const only = (text: string, keep: RegExp) => text.split('\n').filter((l) => keep.test(l));
 
 describe('/proc/cpuinfo from lscpu', () => {
   it('repeats, for every online CPU, the very lines of the real /proc/cpuinfo that lscpu reports', () => {
@@ -30,27 +36,77 @@ describe('/proc/cpuinfo from lscpu', () => {
   });
 
   it('synthesizes the ThinkPad T60 Core Duo: two CPUs, vmx, no lm, and says so in the manifest', async () => {
-    const result = await importMachine('notebook-lenovo-thinkpad_t60-F815AEE35E');
+    const result = await importMachine(T60);
     const cpuinfo = result.tree.files['proc/cpuinfo']!;
     const blocks = cpuinfo.split('\n\n').filter((b) => b !== '');
     expect(blocks).toHaveLength(2);
-    expect(blocks[1]!.split('\n').slice(0, 6)).toEqual([
+    expect(blocks[1]!.split('\n').slice(0, 10)).toEqual([
       'processor\t: 1',
       'vendor_id\t: GenuineIntel',
       'cpu family\t: 6',
       'model\t\t: 14',
       'model name\t: Genuine Intel(R) CPU           T2400  @ 1.83GHz',
       'stepping\t: 8',
+      'physical id\t: 0',
+      'siblings\t: 2',
+      'core id\t\t: 1',
+      'cpu cores\t: 2',
     ]);
     const flags = /^flags\t\t: (.*)$/m.exec(cpuinfo)![1]!.split(' ');
     expect(flags).toContain('vmx');
     expect(flags).not.toContain('lm');
     expect(result.tree.files['proc/sys/kernel/arch']).toBe('i686\n');
     expect(result.manifest.notes).toContain(
-      'lscpu.txt: /proc/cpuinfo synthesized from lscpu (2 CPUs; no topology fields)',
+      'lscpu.txt: /proc/cpuinfo synthesized from lscpu (2 CPUs = 1 sockets x 2 cores x 1 threads; which CPU is ' +
+        'which core of which package is synthesized, only the counts come from the log)',
     );
-    expect(result.manifest.absent).toEqual(expect.arrayContaining(['cpu.topology', 'cpu.cpuid', 'cpu.msr']));
+    expect(result.manifest.sources.find((s) => s.file === 'lscpu.txt')!.used).toEqual([
+      'cpu.arch',
+      'cpu',
+      'cpu.flags',
+      'cpu.topology',
+    ]);
+    expect(result.manifest.absent).toEqual(expect.arrayContaining(['cpu.cpuid', 'cpu.msr']));
     expect(result.manifest.absent).not.toContain('cpu.flags');
+    expect(result.manifest.absent).not.toContain('cpu.topology');
+  });
+
+  it.each([
+    // lscpu of: Socket(s) x Core(s) per socket x Thread(s) per core = CPU(s) -> cores, packages
+    ['server-iommu-bmc (Xeon E5-2650 v3 x 2)', fixtureSource('server-iommu-bmc', 'lscpu.txt'), 40, 20, 2],
+    ['thinkpad-t60 (Core Duo T2400)', fixtureSource('thinkpad-t60', 'lscpu.txt'), 2, 2, 1],
+    ['amd-apu-laptop', fixtureSource('amd-apu-laptop', 'lscpu.txt'), 8, 8, 1],
+    ['atom-netbook (one core, two threads)', fixtureSource('atom-netbook', 'lscpu.txt'), 2, 1, 1],
+    ['HP Pavilion 15 (Ryzen 5 3500U)', dataFile(PAVILION, 'lscpu.txt'), 8, 4, 1],
+    ['this machine', dataFile(HERE, 'logs/lscpu.txt'), 2, 2, 1],
+  ])('%s: the probe counts the cores and packages lscpu states', async (_, lscpu, logical, cores, packages) => {
+    const profile = await probeImport(await importFiles({ 'lscpu.txt': lscpu }));
+    expect(profile.cpu).toMatchObject({ logicalCpus: logical, cores, packages });
+    expect(profile.diagnostics.filter((d) => d.path === '/proc/cpuinfo')).toEqual([]);
+  });
+
+  it.each([
+    // The real /proc/cpuinfo beside the lscpu of the same machine: hwinfo's copy of it, and this machine's own.
+    [PAVILION, 'lscpu.txt', parseHwinfo(dataFile(PAVILION, 'hwinfo.txt'), 'hwinfo.txt').files['proc/cpuinfo']!, 8],
+    [HERE, 'logs/lscpu.txt', dataFile(HERE, 'proc-cpuinfo.truth'), 2],
+  ])('%s: the synthesized topology lines are the real ones, numbering included', (machine, file, real, cpus) => {
+    const synthesized = parseLscpu(dataFile(machine, file), file).files['proc/cpuinfo']!;
+    expect(only(synthesized, TOPOLOGY)).toEqual(only(real, TOPOLOGY));
+    expect(only(synthesized, /^processor/)).toHaveLength(cpus);
+  });
+
+  it.each([
+    ['Socket(s):             1', 'Socket(s):             2', '2 sockets x 2 cores x 1 threads differ'],
+    ['Thread(s) per core:    1\n', '', 'no Socket(s), Core(s) per socket and Thread(s) per core'],
+  ])('writes no topology when the counts do not give the CPUs (%s -> %j)', async (from, to, why) => {
+    const lscpu = dataFile(T60, 'lscpu.txt').replace(from, to);
+    const result = await importFiles({ 'lscpu.txt': lscpu });
+    expect(result.tree.files['proc/cpuinfo']).not.toMatch(/physical id|siblings|core id|cpu cores/);
+    expect(result.manifest.notes).toContain(
+      `lscpu.txt: /proc/cpuinfo synthesized from lscpu (2 CPUs; no topology fields: ${why})`,
+    );
+    expect(result.manifest.absent).toContain('cpu.topology');
+    expect((await probeImport(result)).cpu).toMatchObject({ logicalCpus: 2, cores: null, packages: null });
   });
 });
 
@@ -64,7 +120,7 @@ describe('/proc/cpuinfo captured', () => {
     const parsed = parseCpuinfo(text, file);
     expect(parsed.files['proc/cpuinfo']).toBe(text);
     expect(parsed.issues).toEqual([]);
-    expect(parsed.used).toEqual(['cpu', 'cpu.flags']);
+    expect(parsed.used).toEqual(['cpu', 'cpu.flags', 'cpu.topology']);
   });
 
   it('reads CRLF line ends and writes LF, as the kernel does', async () => {
@@ -82,6 +138,6 @@ describe('/proc/cpuinfo captured', () => {
       { file: 'cpuinfo', line: lines.length, message: 'last line has no line end (cut off?); skipped' },
     ]);
     expect(parsed.files['proc/cpuinfo']).toBe(lines.slice(0, -1).join('\n') + '\n\n');
-    expect(parsed.used).toEqual(['cpu']);
+    expect(parsed.used).toEqual(['cpu', 'cpu.topology']);
   });
 });

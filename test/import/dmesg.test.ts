@@ -67,7 +67,13 @@ describe('dmesg: PCI', () => {
       boot_vga: '1',
       driver: 'i915',
     });
-    expect(result.manifest.sources.find((s) => s.file === 'lspci')?.used).toEqual(['pci.revision', 'pci.driver']);
+    // lspci -v also gives the IOMMU groups, and the resources of the devices it shows without any region.
+    expect(result.manifest.sources.find((s) => s.file === 'lspci')?.used).toEqual([
+      'pci.revision',
+      'pci.iommu_group',
+      'pci.resources',
+      'pci.driver',
+    ]);
   });
 });
 

@@ -33,7 +33,7 @@ describe('importLogs: the manifest', () => {
       tool: `xenoppix-autoconfig ${packageJson.version}`,
       sources: [
         { file: 'dmidecode.txt', format: 'dmidecode', used: ['dmi'] },
-        { file: 'lscpu.txt', format: 'lscpu', used: ['cpu.arch', 'cpu', 'cpu.flags'] },
+        { file: 'lscpu.txt', format: 'lscpu', used: ['cpu.arch', 'cpu', 'cpu.flags', 'cpu.topology'] },
         {
           file: 'lspci.excerpt.txt',
           format: 'lspci -vnnk',
@@ -42,11 +42,12 @@ describe('importLogs: the manifest', () => {
       ],
       absent: [
         ...['pci.subsystem', 'pci.modalias', 'pci.boot_vga', 'pci.resources', 'pci.iommu_group', 'usb'],
-        ...['cpu.topology', 'cpu.cpuid', 'cpu.msr', 'memory', 'kernel.osrelease', 'kernel.cmdline'],
+        ...['cpu.cpuid', 'cpu.msr', 'memory', 'kernel.osrelease', 'kernel.cmdline'],
         ...['firmware.acpi', 'firmware.efi', 'firmware.efi_bits', 'firmware.iommu', 'xen'],
       ],
       notes: [
-        'lscpu.txt: /proc/cpuinfo synthesized from lscpu (2 CPUs; no topology fields)',
+        'lscpu.txt: /proc/cpuinfo synthesized from lscpu (2 CPUs = 1 sockets x 2 cores x 1 threads; which CPU is ' +
+          'which core of which package is synthesized, only the counts come from the log)',
         'pci.subsystem: unknown for 5 of 20 devices (lspci hides subsystem 0000 and ffff alike)',
         'pci.modalias: unknown for 5 of 20 devices (needs ids, subsystem and the full class)',
       ],

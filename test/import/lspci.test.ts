@@ -1,8 +1,18 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseLspci } from '../../src/import/lspci.ts';
-import { corpusFile, dataDir, dataFile, importFiles, importMachine, pciDevice, pciSlots } from './_support.ts';
+import {
+  corpusFile,
+  dataDir,
+  dataFile,
+  fixtureSource,
+  importFiles,
+  importMachine,
+  pciDevice,
+  pciSlots,
+  probeImport,
+} from './_support.ts';
 
 const HERE = 'this-machine-firecracker-kvm';
 // What this VM's sysfs says (data/this-machine-firecracker-kvm/sysfs-pci.txt): "<slot>/<attr>" -> value.
@@ -19,13 +29,27 @@ const SLOTS = ['0000:00:01.0', '0000:00:02.0', '0000:00:03.0', '0000:00:04.0', '
 const each = (attrs: string[], slots = SLOTS) => slots.flatMap((s) => attrs.map((a) => `${s}/${a}`));
 // 00:00.0 has subsystem 0000:0000, which lspci hides like ffff: only a hex dump shows it.
 const hostSubsystem = ['0000:00:00.0/subsystem_vendor', '0000:00:00.0/subsystem_device', '0000:00:00.0/modalias'];
+// /sys/bus/pci/devices/*/resource of this VM, read beside its lspci logs (kernel 6.18.44, no CONFIG_PCI_IOV: 7
+// lines): the host bridge has no BAR, the virtio functions one 64-bit 512K memory BAR each.
+const ZERO = '0x0000000000000000 0x0000000000000000 0x0000000000000000';
+const resource = (bar0: string) => [bar0, ...Array<string>(6).fill(ZERO)].join('\n');
+const resourceTruth = new Map([
+  ['0000:00:00.0/resource', resource(ZERO)],
+  ...SLOTS.map((slot, i) => {
+    const start = 0x4000000000 + i * 0x80000;
+    const bar0 = `0x${start.toString(16).padStart(16, '0')} 0x${(start + 0x7ffff).toString(16).padStart(16, '0')} ` +
+      '0x0000000000140204';
+    return [`${slot}/resource`, resource(bar0)] as const;
+  }),
+]);
 
 describe('lspci output of this machine against its own sysfs', () => {
-  it.each([
-    // file, detected format, what the output cannot tell
-    ['lspci-nnvvvxxxk.txt', 'lspci -vnnk', []],
+  it.each<[string, string, string[], string[]?]>([
+    // file, detected format, what the output cannot tell; resource files only from -v and -vv
+    ['lspci-nnvvvxxxk.txt', 'lspci -vnnk', [], [...resourceTruth.keys()]],
     ['lspci-nnk.txt', 'lspci -nnk', [...each(['class', 'modalias']), '0000:00:00.0/class', ...hostSubsystem]],
-    ['lspci-nv.txt', 'lspci -vnk', hostSubsystem],
+    // -v lists the BARs in use without their numbers: only the host bridge, which has none, gets the file.
+    ['lspci-nv.txt', 'lspci -vnk', hostSubsystem, ['0000:00:00.0/resource']],
     ['lspci-vmmnnk.txt', 'lspci -vmm', hostSubsystem],
     [
       'lspci-n.txt',
@@ -39,7 +63,7 @@ describe('lspci output of this machine against its own sysfs', () => {
     ['lspci-mmnn.txt', 'lspci -mm', [...each(['driver']), ...hostSubsystem]],
     ['lspci-vmnn.txt', 'lspci -vm', [...each(['driver']), ...hostSubsystem]],
     ['lspci-vmmn.txt', 'lspci -vmm', [...each(['driver']), ...hostSubsystem]],
-  ])('%s (%s) states exactly the sysfs values, minus what it cannot know', async (file, format, unknown) => {
+  ])('%s (%s) states exactly the sysfs values, minus what it cannot know', async (file, format, unknown, stated) => {
     const result = await importFiles({ [file]: dataFile(HERE, join('logs', file)) });
     expect(result.manifest.sources.map((s) => s.format)).toEqual([format]);
     expect(result.issues).toEqual([]);
@@ -47,7 +71,8 @@ describe('lspci output of this machine against its own sysfs', () => {
     for (const slot of pciSlots(result)) {
       for (const [attr, value] of Object.entries(pciDevice(result, slot))) got.set(`${slot}/${attr}`, value);
     }
-    const expected = new Map([...truth].filter(([key]) => !unknown.includes(key)));
+    const expected = new Map<string, string>([...truth].filter(([key]) => !unknown.includes(key)));
+    for (const key of stated ?? []) expected.set(key, resourceTruth.get(key)!);
     expect(Object.fromEntries(got)).toEqual(Object.fromEntries(expected));
   });
 });
@@ -182,5 +207,63 @@ describe('lspci -xxx hex dumps (shared corpus, read in place)', () => {
     expect(parsed.notes).toContain(
       'lspci.log:2843: 0000:01:00.1 hex dump reads all ones (device not answering); not used',
     );
+  });
+});
+
+describe('IOMMU groups (lspci -vv "IOMMU group: N", -v "Flags: ..., IOMMU group N", -vmm "IOMMUGroup:")', () => {
+  const LEGION = 'notebook-lenovo-legion_y520-15ikbn-gh-sergeyklay';
+  const vmm = dataFile(HERE, 'logs/lspci-vmmnnk.txt').replace('Slot:\t00:03.0\n', 'Slot:\t00:03.0\nIOMMUGroup:\t3\n');
+  it.each([
+    // name, slot, its group (the log line), how many distinct groups the log names, the logs
+    ['amd-apu-laptop -vvnn', '0000:01:00.0', 9, 13, { l: fixtureSource('amd-apu-laptop', 'lspci-vvnn.txt') }],
+    ['amd-apu-laptop -vvnn', '0000:05:00.0', 6, 13, { l: fixtureSource('amd-apu-laptop', 'lspci-vvnn.txt') }],
+    [
+      'desktop ECS H310CH5 -vvxxx',
+      '0000:00:00.0',
+      0,
+      8,
+      { l: corpusFile('desktop-ecs-h310ch5-m2-autoport-gh-ytec', 'lspci.log') },
+    ],
+    // lspci -v without -nn: the groups join the ids the kernel log gives the same slots.
+    ['Legion Y520 -v', '0000:00:01.0', 2, 15, { l: dataFile(LEGION, 'lspci'), d: dataFile(LEGION, 'dmesg') }],
+    ['this machine -vmmnnk, one IOMMUGroup tag added', '0000:00:03.0', 3, 1, { l: vmm }],
+  ])('%s: %s is in group %i', async (_, slot, group, groups, logs) => {
+    const result = await importFiles(logs);
+    const link = `sys/devices/pci0000:00/${slot}/iommu_group`;
+    expect(result.tree.links[link]).toBe(`../../../kernel/iommu_groups/${group}`);
+    expect(posix.normalize(posix.join(posix.dirname(link), result.tree.links[link]!))).toBe(
+      `sys/kernel/iommu_groups/${group}`,
+    );
+    expect(result.tree.dirs).toContain(`sys/kernel/iommu_groups/${group}`);
+    expect(result.tree.links[`sys/kernel/iommu_groups/${group}/devices/${slot}`]).toBe(
+      `../../../../devices/pci0000:00/${slot}`,
+    );
+    expect(result.manifest.absent).not.toContain('pci.iommu_group');
+    const profile = await probeImport(result);
+    expect(profile.pci.find((d) => d.slot === slot)!.iommuGroup).toBe(group);
+    expect(profile.firmware.iommu.groups).toBe(groups);
+    expect(profile.diagnostics.filter((d) => d.code !== 'missing')).toEqual([]);
+  });
+
+  it('leaves a device without a group line out of every group (the AMD IOMMU function itself)', async () => {
+    const result = await importFiles({ l: fixtureSource('amd-apu-laptop', 'lspci-vvnn.txt') });
+    expect(result.tree.links['sys/devices/pci0000:00/0000:00:00.2/iommu_group']).toBeUndefined();
+    expect(result.manifest.sources[0]!.used).toContain('pci.iommu_group');
+    expect(result.manifest.notes).toContain(
+      'sys/kernel/iommu_groups: the 13 groups of the PCI devices listed; groups holding only other devices are unknown',
+    );
+  });
+
+  it('gives no group where the log shows none, and says so', async () => {
+    const result = await importFiles({ l: fixtureSource('thinkpad-t60', 'lspci-vvnn.txt') });
+    expect(Object.keys(result.tree.links).filter((l) => l.includes('iommu'))).toEqual([]);
+    expect(result.manifest.absent).toContain('pci.iommu_group');
+    expect((await probeImport(result)).firmware.iommu.groups).toBe(0);
+  });
+
+  it('refuses a group that is not a number', async () => {
+    const result = await importFiles({ l: vmm.replace('IOMMUGroup:\t3', 'IOMMUGroup:\t../3') });
+    expect(result.issues).toEqual([{ file: 'l', line: 27, message: 'IOMMU group "../3" is not a group number' }]);
+    expect(Object.keys(result.tree.links).filter((l) => l.includes('iommu'))).toEqual([]);
   });
 });

@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { parseLsusb } from '../../src/import/lsusb.ts';
-import { corpusFile, dataFile, importFiles, importMachine, usbEntry, usbNames } from './_support.ts';
+import {
+  corpusFile,
+  dataFile,
+  fixtureSource,
+  importFiles,
+  importMachine,
+  probeImport,
+  usbEntry,
+  usbNames,
+} from './_support.ts';
 
 const LEGION = 'notebook-lenovo-legion_y520-15ikbn-gh-sergeyklay';
 
@@ -131,5 +140,63 @@ describe('lsusb -t gives the port paths (shared corpus, read in place)', () => {
     expect(result.tree.dirs).toEqual(
       expect.arrayContaining(['sys/bus/usb/drivers/hub', 'sys/bus/usb/drivers/rt2800usb']),
     );
+  });
+});
+
+describe('lsusb -v: the kernel release in the root hubs\' manufacturer string (hcd.c rh_string())', () => {
+  it.each([
+    // log, what its root hubs' iManufacturer says ("Linux <release> <hcd>")
+    ['thinkpad-t60', fixtureSource('thinkpad-t60', 'lsusb-v.txt'), '4.9.124-nrj-desktop-1rosa-i586'],
+    ['amd-apu-laptop', fixtureSource('amd-apu-laptop', 'lsusb-v.txt'), '5.8.0-56-generic'],
+    ['server-iommu-bmc', fixtureSource('server-iommu-bmc', 'lsusb-v.txt'), '4.18.0-193.19.1.el8_2.x86_64'],
+    ['Yoga Slim 7', dataFile('notebook-lenovo-yoga_slim_7-14are05-gh-toszlanyi', 'lsusb.txt'), '5.8.0-44-lowlatency'],
+    ['Legion Y520', dataFile(LEGION, 'lsusb'), '6.19.4-gentoo'],
+  ])('%s: written as /proc/sys/kernel/osrelease, reported as kernel.release', async (_, lsusb, release) => {
+    const result = await importFiles({ 'lsusb.txt': lsusb });
+    expect(result.tree.files['proc/sys/kernel/osrelease']).toBe(`${release}\n`);
+    expect(result.manifest.sources[0]!.used).toContain('kernel.osrelease');
+    expect(result.manifest.absent).not.toContain('kernel.osrelease');
+    expect((await probeImport(result)).kernel.release).toBe(release);
+  });
+
+  it('yields to the kernel log and to uname, which state the release directly', async () => {
+    const lsusb = dataFile(LEGION, 'lsusb').replaceAll('Linux 6.19.4-gentoo ', 'Linux 6.18.1-gentoo ');
+    const withDmesg = await importFiles({ dmesg: dataFile(LEGION, 'dmesg'), lsusb });
+    expect(withDmesg.tree.files['proc/sys/kernel/osrelease']).toBe('6.19.4-gentoo\n');
+    expect(withDmesg.manifest.notes).toContain(
+      '/proc/sys/kernel/osrelease: taken from dmesg; lsusb differs and was not used',
+    );
+    expect(withDmesg.manifest.sources.find((s) => s.file === 'lsusb')!.used).not.toContain('kernel.osrelease');
+    const uname = dataFile('minipc-intel-n100-adl-n-gh-ctcl-bregis', 'uname.txt');
+    const withUname = await importFiles({ 'uname.txt': uname, lsusb });
+    expect(withUname.tree.files['proc/sys/kernel/osrelease']).toBe('5.15.0-91-generic\n');
+    // The same release from both: taken, nothing to note.
+    const agreeing = await importFiles({ dmesg: dataFile(LEGION, 'dmesg'), lsusb: dataFile(LEGION, 'lsusb') });
+    expect(agreeing.tree.files['proc/sys/kernel/osrelease']).toBe('6.19.4-gentoo\n');
+    expect(agreeing.manifest.notes.filter((n) => n.includes('osrelease'))).toEqual([]);
+  });
+
+  it('takes none when the root hubs disagree', async () => {
+    const t60 = fixtureSource('thinkpad-t60', 'lsusb-v.txt');
+    // The first root hub (bus 1, line 14) made to name another kernel.
+    const lsusb = t60.replace('Linux 4.9.124-nrj-desktop-1rosa-i586 ehci_hcd', 'Linux 4.9.125 ehci_hcd');
+    const result = await importFiles({ 'lsusb.txt': lsusb });
+    expect(result.tree.files['proc/sys/kernel/osrelease']).toBeUndefined();
+    expect(result.manifest.notes).toContain(
+      'lsusb.txt: the root hubs name different kernel releases: 4.9.125 (line 2), ' +
+        '4.9.124-nrj-desktop-1rosa-i586 (line 72, 136, 200, 333); none taken',
+    );
+    expect(result.manifest.absent).toContain('kernel.osrelease');
+    expect((await probeImport(result)).kernel.release).toBeNull();
+  });
+
+  it('reads only root hubs: a Linux gadget names its own kernel in the same string', async () => {
+    const t60 = fixtureSource('thinkpad-t60', 'lsusb-v.txt');
+    const lsusb = t60
+      .replaceAll(/iManufacturer +3 Linux .*$/gm, 'iManufacturer           3 Linux Foundation')
+      .replace(/(Bus 002 Device 003: ID 110a:1110[^]*?iManufacturer +)\d+ .*$/m, '$11 Linux 4.14.0 with dwc3-gadget');
+    expect(lsusb).toContain('Linux 4.14.0 with dwc3-gadget');
+    const result = await importFiles({ 'lsusb.txt': lsusb });
+    expect(result.tree.files['proc/sys/kernel/osrelease']).toBeUndefined();
   });
 });
