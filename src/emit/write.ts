@@ -1,0 +1,369 @@
+// Writes generated files into a target root (the running system "/" at boot, or a mounted installation) so that
+// a crash, a full disk or a read-only mount never leaves a half-written config behind: each file is written to a
+// temporary file in its own directory, fsynced, then renamed over the old one. A file whose content is already
+// right is not touched (a second run changes nothing), and the file a run replaces is kept once as a backup.
+//
+// Paths are absolute as seen inside the target. No path may contain "..", and no existing component under the
+// target may be a symlink: a symlinked /etc in a target could point at the host's /etc, so writing through
+// symlinks is refused outright rather than resolved. Every path is checked before the first file is written.
+import { randomBytes } from 'node:crypto';
+import * as nodeFs from 'node:fs/promises';
+import { posix } from 'node:path';
+import { AutoconfigError, errnoCode } from '../errors.ts';
+import type { FileHandleLike, StatsLike, WritableFsLike } from '../fs.ts';
+
+export interface WriteStatsLike extends StatsLike {
+  mode: number;
+}
+
+export interface WriteHandleLike extends FileHandleLike {
+  write(
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    position: number | null,
+  ): Promise<{ bytesWritten: number }>;
+  chmod(mode: number): Promise<void>;
+  sync(): Promise<void>;
+}
+
+/** WritableFsLike plus file handles that write and fsync. node:fs/promises and memfs's `promises` satisfy it. */
+export interface WriteFsLike extends WritableFsLike {
+  open(path: string, flags: string, mode?: number): Promise<WriteHandleLike>;
+  lstat(path: string): Promise<WriteStatsLike>;
+}
+
+export const nodeWriteFs: WriteFsLike = {
+  open: nodeFs.open,
+  readdir: nodeFs.readdir,
+  readlink: nodeFs.readlink,
+  lstat: nodeFs.lstat,
+  stat: nodeFs.stat,
+  mkdir: nodeFs.mkdir,
+  writeFile: nodeFs.writeFile,
+  symlink: nodeFs.symlink,
+  rename: nodeFs.rename,
+  unlink: nodeFs.unlink,
+} as unknown as WriteFsLike;
+
+export interface FileToWrite {
+  /** Absolute path inside the target: "/etc/sysconfig/xserver". */
+  path: string;
+  content: string | Uint8Array;
+  /** Permission bits; default: those of the file replaced, or 0644 for a new file. Applied exactly (no umask). */
+  mode?: number;
+}
+
+export interface WriteOptions {
+  /** The root the paths are inside of ("/" at boot). Must be an existing directory. */
+  target: string;
+  fs?: WriteFsLike;
+  /** Appended to a replaced file's name for its backup; default ".autoconfig-old". */
+  backupSuffix?: string;
+  /** Dry runs are the plan's business: nothing here pretends to write. */
+  dryRun?: false;
+}
+
+export interface WriteResult {
+  /** Paths (inside the target) written by this call, in order. */
+  written: string[];
+  /** Paths whose content (and mode, when given) was already right. */
+  unchanged: string[];
+  /** Backups (inside the target) created by this call. */
+  backups: string[];
+}
+
+/** A write that failed after others succeeded: `partial` says what was already done (each file is all-or-nothing). */
+export class WriteFilesError extends AutoconfigError {
+  readonly partial: WriteResult;
+
+  constructor(error: AutoconfigError, partial: WriteResult) {
+    super(error.code, error.message, { cause: error.cause, ...(error.path === undefined ? {} : { path: error.path }) });
+    this.partial = partial;
+  }
+}
+
+export const DEFAULT_BACKUP_SUFFIX = '.autoconfig-old';
+const DEFAULT_MODE = 0o644;
+
+export async function writeFiles(files: readonly FileToWrite[], options: WriteOptions): Promise<WriteResult> {
+  const fs = options.fs ?? nodeWriteFs;
+  if ((options.dryRun as boolean | undefined) === true) {
+    throw new AutoconfigError('E_USAGE', 'writeFiles has no dry run: do not call it to preview a plan');
+  }
+  const suffix = options.backupSuffix ?? DEFAULT_BACKUP_SUFFIX;
+  if (suffix === '' || suffix.includes('/') || suffix.includes('\0')) {
+    throw new AutoconfigError('E_USAGE', `invalid backup suffix ${JSON.stringify(suffix)}`);
+  }
+  const target = posix.resolve('/', options.target);
+  const checked = files.map((file) => ({ ...file, path: checkPath(file.path), bytes: toBytes(file.content) }));
+  const seen = new Set<string>();
+  for (const file of checked) {
+    if (seen.has(file.path)) throw new AutoconfigError('E_USAGE', `${file.path} is listed twice`, { path: file.path });
+    seen.add(file.path);
+    if (file.mode !== undefined && !(Number.isInteger(file.mode) && file.mode >= 0 && file.mode <= 0o7777)) {
+      throw new AutoconfigError('E_USAGE', `${file.path}: invalid mode ${String(file.mode)}`, { path: file.path });
+    }
+  }
+  await requireDirectory(fs, target);
+  // Every path is checked before anything is written, so a refused path leaves the whole target untouched.
+  for (const file of checked) await checkComponents(fs, target, file.path, false);
+
+  const result: WriteResult = { written: [], unchanged: [], backups: [] };
+  const dirsToSync = new Set<string>();
+  for (const file of checked) {
+    try {
+      await checkComponents(fs, target, file.path, true);
+      if (await writeOne(fs, target, file.path, file.bytes, file.mode, suffix, result.backups)) {
+        result.written.push(file.path);
+        dirsToSync.add(posix.dirname(posix.join(target, file.path)));
+      } else {
+        result.unchanged.push(file.path);
+      }
+    } catch (error) {
+      const failure = error instanceof AutoconfigError ? error : ioError(file.path, 'cannot write', error);
+      if (result.written.length === 0 && result.backups.length === 0) throw failure;
+      throw new WriteFilesError(failure, result);
+    }
+  }
+  for (const dir of dirsToSync) await syncDirectory(fs, dir);
+  return result;
+}
+
+/** The path normalised ("//etc/./x" -> "/etc/x"); refused when relative, with "..", a NUL, or no file name. */
+function checkPath(path: string): string {
+  if (typeof path !== 'string' || !path.startsWith('/')) {
+    throw new AutoconfigError('E_OUTSIDE_ROOT', `${String(path)}: not an absolute path inside the target`, {
+      path: String(path),
+    });
+  }
+  if (path.includes('\0')) {
+    throw new AutoconfigError('E_OUTSIDE_ROOT', `${JSON.stringify(path)}: contains a NUL`, { path });
+  }
+  if (path.split('/').includes('..')) {
+    throw new AutoconfigError('E_OUTSIDE_ROOT', `${path}: ".." is not allowed in a path inside the target`, { path });
+  }
+  const normal = posix.normalize(path);
+  if (normal === '/' || path.endsWith('/') || path.endsWith('/.')) {
+    throw new AutoconfigError('E_OUTSIDE_ROOT', `${path}: not a file name`, { path });
+  }
+  return normal;
+}
+
+function toBytes(content: string | Uint8Array): Uint8Array {
+  return typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
+}
+
+function ioError(path: string, what: string, error: unknown): AutoconfigError {
+  const code = errnoCode(error);
+  const why =
+    code === 'EROFS' ? 'read-only filesystem' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : '';
+  const detail = [code, why].filter((s) => s !== undefined && s !== '').join(', ') || String(error);
+  return new AutoconfigError('E_IO', `${path}: ${what} (${detail})`, { path, cause: error });
+}
+
+async function requireDirectory(fs: WriteFsLike, target: string): Promise<void> {
+  let stats: StatsLike;
+  try {
+    stats = await fs.stat(target);
+  } catch (error) {
+    throw ioError(target, 'target root is not usable', error);
+  }
+  if (!stats.isDirectory()) {
+    throw new AutoconfigError('E_IO', `${target}: target root is not a directory`, { path: target });
+  }
+}
+
+async function lstatOrNull(fs: WriteFsLike, real: string): Promise<WriteStatsLike | null> {
+  try {
+    return await fs.lstat(real);
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+/**
+ * Walks the directories of `path` under the target, one component at a time: a symlink is refused, a
+ * non-directory is an error, a missing one is created when `create` (one level at a time, so mkdir never follows
+ * a link). The file itself may be missing or a regular file, not a symlink or anything else.
+ */
+async function checkComponents(fs: WriteFsLike, target: string, path: string, create: boolean): Promise<void> {
+  const parts = path.split('/').filter((p) => p !== '');
+  let inside = '';
+  for (let i = 0; i < parts.length; i++) {
+    inside = `${inside}/${parts[i]!}`;
+    const real = posix.join(target, inside);
+    const last = i === parts.length - 1;
+    let stats: WriteStatsLike | null;
+    try {
+      stats = await lstatOrNull(fs, real);
+    } catch (error) {
+      throw ioError(path, `cannot inspect ${inside}`, error);
+    }
+    if (stats === null) {
+      if (last) return;
+      if (!create) return; // the rest is missing too; created in the write pass
+      try {
+        await fs.mkdir(real, { recursive: true });
+      } catch (error) {
+        throw ioError(path, `cannot create directory ${inside}`, error);
+      }
+      continue;
+    }
+    if (stats.isSymbolicLink()) {
+      let to = '';
+      try {
+        to = ` -> ${await fs.readlink(real)}`;
+      } catch {
+        // The link text is only for the message.
+      }
+      throw new AutoconfigError(
+        'E_OUTSIDE_ROOT',
+        `${path}: ${inside}${to} is a symlink in ${target}; autoconfig does not write through symlinks`,
+        { path },
+      );
+    }
+    if (last ? !stats.isFile() : !stats.isDirectory()) {
+      throw new AutoconfigError('E_IO', `${path}: ${inside} is not a ${last ? 'regular file' : 'directory'}`, { path });
+    }
+  }
+}
+
+async function readAll(fs: WriteFsLike, real: string, size: number): Promise<Uint8Array> {
+  const handle = await fs.open(real, 'r');
+  try {
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for (;;) {
+      const buffer = new Uint8Array(Math.max(size - total, 0) + 4096);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      chunks.push(buffer.subarray(0, bytesRead));
+      total += bytesRead;
+    }
+    return Buffer.concat(chunks, total);
+  } finally {
+    await handle.close();
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+}
+
+/** Writes `bytes` to a new temporary file next to `real` (mode applied exactly), fsynced; returns its path. */
+async function writeTemp(fs: WriteFsLike, real: string, bytes: Uint8Array, mode: number): Promise<string> {
+  const dir = posix.dirname(real);
+  const base = posix.basename(real);
+  for (let attempt = 0; ; attempt++) {
+    const temp = posix.join(dir, `.${base}.autoconfig-${randomBytes(4).toString('hex')}.tmp`);
+    let handle: WriteHandleLike;
+    try {
+      handle = await fs.open(temp, 'wx', mode);
+    } catch (error) {
+      if (errnoCode(error) === 'EEXIST' && attempt < 8) continue;
+      throw error;
+    }
+    try {
+      let done = 0;
+      while (done < bytes.length) {
+        const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, null);
+        if (bytesWritten <= 0) throw new Error(`write returned ${bytesWritten}`);
+        done += bytesWritten;
+      }
+      await handle.chmod(mode);
+      await handle.sync();
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      await removeQuietly(fs, temp);
+      throw error;
+    }
+    try {
+      await handle.close();
+    } catch (error) {
+      await removeQuietly(fs, temp);
+      throw error;
+    }
+    return temp;
+  }
+}
+
+async function removeQuietly(fs: WriteFsLike, path: string): Promise<void> {
+  try {
+    await fs.unlink(path);
+  } catch {
+    // Already gone, or the filesystem refuses even that: the caller's error says what went wrong first.
+  }
+}
+
+/** Writes a temp file and renames it to `to`; the temp file is removed when anything fails. */
+async function replaceWith(fs: WriteFsLike, to: string, bytes: Uint8Array, mode: number): Promise<void> {
+  const temp = await writeTemp(fs, to, bytes, mode);
+  try {
+    await fs.rename(temp, to);
+  } catch (error) {
+    await removeQuietly(fs, temp);
+    throw error;
+  }
+}
+
+async function writeOne(
+  fs: WriteFsLike,
+  target: string,
+  path: string,
+  bytes: Uint8Array,
+  mode: number | undefined,
+  suffix: string,
+  backups: string[],
+): Promise<boolean> {
+  const real = posix.join(target, path);
+  let current: { bytes: Uint8Array; mode: number } | null = null;
+  try {
+    const stats = await lstatOrNull(fs, real);
+    if (stats !== null) current = { bytes: await readAll(fs, real, stats.size), mode: stats.mode & 0o7777 };
+  } catch (error) {
+    throw ioError(path, 'cannot read the current file', error);
+  }
+  const wanted = mode ?? current?.mode ?? DEFAULT_MODE;
+  if (current !== null && current.mode === wanted && sameBytes(current.bytes, bytes)) {
+    return false;
+  }
+
+  if (current !== null) {
+    const backupReal = real + suffix;
+    try {
+      // A backup from an earlier run is the original file: it is never replaced.
+      if ((await lstatOrNull(fs, backupReal)) === null) {
+        await replaceWith(fs, backupReal, current.bytes, current.mode);
+        // Listed at once: if the write below fails, the backup (a true copy of the intact file) stays.
+        backups.push(path + suffix);
+      }
+    } catch (error) {
+      throw ioError(path, `cannot keep a backup as ${path + suffix}`, error);
+    }
+  }
+  try {
+    await replaceWith(fs, real, bytes, wanted);
+  } catch (error) {
+    throw ioError(path, 'cannot write', error);
+  }
+  return true;
+}
+
+/** fsyncs a directory so its renames survive a power cut; filesystems that cannot (memfs, some FUSE) are let be. */
+async function syncDirectory(fs: WriteFsLike, dir: string): Promise<void> {
+  let handle: WriteHandleLike;
+  try {
+    handle = await fs.open(dir, 'r');
+  } catch {
+    return;
+  }
+  try {
+    await handle.sync();
+  } catch {
+    // EINVAL/EISDIR where directories cannot be synced: the data itself was fsynced before the rename.
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}

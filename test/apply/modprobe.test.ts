@@ -1,0 +1,343 @@
+import { EventEmitter } from 'node:events';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  DEFAULT_PER_MODULE_MS,
+  DEFAULT_TOTAL_MS,
+  findModprobe,
+  loadModules,
+  splitModuleOptions,
+  type SpawnLike,
+} from '../../src/apply/modprobe.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'autoconfig-modprobe-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const log = join(tmp, 'calls.log');
+
+// One fake modprobe for every case, chosen by the module name ($2; $1 is the "--" before it). It logs its argv,
+// one call per line, words separated by a | so that the test sees exactly what was passed.
+const fake = join(tmp, 'modprobe');
+writeFileSync(
+  fake,
+  `#!/bin/sh
+words=""
+for a in "$@"; do words="$words|$a"; done
+echo "$words" >> '${log}'
+[ "$1" = "--" ] || { echo "expected -- first, got $1" >&2; exit 64; }
+case "$2" in
+  hang) echo $$ > '${tmp}/hang.pid'; sleep 1000 & echo $! > '${tmp}/hang-child.pid'; wait ;;
+  stubborn) trap '' TERM; echo $$ > '${tmp}/stubborn.pid'; while :; do sleep 0.05; done ;;
+  fail) echo "modprobe: FATAL: Module $2 not found in directory /lib/modules/test" >&2; exit 1 ;;
+  noisy) i=0; while [ $i -lt 3000 ]; do echo "line $i of the noise on stderr" >&2; i=$((i+1)); done; exit 0 ;;
+  escaped) setsid sleep 1000 & echo $! > '${tmp}/escaped.pid'; echo "loaded, child left behind"; exit 0 ;;
+  late) (sleep 0.2; echo "written after modprobe exited" >&2) & exit 0 ;;
+  *) echo "insmod /lib/modules/test/$2.ko $3"; exit 0 ;;
+esac
+`,
+);
+chmodSync(fake, 0o755);
+
+function calls(): string[][] {
+  if (!existsSync(log)) return [];
+  return readFileSync(log, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => l.split('|').slice(1));
+}
+
+function alive(pidFile: string): boolean {
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  // "pid (comm) S ...": a zombie (Z) has exited and only waits to be reaped.
+  return !/^\d+ \(.*\) Z/s.test(stat);
+}
+
+beforeEach(() => rmSync(log, { force: true }));
+
+describe('splitModuleOptions', () => {
+  it.each([
+    ['', []],
+    ['  ', []],
+    ['foo=1', ['foo=1']],
+    ['foo=1  bar=2\tbaz', ['foo=1', 'bar=2', 'baz']],
+    ['bar="a b" c=d', ['bar="a b"', 'c=d']],
+    ['"x=a b"', null],
+    ['opt=a"b c"d e', ['opt=a"b c"d', 'e']],
+    ['x.y-z=-1', ['x.y-z=-1']],
+  ])('%j -> %j', (options, words) => {
+    if (words === null) expect(() => splitModuleOptions(options)).toThrow(/not a module parameter/);
+    else expect(splitModuleOptions(options)).toEqual(words);
+  });
+
+  it.each(['bar="a b', '-r', 'foo=1 --force', '=1', 'a;b=1'])('refuses %j', (options) => {
+    expect(() => splitModuleOptions(options)).toThrow(/unbalanced|not a module parameter/);
+  });
+});
+
+describe('findModprobe', () => {
+  it('finds a bare name on PATH, skipping a directory where it is not executable', async () => {
+    const noexec = join(tmp, 'noexec');
+    rmSync(noexec, { recursive: true, force: true });
+    mkdirSync(noexec);
+    writeFileSync(join(noexec, 'modprobe'), '#!/bin/sh\n', { mode: 0o644 });
+    expect(await findModprobe('modprobe', `relative/dir:${noexec}:${tmp}`)).toBe(fake);
+  });
+
+  it('takes a path as it is, and says null for a missing one', async () => {
+    expect(await findModprobe(fake)).toBe(fake);
+    expect(await findModprobe(join(tmp, 'missing'))).toBeNull();
+    expect(await findModprobe('autoconfig-no-such-program', tmp)).toBeNull();
+  });
+
+  it('defaults to PATH, then /sbin/modprobe', async () => {
+    const found = await findModprobe('modprobe', '');
+    if (existsSync('/sbin/modprobe')) expect(found).toBe('/sbin/modprobe');
+    else if (existsSync('/usr/sbin/modprobe')) expect(found).toBe('/usr/sbin/modprobe');
+    else expect(found).toBeNull();
+  });
+});
+
+describe('loadModules with a fake modprobe', () => {
+  it('loads, fails, and passes argv without a shell', async () => {
+    const result = await loadModules(
+      [
+        { name: 'snd-hda-intel', options: 'model=auto  power_save="1 2" $(touch x)' },
+        { name: 'e1000e', options: null },
+        { name: 'fail' },
+      ],
+      { modprobe: fake },
+    );
+    // '$(touch' is not a parameter word: that module was not run, the others were.
+    expect(calls()).toEqual([['--', 'e1000e'], ['--', 'fail']]);
+    expect(result.results[0]).toMatchObject({ status: 'failed', exitCode: null, argv: [] });
+    expect(result.results[0]!.detail).toMatch(/not run: "\$\(touch" is not a module parameter/);
+    rmSync(log);
+
+    const ok = await loadModules(
+      [
+        { name: 'snd-hda-intel', options: 'model=auto  power_save="1 2" x=`id`;y' },
+        { name: 'e1000e', options: null },
+        { name: 'fail' },
+      ],
+      { modprobe: fake },
+    );
+    expect(calls()).toEqual([
+      ['--', 'snd-hda-intel', 'model=auto', 'power_save="1 2"', 'x=`id`;y'],
+      ['--', 'e1000e'],
+      ['--', 'fail'],
+    ]);
+    expect(ok.timedOut).toBe(false);
+    expect(ok.modprobe).toBe(fake);
+    expect(ok.results.map((r) => [r.name, r.status, r.exitCode])).toEqual([
+      ['snd-hda-intel', 'loaded', 0],
+      ['e1000e', 'loaded', 0],
+      ['fail', 'failed', 1],
+    ]);
+    expect(ok.results[0]!.stdout).toBe('insmod /lib/modules/test/snd-hda-intel.ko model=auto\n');
+    expect(ok.results[2]!.stderr).toBe('modprobe: FATAL: Module fail not found in directory /lib/modules/test\n');
+    expect(ok.results[2]!.detail).toBe('modprobe exited with 1');
+  });
+
+  it('collects all of a noisy stderr, capped, without hanging', async () => {
+    const { results } = await loadModules([{ name: 'noisy' }], { modprobe: fake });
+    expect(results[0]!.status).toBe('loaded');
+    expect(results[0]!.stderr.length).toBeGreaterThan(60_000);
+    expect(results[0]!.stderr.split('\n')[0]).toBe('line 0 of the noise on stderr');
+    expect(results[0]!.stderr.endsWith('[output truncated]')).toBe(true);
+  });
+
+  it('keeps output written after the exit, while the pipes are still open', async () => {
+    const { results } = await loadModules([{ name: 'late' }], { modprobe: fake });
+    expect(results[0]).toMatchObject({ status: 'loaded', stderr: 'written after modprobe exited\n' });
+  });
+
+  it('kills a hung modprobe and its children after the per-module limit (SIGTERM)', async () => {
+    const perModuleMs = 800;
+    const t0 = performance.now();
+    const { results, timedOut } = await loadModules([{ name: 'hang' }, { name: 'after' }], {
+      modprobe: fake,
+      perModuleMs,
+    });
+    const elapsed = performance.now() - t0;
+    expect(results.map((r) => r.status)).toEqual(['timeout', 'loaded']);
+    expect(results[0]).toMatchObject({ exitCode: null, signal: 'SIGTERM' });
+    expect(results[0]!.detail).toBe('killed after 800 ms with SIGTERM');
+    expect(results[0]!.ms).toBeGreaterThanOrEqual(perModuleMs - 20);
+    expect(results[0]!.ms).toBeLessThan(perModuleMs + 1000);
+    expect(elapsed).toBeLessThan(perModuleMs + 1000 + 1500);
+    expect(timedOut).toBe(false);
+    // The whole process group went: the shell and the sleep it started.
+    expect(alive(join(tmp, 'hang.pid'))).toBe(false);
+    expect(alive(join(tmp, 'hang-child.pid'))).toBe(false);
+  });
+
+  it('ends a modprobe that ignores SIGTERM with SIGKILL 500 ms later', async () => {
+    const perModuleMs = 600;
+    const t0 = performance.now();
+    const { results } = await loadModules([{ name: 'stubborn' }], { modprobe: fake, perModuleMs });
+    const elapsed = performance.now() - t0;
+    expect(results[0]).toMatchObject({ status: 'timeout', exitCode: null, signal: 'SIGKILL' });
+    expect(results[0]!.detail).toBe('killed after 600 ms with SIGKILL (it ignored SIGTERM)');
+    expect(results[0]!.ms).toBeGreaterThanOrEqual(perModuleMs + 500 - 20);
+    expect(elapsed).toBeLessThan(perModuleMs + 1000 + 1500);
+    expect(alive(join(tmp, 'stubborn.pid'))).toBe(false);
+  });
+
+  it('gives up on a modprobe that survives SIGKILL and goes on', async () => {
+    // A process stuck in the kernel cannot be simulated from user space; a child that never reports its exit can.
+    const never: SpawnLike = () => {
+      const child = Object.assign(new EventEmitter(), {
+        pid: undefined,
+        stdout: null,
+        stderr: null,
+        kills: [] as string[],
+        kill(signal: string) {
+          child.kills.push(signal);
+          return true;
+        },
+        unref() {},
+      });
+      spawned.push(child);
+      return child;
+    };
+    const spawned: { kills: string[] }[] = [];
+    const t0 = performance.now();
+    const { results } = await loadModules([{ name: 'stuck' }, { name: 'next' }], {
+      modprobe: fake,
+      perModuleMs: 200,
+      killGraceMs: 100,
+      spawn: never,
+    });
+    expect(performance.now() - t0).toBeLessThan(2 * (200 + 200) + 1000);
+    expect(spawned.map((c) => c.kills)).toEqual([
+      ['SIGTERM', 'SIGKILL'],
+      ['SIGTERM', 'SIGKILL'],
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['timeout', 'timeout']);
+    expect(results[0]!.detail).toMatch(/despite SIGTERM and SIGKILL .*left behind/);
+    expect(results[0]!.ms).toBeGreaterThanOrEqual(400 - 20);
+  });
+
+  it('does not wait for a child that escaped the process group and holds the pipes', async () => {
+    const t0 = performance.now();
+    const { results } = await loadModules([{ name: 'escaped' }], { modprobe: fake, perModuleMs: 3000 });
+    const pid = Number(readFileSync(join(tmp, 'escaped.pid'), 'utf8').trim());
+    try {
+      expect(results[0]).toMatchObject({ status: 'loaded', exitCode: 0, stdout: 'loaded, child left behind\n' });
+      expect(performance.now() - t0).toBeLessThan(3000);
+    } finally {
+      process.kill(pid, 'SIGKILL');
+    }
+  });
+
+  it('skips the rest once the total budget is spent, and cuts the module running at that moment', async () => {
+    const t0 = performance.now();
+    const result = await loadModules([{ name: 'hang' }, { name: 'hang' }, { name: 'ok1' }, { name: 'ok2' }], {
+      modprobe: fake,
+      perModuleMs: 500,
+      totalMs: 800,
+    });
+    const elapsed = performance.now() - t0;
+    expect(result.timedOut).toBe(true);
+    expect(result.results.map((r) => r.status)).toEqual(['timeout', 'timeout', 'skipped', 'skipped']);
+    expect(result.results[1]!.detail).toMatch(/total budget of 800 ms left only \d+ ms/);
+    expect(result.results[1]!.ms).toBeLessThan(500);
+    expect(result.results[2]).toMatchObject({ exitCode: null, ms: 0, argv: [] });
+    expect(result.results[2]!.detail).toBe('skipped: the total time budget of 800 ms is spent');
+    expect(calls().map((c) => c[1])).toEqual(['hang', 'hang']);
+    expect(elapsed).toBeLessThan(800 + 1000 + 1500);
+  });
+
+  it('says so when no modprobe is found, runs nothing and throws nothing', async () => {
+    const missing = join(tmp, 'no-modprobe-here');
+    const result = await loadModules([{ name: 'e1000e' }], { modprobe: missing });
+    expect(result.modprobe).toBeNull();
+    expect(result.results[0]).toMatchObject({ status: 'failed', exitCode: null });
+    expect(result.results[0]!.detail).toBe(`not run: ${missing} not found or not executable`);
+  });
+
+  it('refuses module names modprobe would take for options, running nothing for them', async () => {
+    const result = await loadModules(
+      [{ name: '-r' }, { name: 'a b' }, { name: '' }, { name: '../x' }, { name: 'pci:v00008086d000010D3sv*' }],
+      { modprobe: fake },
+    );
+    expect(result.results.map((r) => r.status)).toEqual(['failed', 'failed', 'failed', 'failed', 'failed']);
+    expect(result.results[0]!.detail).toBe('not run: invalid module name "-r"');
+    expect(calls()).toEqual([]);
+  });
+
+  it('accepts modprobe aliases and passes args and the root before the name', async () => {
+    const result = await loadModules([{ name: 'pci:v00008086d000010D3sv00008086sd0000A01Fbc02sc00i00' }], {
+      modprobe: fake,
+      args: ['-n', '-v'],
+      root: '/mnt/target/',
+    });
+    expect(result.results[0]!.argv).toEqual([
+      '-n',
+      '-v',
+      '-d',
+      '/mnt/target',
+      '--',
+      'pci:v00008086d000010D3sv00008086sd0000A01Fbc02sc00i00',
+    ]);
+    // The fake insists on "--" first: it reports the args it did not expect and exits 64.
+    expect(result.results[0]).toMatchObject({ status: 'failed', exitCode: 64, stderr: 'expected -- first, got -n\n' });
+  });
+
+  it('reports a modprobe that cannot be started', async () => {
+    const spawnFails: SpawnLike = () => {
+      throw Object.assign(new Error('spawn EACCES'), { code: 'EACCES' });
+    };
+    const asyncError: SpawnLike = () => {
+      const child = Object.assign(new EventEmitter(), {
+        pid: undefined,
+        stdout: null,
+        stderr: null,
+        kill: () => true,
+        unref() {},
+      });
+      setImmediate(() => child.emit('error', Object.assign(new Error('spawn ENOENT'), { code: 'ENOENT' })));
+      return child;
+    };
+    for (const [spawn, code] of [
+      [spawnFails, 'EACCES'],
+      [asyncError, 'ENOENT'],
+    ] as const) {
+      const { results } = await loadModules([{ name: 'x' }], { modprobe: fake, spawn });
+      expect(results[0]).toMatchObject({ status: 'failed', exitCode: null });
+      expect(results[0]!.detail).toBe(`modprobe could not be started: ${code}`);
+    }
+  });
+
+  it('refuses bad limits and args as usage errors', async () => {
+    await expect(loadModules([], { perModuleMs: -1 })).rejects.toMatchObject({ code: 'E_USAGE' });
+    await expect(loadModules([], { totalMs: Number.NaN })).rejects.toMatchObject({ code: 'E_USAGE' });
+    await expect(loadModules([], { args: ['--', 'x'] })).rejects.toMatchObject({ code: 'E_USAGE' });
+    await expect(loadModules([], { args: ['x'] })).rejects.toMatchObject({ code: 'E_USAGE' });
+  });
+
+  it('has hwsetup limits by default', () => {
+    expect([DEFAULT_PER_MODULE_MS, DEFAULT_TOTAL_MS]).toEqual([4000, 120_000]);
+  });
+});
+
+const realModprobe = ['/sbin/modprobe', '/usr/sbin/modprobe'].find((p) => existsSync(p)) ?? null;
+describe.skipIf(realModprobe === null)(`the real ${realModprobe ?? 'modprobe (skipped: not installed)'}`, () => {
+  it('dry run (-n -v) of a module that does not exist: failed, with its stderr', async () => {
+    const name = 'autoconfig_no_such_module_xyz';
+    const { results, modprobe } = await loadModules([{ name, options: 'debug=1' }], {
+      modprobe: realModprobe!,
+      args: ['-n', '-v'],
+    });
+    expect(modprobe).toBe(realModprobe);
+    expect(results[0]).toMatchObject({ name, status: 'failed', exitCode: 1 });
+    expect(results[0]!.stderr).toMatch(new RegExp(`${name}.*not found`));
+  });
+});

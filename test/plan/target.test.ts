@@ -1,0 +1,268 @@
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  compareXenVersions,
+  DEFAULT_XEN,
+  detectTargetXen,
+  versionOfName,
+  XEN_VERSION,
+} from '../../src/plan/target.ts';
+import type { HardwareProfile } from '../../src/types.ts';
+import { fixtureNames, loadFixture, readExpected, volume, type Tree } from '../_support/memfs.ts';
+
+const profileOf = (name: string) => readExpected(name, 'profile.json') as HardwareProfile;
+const dom0 = profileOf('xen-dom0');
+const bare = profileOf('thinkpad-t60');
+const empty = volume({ files: { 'target/boot': null } });
+
+/** A target root in memfs with the given /boot entries. */
+function boot(files: string[], links: Record<string, string> = {}, extra: Tree = {}) {
+  const tree: Tree = {
+    files: {
+      'target/boot': null,
+      ...Object.fromEntries(files.map((f) => [`target/boot/${f}`, 'image'])),
+      ...extra.files,
+    },
+    links: { ...Object.fromEntries(Object.entries(links).map(([l, t]) => [`target/boot/${l}`, t])), ...extra.links },
+  };
+  return { fs: volume(tree).fs, root: '/target' };
+}
+
+describe('XEN_VERSION and versionOfName', () => {
+  it.each(['4.17', '4.17.3', '3.0.3-1', '3.1.2-238.el5', '4.19-unstable', '4.2.0-rc3', '10.0.12'])(
+    '%s is a version',
+    (v) => {
+      expect(XEN_VERSION.test(v)).toBe(true);
+    },
+  );
+
+  it.each(['4', '4.', '.4', '4.x', 'v4.17', '4.17.3.1', '4.17-', '4.17 ', 'latest', '', '4.17;reboot', '4.17-$(x)'])(
+    '%j is not',
+    (v) => {
+      expect(XEN_VERSION.test(v)).toBe(false);
+    },
+  );
+
+  it.each([
+    ['xen-4.17.3.gz', '4.17.3'],
+    ['xen-3.0.3-1.gz', '3.0.3-1'],
+    ['xen-4.17.3.efi', '4.17.3'],
+    ['xen-4.17-amd64.gz', '4.17'],
+    ['xen-4.17-amd64.efi', '4.17'],
+    ['xen-3.0.gz', '3.0'],
+    ['xen-4.2-unstable.gz', '4.2-unstable'],
+    ['xen.gz', null],
+    ['xen-syms-4.17.3', null],
+    ['xen-4.17.3.config', null],
+    ['xen-latest.gz', null],
+    ['xen.gz-2.6.18-238.el5', null],
+  ])('%s -> %s', (name, version) => {
+    expect(versionOfName(name)).toBe(version);
+  });
+});
+
+describe('compareXenVersions', () => {
+  it('orders numerically, pre-releases before and package releases after the plain version', () => {
+    const versions = ['4.17.3', '3.0.3-1', '4.2.0-rc3', '4.17', '3.0.3', '4.10', '4.9.1', '4.2.0', '3.1.2-238.el5'];
+    const sorted = [...versions, '4.19-unstable'].sort(compareXenVersions);
+    expect(sorted).toEqual([
+      '3.0.3',
+      '3.0.3-1',
+      '3.1.2-238.el5',
+      '4.2.0-rc3',
+      '4.2.0',
+      '4.9.1',
+      '4.10',
+      '4.17',
+      '4.17.3',
+      '4.19-unstable',
+    ]);
+    expect(compareXenVersions('4.2.0-rc10', '4.2.0-rc9')).toBeGreaterThan(0);
+    expect(compareXenVersions('4.17', '4.17.0')).toBe(0);
+  });
+});
+
+describe('detectTargetXen', () => {
+  it('--xen beats everything', async () => {
+    const { fs, root } = boot(['xen-4.19.1.gz']);
+    const result = await detectTargetXen({
+      option: '3.0.2',
+      cheatcodes: [{ name: 'xen', value: '3.0.3' }],
+      profile: dom0,
+      fs,
+      root,
+    });
+    expect(result).toEqual({ version: '3.0.2', source: 'option', detail: '--xen 3.0.2' });
+  });
+
+  it.each(['4', 'latest', '', '4.17;reboot', 'v4.17'])('an invalid --xen %j is a usage error', async (option) => {
+    await expect(detectTargetXen({ option, profile: dom0, ...empty, root: '/target' })).rejects.toMatchObject({
+      code: 'E_USAGE',
+      path: '--xen',
+      message: expect.stringContaining(JSON.stringify(option)),
+    });
+  });
+
+  it('the last valid xen= boot option comes next; invalid ones are skipped and named', async () => {
+    const cheatcodes = [
+      { name: 'xen', value: '3.0.2' },
+      { name: 'xen', value: '3.0.3' },
+      { name: 'xenfb', value: '4.1' },
+      { name: 'xen', value: 'new' },
+      { name: 'xen', value: null },
+      { name: 'Xen', value: '9.9' },
+    ];
+    const result = await detectTargetXen({ option: null, cheatcodes, profile: dom0, ...empty, root: '/target' });
+    expect(result.version).toBe('3.0.3');
+    expect(result.source).toBe('cheatcode');
+    expect(result.detail).toBe(
+      'boot option xen=3.0.3; boot option "xen" without a version skipped; ' +
+        'boot option xen=new skipped: not a Xen version (digits.digits[.digits][-extra])',
+    );
+  });
+
+  it('the running Xen of the xen-dom0 fixture comes next, an invalid boot option noted', async () => {
+    const { fs, root } = loadFixture('xen-dom0');
+    const result = await detectTargetXen({ cheatcodes: [{ name: 'xen', value: '3' }], profile: dom0, fs, root });
+    expect(result).toEqual({
+      version: '3.1.2-238.el5',
+      source: 'running',
+      detail:
+        'running under Xen 3.1.2-238.el5 (dom0); boot option xen=3 skipped: not a Xen version ' +
+        '(digits.digits[.digits][-extra])',
+    });
+  });
+
+  it.each(fixtureNames())('fixture %s: running Xen when its profile has one, else the default', async (name) => {
+    const { fs, root } = loadFixture(name);
+    const profile = profileOf(name);
+    const result = await detectTargetXen({ profile, fs, root });
+    const { xen, role } = profile.hypervisor;
+    if (xen.version !== null && (xen.present || role === 'dom0' || role.startsWith('xen-'))) {
+      expect(result).toMatchObject({ version: xen.version, source: 'running' });
+    } else {
+      expect(result).toMatchObject({ version: DEFAULT_XEN, source: 'default' });
+      if (role.startsWith('xen-')) {
+        expect(result.detail).toContain(`running under Xen (${role}) but its version is unknown`);
+      }
+    }
+  });
+
+  it('a version without Xen present and without a Xen role is not used', async () => {
+    const profile = {
+      hypervisor: { ...bare.hypervisor, xen: { ...bare.hypervisor.xen, present: false, version: '4.1.0' } },
+    };
+    expect(await detectTargetXen({ profile, ...empty, root: '/target' })).toMatchObject({ source: 'default' });
+  });
+
+  it('a running version of another shape is noted and passed over', async () => {
+    const profile = { hypervisor: { ...dom0.hypervisor, xen: { ...dom0.hypervisor.xen, version: '4.17garbage' } } };
+    const result = await detectTargetXen({ profile, ...boot(['xen-4.17.3.gz']) });
+    expect(result.source).toBe('installed');
+    expect(result.detail).toContain('running Xen version "4.17garbage" skipped');
+  });
+
+  it('then the newest Xen image in the target /boot', async () => {
+    const result = await detectTargetXen({
+      profile: bare,
+      ...boot([
+        'xen-3.0.3-1.gz',
+        'xen-4.17.3.gz',
+        'xen-4.17.3.efi',
+        'xen-4.14.5.efi',
+        'xen-syms-4.99.0',
+        'xen-4.99.0.config',
+        'xenpolicy-4.99.0',
+        'xen.gz-2.6.18-238.el5',
+        'vmlinuz-6.1.0',
+      ]),
+    });
+    expect(result).toEqual({
+      version: '4.17.3',
+      source: 'installed',
+      detail: '/boot/xen-4.17.3.efi in /target (newest of 4.17.3, 4.14.5, 3.0.3-1)',
+    });
+  });
+
+  it('reads the version of xen.gz from the image it links to, also outside /boot', async () => {
+    const inLib = { files: { 'target/usr/lib/xen/boot/xen-4.19.1.gz': 'image' } };
+    for (const to of ['/usr/lib/xen/boot/xen-4.19.1.gz', '../usr/lib/xen/boot/xen-4.19.1.gz']) {
+      const result = await detectTargetXen({ profile: bare, ...boot(['xen-4.2.0.gz'], { 'xen.gz': to }, inLib) });
+      expect(result).toEqual({
+        version: '4.19.1',
+        source: 'installed',
+        detail: '/boot/xen.gz -> xen-4.19.1.gz in /target (newest of 4.19.1, 4.2.0)',
+      });
+    }
+    // The link must resolve inside the root: one that climbs out of it gives no version.
+    const climbing = boot([], { 'xen.gz': '../../../usr/lib/xen/boot/xen-4.19.1.gz' }, inLib);
+    const out = await detectTargetXen({ profile: bare, ...climbing });
+    expect(out.source).toBe('default');
+  });
+
+  it('a plain xen.gz tells no version: the default, and says why', async () => {
+    const result = await detectTargetXen({ profile: bare, ...boot(['xen.gz']) });
+    expect(result).toEqual({
+      version: DEFAULT_XEN,
+      source: 'default',
+      detail:
+        'no --xen, no xen= boot option, no running Xen, no Xen in /target/boot: default; ' +
+        '/boot/xen.gz skipped: its version is not in its name',
+    });
+  });
+
+  it('Debian names: the architecture suffix is not part of the version', async () => {
+    const debian = boot(['xen-4.17-amd64.gz', 'xen-4.17-amd64.efi', 'xen-4.17-amd64.config']);
+    const result = await detectTargetXen({ profile: bare, ...debian });
+    expect(result).toMatchObject({ version: '4.17', source: 'installed' });
+  });
+
+  it('images and /boot links that lead out of the root or nowhere are not used', async () => {
+    const withDangling = boot(['xen-4.1.0.gz'], { 'xen-9.0.gz': 'xen-9.0.9.gz' });
+    const dangling = await detectTargetXen({ profile: bare, ...withDangling });
+    expect(dangling).toMatchObject({ version: '4.1.0', source: 'installed' });
+    expect(dangling.detail).toContain('/boot/xen-9.0.gz skipped: it does not resolve inside the root');
+
+    const escaping = volume({
+      files: { 'target/etc': null, 'outside/boot/xen-9.9.9.gz': 'image' },
+      links: { 'target/boot': '../../../outside/boot' },
+    });
+    const out = await detectTargetXen({ profile: bare, fs: escaping.fs, root: '/target' });
+    expect(out.source).toBe('default');
+    expect(out.detail).toMatch(/\/boot: .*above the root/);
+
+    // An absolute link is taken inside the root, as at boot after chroot: /outside/boot is not /target/outside/boot.
+    const absolute = volume({
+      files: { 'target/etc': null, 'outside/boot/xen-9.9.9.gz': 'image' },
+      links: { 'target/boot': '/outside/boot' },
+    });
+    const inside = await detectTargetXen({ profile: bare, fs: absolute.fs, root: '/target' });
+    expect(inside).toMatchObject({ source: 'default' });
+  });
+
+  it('with no /boot at all: the default', async () => {
+    const noBoot = volume({ files: { 'target/etc': null } }).fs;
+    const result = await detectTargetXen({ profile: bare, fs: noBoot, root: '/target' });
+    expect(result).toEqual({
+      version: '4.17',
+      source: 'default',
+      detail: 'no --xen, no xen= boot option, no running Xen, no Xen in /target/boot: default',
+    });
+  });
+
+  describe('on a real directory with node:fs (the default fs)', () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'autoconfig-target-'));
+    afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+    it('finds the images', async () => {
+      mkdirSync(join(tmp, 'boot'));
+      writeFileSync(join(tmp, 'boot', 'xen-4.18.2.gz'), 'image');
+      writeFileSync(join(tmp, 'boot', 'xen-4.16.6.gz'), 'image');
+      symlinkSync('xen-4.18.2.gz', join(tmp, 'boot', 'xen.gz'));
+      const result = await detectTargetXen({ profile: bare, root: tmp });
+      expect(result).toMatchObject({ version: '4.18.2', source: 'installed' });
+    });
+  });
+});
