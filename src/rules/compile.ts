@@ -1,0 +1,41 @@
+// The shipped rule set: data/rules/*.yaml compiled to JSON at build time (scripts/compile-rules.mjs writes
+// dist/rules.json next to the bundles), so that a boot parses JSON instead of importing the YAML parser. From the
+// sources (tests, development) there is no rules.json next to this module and the YAML is loaded instead.
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { dataDir } from '../data-dir.ts';
+import { loadRuleTexts, readRuleTexts, type LoadedRules } from './load.ts';
+import type { RuleFile, RuleIssue } from './types.ts';
+
+// The build script prints issues with it from the same bundle.
+export { formatRuleIssue } from './validate.ts';
+
+/** The content of dist/rules.json. */
+export interface CompiledRules {
+  files: RuleFile[];
+}
+
+/** Shipped files are named by their place in the package, wherever it is installed. */
+export const SHIPPED_RULES = 'data/rules';
+
+/** Loads and validates a directory of rule files as the shipped set (no prior rules). */
+export async function compileRules(dir: string = join(dataDir(), 'rules')): Promise<{ compiled: CompiledRules; issues: RuleIssue[] }> {
+  const texts = await readRuleTexts([dir], { optional: true, label: (p) => `${SHIPPED_RULES}/${basename(p)}` });
+  const loaded = await loadRuleTexts(texts);
+  return { compiled: { files: loaded.files }, issues: loaded.issues };
+}
+
+let shipped: Promise<LoadedRules> | undefined;
+
+/** The compiled JSON when it sits next to this module (the bundle), else the YAML of data/rules. */
+export function loadShippedRules(): Promise<LoadedRules> {
+  return (shipped ??= (async () => {
+    const compiled = new URL('./rules.json', import.meta.url);
+    if (existsSync(compiled)) {
+      const { files } = JSON.parse(readFileSync(compiled, 'utf8')) as CompiledRules;
+      return { files, issues: [] };
+    }
+    const { compiled: fromYaml, issues } = await compileRules();
+    return { files: fromYaml.files, issues };
+  })());
+}

@@ -1,0 +1,183 @@
+// Reads rule files: YAML text -> positioned nodes (every line and column kept for lint and explain), files and
+// directories in the documented order, then validate.ts over the whole set. `yaml` is imported lazily: the boot
+// path uses the rules compiled to JSON at build time and never pays for the parser.
+import { posix } from 'node:path';
+import { AutoconfigError } from '../errors.ts';
+import { nodeFsPromises, type FsLike } from '../fs.ts';
+import { Reader } from '../probe/_reader.ts';
+import type { RuleFile, RuleIssue } from './types.ts';
+import { validateDocuments, type Pos, type RawDocument, type RawEntry, type RawNode } from './validate.ts';
+
+export interface LoadedRules {
+  /** In evaluation order; each holds only the parts that passed validation. */
+  files: RuleFile[];
+  issues: RuleIssue[];
+}
+
+/** Rule files of the target system, inside its root. */
+export const TARGET_RULES_DIR = '/etc/autoconfig/rules.d';
+
+/** Larger rule files are refused: a rule set is kilobytes, and the parser must not be handed anything huge. */
+export const RULE_FILE_CAP = 4 * 1024 * 1024;
+
+// Anchors and aliases are legal YAML, but a few aliases of aliases expand exponentially ("billion laughs").
+const NODE_BUDGET = 200_000;
+const MAX_DEPTH = 128;
+
+/** The YAML stage of one file: its node tree, or the syntax issues that stopped it. */
+export async function parseRuleText(text: string, file: string): Promise<{ doc: RawDocument | null; issues: RuleIssue[] }> {
+  const yaml = await import('yaml');
+  const lineCounter = new yaml.LineCounter();
+  const doc = yaml.parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const at = (offset: number): Pos => {
+    const p = lineCounter.linePos(offset);
+    return { line: p.line, column: p.col };
+  };
+  const issues: RuleIssue[] = [];
+  const syntax = (severity: 'error' | 'warning', offset: number, message: string) => {
+    const pos = at(offset);
+    issues.push({ code: 'yaml_syntax', severity, file, line: pos.line, column: pos.column, path: '', message });
+  };
+  // The library appends " at line N, column M:" and an excerpt; we give line and column separately.
+  const clean = (m: string) => m.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+  for (const e of doc.errors) {
+    syntax('error', e.pos[0], e.code === 'MULTIPLE_DOCS' ? 'a rule file holds one YAML document (this "---" starts a second)' : clean(e.message));
+  }
+  for (const w of doc.warnings) syntax('warning', w.pos[0], clean(w.message));
+  if (doc.errors.length > 0) return { doc: null, issues };
+
+  let budget = NODE_BUDGET;
+  type YNode = Parameters<typeof yaml.isNode>[0];
+  const convert = (node: YNode, fallback: Pos, depth: number): RawNode => {
+    if (--budget < 0 || depth > MAX_DEPTH) throw new Budget();
+    if (yaml.isAlias(node)) {
+      const target = node.resolve(doc);
+      if (target === undefined) syntax('error', node.range?.[0] ?? 0, `unknown alias *${node.source} (no anchor &${node.source} before it)`);
+      return convert(target ?? null, fallback, depth + 1);
+    }
+    const pos = yaml.isNode(node) && node.range ? at(node.range[0]) : fallback;
+    if (yaml.isMap(node)) {
+      const entries: RawEntry[] = [];
+      for (const pair of node.items) {
+        const k = pair.key as YNode;
+        const keyPos = yaml.isNode(k) && k.range ? at(k.range[0]) : pos;
+        const keyNode = yaml.isAlias(k) ? k.resolve(doc) : k;
+        const scalar = yaml.isScalar(keyNode) ? keyNode.value : yaml.isNode(keyNode) ? undefined : keyNode;
+        const key = scalar === undefined ? '(complex key)' : String(scalar);
+        entries.push({ key, keyIsString: typeof scalar === 'string', keyPos, value: convert(pair.value as YNode, keyPos, depth + 1) });
+      }
+      return { kind: 'map', pos, entries };
+    }
+    if (yaml.isSeq(node)) return { kind: 'seq', pos, items: node.items.map((n) => convert(n as YNode, pos, depth + 1)) };
+    if (yaml.isScalar(node)) return { kind: 'scalar', pos, value: node.value };
+    return { kind: 'scalar', pos, value: node ?? null };
+  };
+  try {
+    const root = doc.contents === null ? null : convert(doc.contents, { line: 1, column: 1 }, 0);
+    return { doc: issues.some((i) => i.severity === 'error') ? null : { file, root }, issues };
+  } catch (error) {
+    if (!(error instanceof Budget)) throw error;
+    syntax('error', 0, `more than ${NODE_BUDGET} nodes or ${MAX_DEPTH} levels after expanding aliases`);
+    return { doc: null, issues };
+  }
+}
+
+class Budget extends Error {}
+
+/** Parses and validates texts as one set after `prior` (the rules already loaded, e.g. the shipped set). */
+export async function loadRuleTexts(
+  texts: readonly { file: string; text: string }[],
+  prior: readonly RuleFile[] = [],
+): Promise<LoadedRules> {
+  const docs: RawDocument[] = [];
+  const issues: RuleIssue[] = [];
+  for (const { file, text } of texts) {
+    const parsed = await parseRuleText(text, file);
+    issues.push(...parsed.issues);
+    if (parsed.doc) docs.push(parsed.doc);
+  }
+  const validated = validateDocuments(docs, prior);
+  return { files: validated.files, issues: [...issues, ...validated.issues] };
+}
+
+/** Plain code-point order (strcmp over UTF-8), whatever order the directory lists its entries in. */
+export function compareFileNames(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+export interface ReadRulesOptions {
+  fs?: FsLike;
+  /** Paths are read inside this root (symlinks cannot leave it); "/" by default. */
+  root?: string;
+  /** Absent paths are skipped instead of being an error (the target's optional rules.d). */
+  optional?: boolean;
+  /** The name a file is reported under; the path itself by default. */
+  label?: (path: string) => string;
+}
+
+/**
+ * Reads rule files and directories in the order given; a directory contributes its `*.yaml` files (not hidden
+ * ones) in name order. A path that is missing or unreadable is an AutoconfigError (E_IO): the caller asked for it.
+ */
+export async function readRuleTexts(paths: readonly string[], options: ReadRulesOptions = {}): Promise<{ file: string; text: string }[]> {
+  const root = options.root ?? '/';
+  const reader = new Reader({ fs: options.fs ?? nodeFsPromises, root, attrCap: RULE_FILE_CAP });
+  const label = options.label ?? ((p: string) => p);
+  const out: { file: string; text: string }[] = [];
+  const fail = (path: string, why: string): never => {
+    throw new AutoconfigError('E_IO', `${path}: ${why}`, { path });
+  };
+  // `path` is what is read, `shown` what issues and decisions name (the path as the user wrote it).
+  const read = async (path: string, shown: string) => {
+    const seen = reader.diagnostics.length;
+    const text = await reader.text(path, { required: true });
+    if (text === null) return fail(shown, reader.diagnostics.slice(seen).map((d) => d.message).join('; ') || 'cannot be read');
+    out.push({ file: label(shown), text });
+  };
+  for (const given of paths) {
+    // On this machine a relative path means the working directory, as on any command line.
+    const path = root === '/' ? posix.resolve(given) : given;
+    if (!(await reader.exists(path))) {
+      if (options.optional) continue;
+      fail(given, 'no such rule file or directory');
+    }
+    const seen = reader.diagnostics.length;
+    const names = await reader.list(path);
+    if (names === null) {
+      // Not a directory: a rule file named directly (the failed listing is not a problem to report).
+      reader.diagnostics.length = seen;
+      await read(path, given);
+      continue;
+    }
+    for (const name of [...names].sort(compareFileNames)) {
+      if (name.startsWith('.') || !name.endsWith('.yaml')) continue;
+      await read(posix.join(path, name), posix.join(given, name));
+    }
+  }
+  return out;
+}
+
+export interface LoadRulesOptions {
+  /** The shipped rules (compile.ts loadShippedRules), already valid; they come first. */
+  shipped?: readonly RuleFile[];
+  /** `--rules` files or directories on this machine, in the order given. */
+  paths?: readonly string[];
+  /** The target root: its /etc/autoconfig/rules.d comes last when it exists. null or absent: none. */
+  targetRoot?: string | null;
+  fs?: FsLike;
+}
+
+/** The whole documented order: shipped, then each --rules path, then the target's rules.d; one validation. */
+export async function loadRules(options: LoadRulesOptions = {}): Promise<LoadedRules> {
+  const fsOpt = options.fs ? { fs: options.fs } : {};
+  const texts = await readRuleTexts(options.paths ?? [], fsOpt);
+  if (options.targetRoot) {
+    const root = options.targetRoot;
+    texts.push(
+      ...(await readRuleTexts([TARGET_RULES_DIR], { ...fsOpt, root, optional: true, label: (p) => posix.join(root, p) })),
+    );
+  }
+  const shipped = options.shipped ?? [];
+  const loaded = await loadRuleTexts(texts, shipped);
+  return { files: [...shipped, ...loaded.files], issues: loaded.issues };
+}

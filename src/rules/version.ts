@@ -1,0 +1,116 @@
+// Xen and Linux version numbers and the ranges rules write over them (`target: { xen: ">=3.0.3 <4.0" }`).
+// Only the leading dotted numbers count: "3.1.2-238.el5" is 3.1.2 and "4.19-rc1" is 4.19, because distributions
+// and release candidates append suffixes that say nothing about the interfaces a rule cares about.
+
+/** Dotted numeric components: [4, 17, 3]. */
+export type Version = readonly number[];
+
+/** One end of a range. */
+export interface VersionBound {
+  version: Version;
+  inclusive: boolean;
+}
+
+/** The intersection of a range's comparators; a null end is open. */
+export interface VersionRange {
+  lower: VersionBound | null;
+  upper: VersionBound | null;
+}
+
+export type RangeParse = { ok: true; range: VersionRange } | { ok: false; message: string };
+
+/** The leading "N(.N)*" of a version string, or null when it does not start with a number. */
+export function parseVersion(text: string): Version | null {
+  const m = /^\s*(\d+(?:\.\d+)*)/.exec(text);
+  if (!m) return null;
+  const parts = m[1]!.split('.').map(Number);
+  return parts.every(Number.isSafeInteger) ? parts : null;
+}
+
+/** Component-wise; missing components count as 0, so 3.1 = 3.1.0 and 3.0.2 < 3.0.3 < 3.1 < 4.17.3 < 4.19. */
+export function compareVersions(a: Version, b: Version): number {
+  const n = Math.max(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  return 0;
+}
+
+/**
+ * Comparators joined by spaces, all of which must hold: ">=3.0.3 <4.0", "<4.19". A bare version or "=V" means
+ * "V or a release of V": "4.17" matches 4.17, 4.17.0 and 4.17.3 (not 4.170), which is what a rule about a Xen
+ * series wants. A range no version can satisfy (">=4.0 <3.0") is an error: the rule could never fire.
+ */
+export function parseRange(text: string): RangeParse {
+  if (typeof text !== 'string' || text.trim() === '') return { ok: false, message: 'an empty version range' };
+  const re = /\s*(>=|<=|>|<|=)?\s*(\d+(?:\.\d+)*)(?=\s|$)/y;
+  let lower: VersionBound | null = null;
+  let upper: VersionBound | null = null;
+  let at = 0;
+  while (at < text.length) {
+    if (/^\s*$/.test(text.slice(at))) break;
+    re.lastIndex = at;
+    const m = re.exec(text);
+    if (!m) return { ok: false, message: `"${text}" is not a version range (like ">=3.0.3 <4.0" or "4.17")` };
+    at = re.lastIndex;
+    const version = m[2]!.split('.').map(Number);
+    if (!version.every(Number.isSafeInteger)) return { ok: false, message: `version number too large in "${text}"` };
+    const op = m[1] ?? '=';
+    if (op === '=') {
+      lower = tighterLower(lower, { version, inclusive: true });
+      upper = tighterUpper(upper, { version: nextRelease(version), inclusive: false });
+    } else if (op === '>=' || op === '>') lower = tighterLower(lower, { version, inclusive: op === '>=' });
+    else upper = tighterUpper(upper, { version, inclusive: op === '<=' });
+  }
+  if (lower && upper) {
+    const c = compareVersions(lower.version, upper.version);
+    if (c > 0 || (c === 0 && !(lower.inclusive && upper.inclusive))) {
+      return { ok: false, message: `no version satisfies "${text}"` };
+    }
+  }
+  // Nothing is below 0: "<0" is as empty as ">=4.0 <3.0".
+  if (upper && !upper.inclusive && compareVersions(upper.version, [0]) === 0) {
+    return { ok: false, message: `no version satisfies "${text}"` };
+  }
+  return { ok: true, range: { lower, upper } };
+}
+
+export function inRange(version: Version, range: VersionRange): boolean {
+  if (range.lower) {
+    const c = compareVersions(version, range.lower.version);
+    if (c < 0 || (c === 0 && !range.lower.inclusive)) return false;
+  }
+  if (range.upper) {
+    const c = compareVersions(version, range.upper.version);
+    if (c > 0 || (c === 0 && !range.upper.inclusive)) return false;
+  }
+  return true;
+}
+
+/** Does the version string satisfy the range text? False when either does not parse. */
+export function versionSatisfies(version: string | null, rangeText: string): boolean {
+  if (version === null) return false;
+  const v = parseVersion(version);
+  const r = parseRange(rangeText);
+  return v !== null && r.ok && inRange(v, r.range);
+}
+
+// The first version past every release of `v`: 4.17 -> 4.18 (so "=4.17" is [4.17, 4.18)).
+function nextRelease(v: readonly number[]): number[] {
+  return v.map((n, i) => (i === v.length - 1 ? n + 1 : n));
+}
+
+function tighterLower(a: VersionBound | null, b: VersionBound): VersionBound {
+  if (!a) return b;
+  const c = compareVersions(a.version, b.version);
+  if (c !== 0) return c > 0 ? a : b;
+  return a.inclusive ? b : a;
+}
+
+function tighterUpper(a: VersionBound | null, b: VersionBound): VersionBound {
+  if (!a) return b;
+  const c = compareVersions(a.version, b.version);
+  if (c !== 0) return c < 0 ? a : b;
+  return a.inclusive ? b : a;
+}

@@ -1,0 +1,134 @@
+// Xen and kernel version strings as the fixtures and distributions write them, and the range syntax of rules.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { compareVersions, inRange, parseRange, parseVersion, versionSatisfies } from '../../src/rules/version.ts';
+import { fixtureProfile } from './_support.ts';
+
+describe('versions', () => {
+  it.each([
+    ['4.17.3', [4, 17, 3]],
+    ['3.1.2-238.el5', [3, 1, 2]], // xen-dom0 fixture (RHEL 5 Xen)
+    ['6.1.0-56-amd64', [6, 1, 0]],
+    ['6.18.44-fc-v769', [6, 18, 44]], // firecracker-vm fixture kernel
+    ['4.19-rc1', [4, 19]],
+    ['3', [3]],
+    ['v4.17', null],
+    ['', null],
+    ['unstable', null],
+  ])('parseVersion(%j)', (text, expected) => {
+    expect(parseVersion(text)).toEqual(expected);
+  });
+
+  it('orders 3.0.2 < 3.0.3 < 3.1 < 4.17.3 < 4.19, and 3.1 = 3.1.0', () => {
+    const chain = ['3.0.2', '3.0.3', '3.1', '4.17.3', '4.19'].map((v) => parseVersion(v)!);
+    for (let i = 0; i + 1 < chain.length; i++) {
+      expect(compareVersions(chain[i]!, chain[i + 1]!)).toBe(-1);
+      expect(compareVersions(chain[i + 1]!, chain[i]!)).toBe(1);
+    }
+    expect(compareVersions([3, 1], [3, 1, 0])).toBe(0);
+    expect(compareVersions([4, 10], [4, 9])).toBe(1); // numeric, not text: 4.10 is after 4.9
+  });
+
+  it('reads the Xen version of the real Dom0 fixture', () => {
+    const xen = fixtureProfile('xen-dom0').hypervisor.xen.version!;
+    expect(xen).toBe('3.1.2-238.el5');
+    expect(versionSatisfies(xen, '>=3.0.3 <4.0')).toBe(true);
+    expect(versionSatisfies(xen, '3.1')).toBe(true);
+    expect(versionSatisfies(xen, '<3.1.2')).toBe(false);
+  });
+});
+
+describe('ranges', () => {
+  it.each([
+    ['>=3.0.3 <4.0', '3.0.2', false],
+    ['>=3.0.3 <4.0', '3.0.3', true],
+    ['>=3.0.3 <4.0', '3.1', true],
+    ['>=3.0.3 <4.0', '4.0', false],
+    ['>=3.0.3 <4.0', '4.0.0', false],
+    ['>=3.0.2 <3.0.3', '3.0.2', true],
+    ['<4.19', '4.17.3', true],
+    ['<4.19', '4.19', false],
+    ['<4.19', '4.19-rc1', false],
+    ['<=4.19', '4.19.0', true],
+    ['>4.17', '4.17', false],
+    ['>4.17', '4.17.1', true],
+    ['3.0.2', '3.0.2', true],
+    ['3.0.2', '3.0.20', false],
+    ['4.17', '4.17.3', true], // a bare version is that release series
+    ['4.17', '4.170', false],
+    ['=4.17', '4.18', false],
+    ['>= 3.0  < 4', '3.9.9', true],
+    ['>=3.0.3', 'unknown', false],
+  ])('%j holds for %j: %s', (range, version, expected) => {
+    expect(versionSatisfies(version, range)).toBe(expected);
+  });
+
+  it.each([
+    ['>=4.0 <3.0', 'no version satisfies ">=4.0 <3.0"'],
+    ['>3.0 <=3.0', 'no version satisfies ">3.0 <=3.0"'],
+    ['>=3.0 <3.0', 'no version satisfies ">=3.0 <3.0"'],
+    ['4.17 >=4.18', 'no version satisfies "4.17 >=4.18"'],
+    ['', 'an empty version range'],
+    ['>=3.0<4.0', '">=3.0<4.0" is not a version range (like ">=3.0.3 <4.0" or "4.17")'],
+    ['~4.17', '"~4.17" is not a version range (like ">=3.0.3 <4.0" or "4.17")'],
+    ['>=3.0.x', '">=3.0.x" is not a version range (like ">=3.0.3 <4.0" or "4.17")'],
+    ['<0.0', 'no version satisfies "<0.0"'],
+  ])('%j is a bad range', (range, message) => {
+    expect(parseRange(range)).toEqual({ ok: false, message });
+  });
+
+  it('keeps the tighter bound when comparators repeat', () => {
+    expect(parseRange('>=3.0 >3.0 <5 <=4.1')).toEqual({
+      ok: true,
+      range: { lower: { version: [3, 0], inclusive: false }, upper: { version: [4, 1], inclusive: true } },
+    });
+    expect(parseRange('>=3.0 <=3.0')).toEqual({ ok: true, range: { lower: { version: [3, 0], inclusive: true }, upper: { version: [3, 0], inclusive: true } } });
+  });
+
+  const version = fc.array(fc.nat({ max: 20 }), { minLength: 1, maxLength: 4 });
+  const op = fc.constantFrom('>=', '>', '<=', '<', '=', '');
+
+  it('a single comparator agrees with compareVersions (property)', () => {
+    fc.assert(
+      fc.property(op, version, version, (o, bound, v) => {
+        const r = parseRange(`${o}${bound.join('.')}`);
+        // Only "<0" (or <0.0...) is empty: nothing is below 0.
+        expect(r.ok).toBe(!(o === '<' && bound.every((n) => n === 0)));
+        if (!r.ok) return;
+        const c = compareVersions(v, bound);
+        const prefix = v.length >= bound.length && bound.every((n, i) => n === v[i]);
+        const trailingZeros = v.length < bound.length && bound.slice(v.length).every((n) => n === 0) && v.every((n, i) => n === bound[i]);
+        const expected = { '>=': c >= 0, '>': c > 0, '<=': c <= 0, '<': c < 0, '=': prefix || trailingZeros, '': prefix || trailingZeros }[o];
+        expect(inRange(v, r.range)).toBe(expected);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('a range reported satisfiable has a version in it, and one reported empty has none nearby (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(op, version), { minLength: 1, maxLength: 3 }), (parts) => {
+        const text = parts.map(([o, v]) => `${o}${v.join('.')}`).join(' ');
+        const r = parseRange(text);
+        // Candidates: every bound, a step either side, and their releases.
+        const candidates = parts.flatMap(([, v]) => [v, [...v, 0, 1], v.map((n, i) => (i === v.length - 1 ? n + 1 : n)), v.map((n, i) => (i === v.length - 1 && n > 0 ? n - 1 : n))]);
+        if (r.ok) {
+          // A bound that holds the range is reachable from the bounds themselves.
+          const lower = r.range.lower?.version ?? [0];
+          const witness = [lower, [...lower, 0, 1], ...candidates].some((v) => inRange(v, r.range));
+          expect(witness).toBe(true);
+        } else {
+          expect(r.message).toMatch(/no version satisfies/);
+          for (const v of candidates) {
+            const all = parts.every(([o, b]) => {
+              const one = parseRange(`${o}${b.join('.')}`);
+              return one.ok && inRange(v, one.range);
+            });
+            expect(all).toBe(false);
+          }
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
