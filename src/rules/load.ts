@@ -47,8 +47,7 @@ export async function parseRuleText(text: string, file: string): Promise<{ doc: 
   if (doc.errors.length > 0) return { doc: null, issues };
 
   let budget = NODE_BUDGET;
-  type YNode = Parameters<typeof yaml.isNode>[0];
-  const convert = (node: YNode, fallback: Pos, depth: number): RawNode => {
+  const convert = (node: unknown, fallback: Pos, depth: number): RawNode => {
     if (--budget < 0 || depth > MAX_DEPTH) throw new Budget();
     if (yaml.isAlias(node)) {
       const target = node.resolve(doc);
@@ -59,16 +58,16 @@ export async function parseRuleText(text: string, file: string): Promise<{ doc: 
     if (yaml.isMap(node)) {
       const entries: RawEntry[] = [];
       for (const pair of node.items) {
-        const k = pair.key as YNode;
+        const k = pair.key as unknown;
         const keyPos = yaml.isNode(k) && k.range ? at(k.range[0]) : pos;
         const keyNode = yaml.isAlias(k) ? k.resolve(doc) : k;
         const scalar = yaml.isScalar(keyNode) ? keyNode.value : yaml.isNode(keyNode) ? undefined : keyNode;
         const key = scalar === undefined ? '(complex key)' : String(scalar);
-        entries.push({ key, keyIsString: typeof scalar === 'string', keyPos, value: convert(pair.value as YNode, keyPos, depth + 1) });
+        entries.push({ key, keyIsString: typeof scalar === 'string', keyPos, value: convert(pair.value, keyPos, depth + 1) });
       }
       return { kind: 'map', pos, entries };
     }
-    if (yaml.isSeq(node)) return { kind: 'seq', pos, items: node.items.map((n) => convert(n as YNode, pos, depth + 1)) };
+    if (yaml.isSeq(node)) return { kind: 'seq', pos, items: node.items.map((n) => convert(n, pos, depth + 1)) };
     if (yaml.isScalar(node)) return { kind: 'scalar', pos, value: node.value };
     return { kind: 'scalar', pos, value: node ?? null };
   };
@@ -77,7 +76,7 @@ export async function parseRuleText(text: string, file: string): Promise<{ doc: 
     return { doc: issues.some((i) => i.severity === 'error') ? null : { file, root }, issues };
   } catch (error) {
     if (!(error instanceof Budget)) throw error;
-    syntax('error', 0, `more than ${NODE_BUDGET} nodes or ${MAX_DEPTH} levels after expanding aliases`);
+    syntax('error', 0, `more than ${NODE_BUDGET} nodes or ${MAX_DEPTH} levels of nesting, aliases expanded`);
     return { doc: null, issues };
   }
 }
