@@ -94,20 +94,46 @@ export function normalizeSlot(text: string): string | null {
 
 // knoppix-autoconfig's desktop= whitelist; anything else falls back to kde (knoppix.md §3.2 step 7).
 const DESKTOPS = new Set([
-  'gnome', 'enlightenment', 'kde', 'larswm', 'xfce', 'xfce4', 'windowmaker', 'wmaker', 'icewm', 'fluxbox', 'twm',
-  'nx', 'rdp', 'kiosk',
+  'gnome',
+  'enlightenment',
+  'kde',
+  'larswm',
+  'xfce',
+  'xfce4',
+  'windowmaker',
+  'wmaker',
+  'icewm',
+  'fluxbox',
+  'twm',
+  'nx',
+  'rdp',
+  'kiosk',
 ]);
 
 // The two lang= bundles the research quotes verbatim (knoppix.md §3.4, knoppix-autoconfig S2). Other codes only
 // set LANGUAGE: their bundles live in the target's knoppix-autoconfig table, which we do not have.
 const LANG_BUNDLES: Record<string, Record<string, string>> = {
   de: {
-    LANGUAGE: 'de', COUNTRY: 'de', LANG: 'de_DE@euro', KEYTABLE: 'de-latin1-nodeadkeys', XKEYBOARD: 'de',
-    KDEKEYBOARD: 'de', CHARSET: 'iso8859-15', KDEKEYBOARDS: 'us,fr', TZ: 'Europe/Berlin',
+    LANGUAGE: 'de',
+    COUNTRY: 'de',
+    LANG: 'de_DE@euro',
+    KEYTABLE: 'de-latin1-nodeadkeys',
+    XKEYBOARD: 'de',
+    KDEKEYBOARD: 'de',
+    CHARSET: 'iso8859-15',
+    KDEKEYBOARDS: 'us,fr',
+    TZ: 'Europe/Berlin',
   },
   ja: {
-    LANGUAGE: 'ja', COUNTRY: 'jp', LANG: 'ja_JP', KEYTABLE: 'us', XKEYBOARD: 'us', KDEKEYBOARD: 'us',
-    CHARSET: 'iso8859-15', KDEKEYBOARDS: 'fr,us,de', TZ: 'Asia/Tokyo',
+    LANGUAGE: 'ja',
+    COUNTRY: 'jp',
+    LANG: 'ja_JP',
+    KEYTABLE: 'us',
+    XKEYBOARD: 'us',
+    KDEKEYBOARD: 'us',
+    CHARSET: 'iso8859-15',
+    KDEKEYBOARDS: 'fr,us,de',
+    TZ: 'Asia/Tokyo',
   },
 };
 
@@ -142,7 +168,10 @@ const XNAME = /^[A-Za-z0-9_.-]+$/;
 // -- the codes ---------------------------------------------------------------------------------------------------
 
 /** A code that only sets facts (and maybe more actions): a "skip this hardware class" code. */
-const flag = (run: (cc: Cheatcode, ctx: Context) => Result[]): Handler => ({ kind: 'flag', run: (_v, cc, ctx) => run(cc, ctx) });
+const flag = (run: (cc: Cheatcode, ctx: Context) => Result[]): Handler => ({
+  kind: 'flag',
+  run: (_v, cc, ctx) => run(cc, ctx),
+});
 const value = (run: (value: string, cc: Cheatcode, ctx: Context) => Result[]): Handler => ({ kind: 'value', run });
 
 const HANDLERS = new Map<string, Handler>([
@@ -184,12 +213,16 @@ const HANDLERS = new Map<string, Handler>([
   ['xserver', value((v, cc) => (XNAME.test(v) ? xserverActions({ XSERVER: v }) : [warn(cc, 'not an X server name')]))],
   ...(['screen', 'xscreen'] as const).map((n): [string, Handler] => [
     n,
-    value((v, cc) => (/^\d+x\d+$/.test(v) ? xserverActions({ XSCREEN: v }) : [warn(cc, 'expected WIDTHxHEIGHT, e.g. 1024x768')])),
+    value((v, cc) =>
+      /^\d+x\d+$/.test(v) ? xserverActions({ XSCREEN: v }) : [warn(cc, 'expected WIDTHxHEIGHT, e.g. 1024x768')],
+    ),
   ]),
   ...(['depth', 'xdepth'] as const).map((n): [string, Handler] => [
     n,
     value((v, cc) =>
-      /^(?:8|15|16|24|30|32)$/.test(v) ? xserverActions({ XDEPTH: v }) : [warn(cc, 'expected a colour depth: 8, 15, 16, 24, 30 or 32')],
+      /^(?:8|15|16|24|30|32)$/.test(v)
+        ? xserverActions({ XDEPTH: v })
+        : [warn(cc, 'expected a colour depth: 8, 15, 16, 24, 30 or 32')],
     ),
   ]),
 
@@ -202,7 +235,9 @@ const HANDLERS = new Map<string, Handler>([
       if (bundle) return localeActions(bundle);
       return [
         ...localeActions({ LANGUAGE: v }),
-        act({ note: `${cc.token}: LANGUAGE set; the rest of the "${v}" locale comes from the target's knoppix-autoconfig` }),
+        act({
+          note: `${cc.token}: LANGUAGE set; the rest of the "${v}" locale comes from the target's knoppix-autoconfig`,
+        }),
       ];
     }),
   ],
@@ -216,18 +251,23 @@ const HANDLERS = new Map<string, Handler>([
   ],
   [
     'xkeyboard',
-    value((v, cc) => (KEYMAP.test(v) ? localeActions({ XKEYBOARD: v, KDEKEYBOARD: v }) : [warn(cc, 'not a keymap name')])),
+    value((v, cc) =>
+      KEYMAP.test(v) ? localeActions({ XKEYBOARD: v, KDEKEYBOARD: v }) : [warn(cc, 'not a keymap name')],
+    ),
   ],
   [
     'tz',
     value((v, cc) =>
-      /^[A-Za-z0-9_+-]+(?:\/[A-Za-z0-9_+-]+)*$/.test(v) ? [act(sysconfig('knoppix', { TZ: v }))] : [warn(cc, 'expected a zone such as Europe/Berlin')],
+      /^[A-Za-z0-9_+-]+(?:\/[A-Za-z0-9_+-]+)*$/.test(v)
+        ? [act(sysconfig('knoppix', { TZ: v }))]
+        : [warn(cc, 'expected a zone such as Europe/Berlin')],
     ),
   ],
   [
     'desktop',
     value((v, cc) => {
-      if (DESKTOPS.has(v)) return [act(sysconfig('desktop', { DESKTOP: v })), act(sysconfig('knoppix', { DESKTOP: v }))];
+      if (DESKTOPS.has(v))
+        return [act(sysconfig('desktop', { DESKTOP: v })), act(sysconfig('knoppix', { DESKTOP: v }))];
       // knoppix-autoconfig: anything off its list becomes kde.
       return [
         warn(cc, `"${v}" is not one of ${[...DESKTOPS].join(', ')}; using kde as KNOPPIX did`),
@@ -240,7 +280,11 @@ const HANDLERS = new Map<string, Handler>([
   // Xen (Xenoppix).
   [
     'xen',
-    value((v, cc) => (XEN_VERSION.test(v) ? [act(fact({ 'target.xen': v }))] : [warn(cc, 'expected a Xen version such as 3.0.3 or 4.17')])),
+    value((v, cc) =>
+      XEN_VERSION.test(v)
+        ? [act(fact({ 'target.xen': v }))]
+        : [warn(cc, 'expected a Xen version such as 3.0.3 or 4.17')],
+    ),
   ],
   ['noxen', flag(() => [act(fact({ 'xen.disabled': true }))])],
   ['nohvm', flag(() => [act(fact({ 'hvm.available': false, 'hvm.reason': 'nohvm on the boot line' }))])],
@@ -283,7 +327,11 @@ function passthrough(v: string, cc: Cheatcode, profile: HardwareProfile): Result
     }
     if (slots.includes(slot)) continue;
     slots.push(slot);
-    out.push(act({ note: `PCI ${slot} [${dev.vendor ?? '????'}:${dev.device ?? '????'}] hidden from Dom0 for passthrough` }, [slot]));
+    out.push(
+      act({ note: `PCI ${slot} [${dev.vendor ?? '????'}:${dev.device ?? '????'}] hidden from Dom0 for passthrough` }, [
+        slot,
+      ]),
+    );
   }
   if (slots.length > 0) {
     const list = slots.map((s) => `(${s})`).join('');
@@ -309,9 +357,13 @@ export function cheatcodeActions(cheatcodes: Cheatcode[], profile: HardwareProfi
     if (!handler) continue; // not ours (root=, quiet, BOOT_IMAGE=...): nothing to do
     let results: Result[];
     if (handler.kind === 'flag' && cc.value !== null) results = [warn(cc, `${cc.name} takes no value; ignored`)];
-    else if (handler.kind === 'value' && (cc.value === null || cc.value === '')) results = [warn(cc, `${cc.name}= needs a value; ignored`)];
+    else if (handler.kind === 'value' && (cc.value === null || cc.value === ''))
+      results = [warn(cc, `${cc.name}= needs a value; ignored`)];
     else results = handler.run(cc.value ?? '', cc, ctx);
-    for (const r of results) out.push(r.devices ? { token: cc.token, action: r.action, devices: r.devices } : { token: cc.token, action: r.action });
+    for (const r of results)
+      out.push(
+        r.devices ? { token: cc.token, action: r.action, devices: r.devices } : { token: cc.token, action: r.action },
+      );
   }
   return out;
 }

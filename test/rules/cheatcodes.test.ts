@@ -24,10 +24,7 @@ const profile = (name: string): HardwareProfile =>
 const firecracker = profile('firecracker-vm');
 // The Legion Y520's command line as its kernel logged it (test/probe/data/SOURCES.md).
 const legionLine = /Kernel command line: (.*)$/m.exec(
-  readFileSync(
-    join(root, 'test/probe/data/notebook-lenovo-legion_y520-15ikbn-gh-sergeyklay/dmesg.excerpt'),
-    'utf8',
-  ),
+  readFileSync(join(root, 'test/probe/data/notebook-lenovo-legion_y520-15ikbn-gh-sergeyklay/dmesg.excerpt'), 'utf8'),
 )![1]!;
 const laptop = profile('intel-nvidia-laptop'); // 0000:00:02.0 8086:3e9b, 0000:01:00.0 10de:1f91
 const t60 = profile('thinkpad-t60');
@@ -71,16 +68,37 @@ describe('parseCheatcodes', () => {
 
   it.each<[string, string, [string, string | null][]]>([
     ['a quoted value loses one pair of quotes', 'lang="de"', [['lang', 'de']]],
-    ['a quoted value with a space', 'xmodule="vesa" foo="a b"', [['xmodule', 'vesa'], ['foo', 'a b']]],
+    [
+      'a quoted value with a space',
+      'xmodule="vesa" foo="a b"',
+      [
+        ['xmodule', 'vesa'],
+        ['foo', 'a b'],
+      ],
+    ],
     ['an unclosed quoted value runs to the end', 'desktop="kde', [['desktop', 'kde']]],
-    ['a wholly quoted token loses its quotes (next_arg)', '"noacpi" "tz=UTC"', [['noacpi', null], ['tz', 'UTC']]],
+    [
+      'a wholly quoted token loses its quotes (next_arg)',
+      '"noacpi" "tz=UTC"',
+      [
+        ['noacpi', null],
+        ['tz', 'UTC'],
+      ],
+    ],
     ['inner quotes stay', 'a=b"c"', [['a', 'b"c"']]],
     ['only the first = splits', 'xen-pciback.hide=(0000:00:02.0)', [['xen-pciback.hide', '(0000:00:02.0)']]],
     ['an empty value is a value', 'xmodule=', [['xmodule', '']]],
     ['a leading = does not split (next_arg keeps equals==0 as "none")', '=x', [['=x', null]]],
     ["'--' ends the kernel's part", 'noacpi -- noapic', [['noacpi', null]]],
     ["a quoted '--' too (next_arg strips the quotes first)", 'noacpi "--" noapic', [['noacpi', null]]],
-    ["'--x' and '--=1' are ordinary tokens", '--x --=1', [['--x', null], ['--', '1']]],
+    [
+      "'--x' and '--=1' are ordinary tokens",
+      '--x --=1',
+      [
+        ['--x', null],
+        ['--', '1'],
+      ],
+    ],
   ])('%s', (_name, line, expected) => {
     expect(parseCheatcodes(splitCmdline(line)).map((c) => [c.name, c.value])).toEqual(expected);
   });
@@ -136,7 +154,10 @@ const EVERY: [string, Action[]][] = [
   ['failsafe', [{ fact: { safe: true } }]],
   [
     'xmodule=vesa',
-    [{ sysconfig: { file: 'xserver', set: { XMODULE: 'vesa' } } }, { sysconfig: { file: 'knoppix', set: { XMODULE: 'vesa' } } }],
+    [
+      { sysconfig: { file: 'xserver', set: { XMODULE: 'vesa' } } },
+      { sysconfig: { file: 'knoppix', set: { XMODULE: 'vesa' } } },
+    ],
   ],
   [
     'xserver=XFree86',
@@ -154,27 +175,48 @@ const EVERY: [string, Action[]][] = [
   ],
   [
     'xscreen=800x600',
-    [{ sysconfig: { file: 'xserver', set: { XSCREEN: '800x600' } } }, { sysconfig: { file: 'knoppix', set: { XSCREEN: '800x600' } } }],
+    [
+      { sysconfig: { file: 'xserver', set: { XSCREEN: '800x600' } } },
+      { sysconfig: { file: 'knoppix', set: { XSCREEN: '800x600' } } },
+    ],
   ],
   [
     'depth=16',
-    [{ sysconfig: { file: 'xserver', set: { XDEPTH: '16' } } }, { sysconfig: { file: 'knoppix', set: { XDEPTH: '16' } } }],
+    [
+      { sysconfig: { file: 'xserver', set: { XDEPTH: '16' } } },
+      { sysconfig: { file: 'knoppix', set: { XDEPTH: '16' } } },
+    ],
   ],
   [
     'xdepth=24',
-    [{ sysconfig: { file: 'xserver', set: { XDEPTH: '24' } } }, { sysconfig: { file: 'knoppix', set: { XDEPTH: '24' } } }],
+    [
+      { sysconfig: { file: 'xserver', set: { XDEPTH: '24' } } },
+      { sysconfig: { file: 'knoppix', set: { XDEPTH: '24' } } },
+    ],
   ],
   [
     'lang=ja',
     [
       { sysconfig: { file: 'i18n', set: { LANGUAGE: 'ja', COUNTRY: 'jp', LANG: 'ja_JP', CHARSET: 'iso8859-15' } } },
-      { sysconfig: { file: 'keyboard', set: { KEYTABLE: 'us', XKEYBOARD: 'us', KDEKEYBOARD: 'us', KDEKEYBOARDS: 'fr,us,de' } } },
+      {
+        sysconfig: {
+          file: 'keyboard',
+          set: { KEYTABLE: 'us', XKEYBOARD: 'us', KDEKEYBOARD: 'us', KDEKEYBOARDS: 'fr,us,de' },
+        },
+      },
       {
         sysconfig: {
           file: 'knoppix',
           set: {
-            LANGUAGE: 'ja', COUNTRY: 'jp', LANG: 'ja_JP', KEYTABLE: 'us', XKEYBOARD: 'us', KDEKEYBOARD: 'us',
-            CHARSET: 'iso8859-15', KDEKEYBOARDS: 'fr,us,de', TZ: 'Asia/Tokyo',
+            LANGUAGE: 'ja',
+            COUNTRY: 'jp',
+            LANG: 'ja_JP',
+            KEYTABLE: 'us',
+            XKEYBOARD: 'us',
+            KDEKEYBOARD: 'us',
+            CHARSET: 'iso8859-15',
+            KDEKEYBOARDS: 'fr,us,de',
+            TZ: 'Asia/Tokyo',
           },
         },
       },
@@ -197,7 +239,10 @@ const EVERY: [string, Action[]][] = [
   ['tz=Europe/Berlin', [{ sysconfig: { file: 'knoppix', set: { TZ: 'Europe/Berlin' } } }]],
   [
     'desktop=icewm',
-    [{ sysconfig: { file: 'desktop', set: { DESKTOP: 'icewm' } } }, { sysconfig: { file: 'knoppix', set: { DESKTOP: 'icewm' } } }],
+    [
+      { sysconfig: { file: 'desktop', set: { DESKTOP: 'icewm' } } },
+      { sysconfig: { file: 'knoppix', set: { DESKTOP: 'icewm' } } },
+    ],
   ],
   ['xen=3.0.2', [{ fact: { 'target.xen': '3.0.2' } }]],
   ['xen=4.17', [{ fact: { 'target.xen': '4.17' } }]],
@@ -234,7 +279,7 @@ describe('cheatcodeActions: every supported code', () => {
 describe('cheatcodeActions: KNOPPIX-style boot lines', () => {
   // Boot-prompt examples from knoppix.md §1 ("knoppix nolapic", "acpi=off", "vga=normal" ...) as isolinux hands
   // them to the kernel (BOOT_IMAGE= first).
-  it('knoppix nolapic acpi=off vga=normal: only nolapic is ours (acpi=off is the kernel\'s own)', () => {
+  it("knoppix nolapic acpi=off vga=normal: only nolapic is ours (acpi=off is the kernel's own)", () => {
     expect(only('BOOT_IMAGE=knoppix nolapic acpi=off vga=normal')).toEqual([
       { xen: { add: 'nolapic' } },
       { dom0: { add: 'nolapic' } },
@@ -242,7 +287,9 @@ describe('cheatcodeActions: KNOPPIX-style boot lines', () => {
   });
 
   it('knoppix lang=de noacpi noapm noagp nousb2 screen=1024x768', () => {
-    const tokens = actionsOf('BOOT_IMAGE=knoppix lang=de noacpi noapm noagp nousb2 screen=1024x768').map((a) => a.token);
+    const tokens = actionsOf('BOOT_IMAGE=knoppix lang=de noacpi noapm noagp nousb2 screen=1024x768').map(
+      (a) => a.token,
+    );
     expect([...new Set(tokens)]).toEqual(['lang=de', 'noacpi', 'noapm', 'noagp', 'screen=1024x768']);
   });
 
@@ -251,8 +298,15 @@ describe('cheatcodeActions: KNOPPIX-style boot lines', () => {
       sysconfig: {
         file: 'knoppix',
         set: {
-          LANGUAGE: 'de', COUNTRY: 'de', LANG: 'de_DE@euro', KEYTABLE: 'de-latin1-nodeadkeys', XKEYBOARD: 'de',
-          KDEKEYBOARD: 'de', CHARSET: 'iso8859-15', KDEKEYBOARDS: 'us,fr', TZ: 'Europe/Berlin',
+          LANGUAGE: 'de',
+          COUNTRY: 'de',
+          LANG: 'de_DE@euro',
+          KEYTABLE: 'de-latin1-nodeadkeys',
+          XKEYBOARD: 'de',
+          KDEKEYBOARD: 'de',
+          CHARSET: 'iso8859-15',
+          KDEKEYBOARDS: 'us,fr',
+          TZ: 'Europe/Berlin',
         },
       },
     });
@@ -314,13 +368,17 @@ describe('passthrough=', () => {
   });
 
   it('accepts upper-case hex and lists a slot once', () => {
-    expect(only('passthrough=00:02.0,0000:00:02.0', t60)).toContainEqual({ dom0: { add: 'xen-pciback.hide=(0000:00:02.0)' } });
+    expect(only('passthrough=00:02.0,0000:00:02.0', t60)).toContainEqual({
+      dom0: { add: 'xen-pciback.hide=(0000:00:02.0)' },
+    });
     expect(normalizeSlot('0000:0A:1F.7')).toBe('0000:0a:1f.7');
   });
 
   it('a slot the machine does not have is a warning and is left out', () => {
     const actions = only('passthrough=00:02.0,00:03.0', t60);
-    expect(actions).toContainEqual({ warn: 'passthrough=00:02.0,00:03.0: no PCI device 0000:00:03.0 on this machine; not hidden' });
+    expect(actions).toContainEqual({
+      warn: 'passthrough=00:02.0,00:03.0: no PCI device 0000:00:03.0 on this machine; not hidden',
+    });
     expect(actions).toContainEqual({ dom0: { add: 'xen-pciback.hide=(0000:00:02.0)' } });
   });
 

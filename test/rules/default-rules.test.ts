@@ -1,0 +1,847 @@
+// The shipped rule set (data/rules/*.yaml) against the real fixture machines under three targets: for every rule,
+// exactly where it fires; then the decisions that matter (drivers, X, memory, HVM), and the variants of real
+// machines that reach the rules no fixture reaches. Every ID used here comes from a shipped data file
+// (data/pci.ids, data/kernel/*/modules.alias) or from the rule files' own lists.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cheatcodeActions, parseCheatcodes } from '../../src/rules/cheatcodes.ts';
+import { compileRules } from '../../src/rules/compile.ts';
+import { evaluateRules } from '../../src/rules/evaluate.ts';
+import type { RuleFile, RuleOutcome } from '../../src/rules/types.ts';
+import type { HardwareProfile, PciDevice } from '../../src/types.ts';
+import { repoRoot } from '../_support/memfs.ts';
+import { fixtureDrivers, fixtureProfile } from './_support.ts';
+
+const RULES_DIR = join(repoRoot, 'data', 'rules');
+const FIXTURES = [
+  'thinkpad-t60',
+  'thinkpad-t42',
+  'macbookpro5-5',
+  'amd-apu-laptop',
+  'intel-nvidia-laptop',
+  'desktop-amd-gpu',
+  'server-iommu-bmc',
+  'atom-netbook',
+  'vt-disabled',
+  'xen-dom0',
+  'xen-pv-guest',
+  'xen-hvm-guest',
+  'kvm-guest',
+  'virtualbox-guest',
+  'firecracker-vm',
+] as const;
+type Fixture = (typeof FIXTURES)[number];
+const TARGETS = ['3.0.2', '3.0.3', '4.17'] as const;
+
+let files: RuleFile[];
+
+beforeAll(async () => {
+  const { compiled, issues } = await compileRules(RULES_DIR);
+  expect(issues).toEqual([]);
+  files = compiled.files;
+});
+
+async function evaluate(profile: HardwareProfile, xen: string): Promise<RuleOutcome> {
+  return evaluateRules({
+    files,
+    profile,
+    drivers: await fixtureDrivers(profile),
+    target: { xen, arch: null },
+    cheatcodes: cheatcodeActions(parseCheatcodes(profile.cmdline), profile),
+  });
+}
+
+const fired = (out: RuleOutcome): Set<string> => new Set(out.decisions.map((d) => d.rule));
+const xmodule = (out: RuleOutcome): string | undefined => out.sysconfig.xserver?.XMODULE;
+const preferFor = (out: RuleOutcome, slot: string): string | undefined =>
+  out.modules.prefer.find((p) => p.devices.includes(slot))?.name;
+
+// ---- profile variants: a real machine with one documented change ---------------------------------------------
+
+const clone = (p: HardwareProfile): HardwareProfile => structuredClone(p);
+const hex8 = (h: string | null): string => (h ?? '0000').toUpperCase().padStart(8, '0');
+
+/** The function at `slot` (added if missing) becomes vendor:device of class/subclass; its modalias follows. */
+function withPci(
+  p: HardwareProfile,
+  slot: string,
+  id: string,
+  cls = '03',
+  sub = '00',
+  subsystem = '0000:0000',
+): HardwareProfile {
+  const [vendor, device] = id.split(':') as [string, string];
+  const [subvendor, subdevice] = subsystem.split(':') as [string, string];
+  const out = clone(p);
+  let d = out.pci.find((x) => x.slot === slot);
+  if (!d) {
+    d = { ...out.pci[0]!, slot, driver: null, bars: [], iommuGroup: null, bootVga: null } as PciDevice;
+    out.pci.push(d);
+  }
+  Object.assign(d, { vendor, device, class: cls, subclass: sub, progIf: '00', driver: null, subvendor, subdevice });
+  d.modalias = `pci:v${hex8(vendor)}d${hex8(device)}sv${hex8(d.subvendor)}sd${hex8(d.subdevice)}bc${cls.toUpperCase()}sc${sub.toUpperCase()}i00`;
+  return out;
+}
+
+const edit = (name: Fixture, change: (p: HardwareProfile) => void): HardwareProfile => {
+  const p = clone(fixtureProfile(name));
+  change(p);
+  return p;
+};
+
+// Real IDs offered by the shipped kernel data for a module: the first alias with a concrete vendor and device,
+// and its subsystem when the alias names one (viafb matches one board only).
+const aliases = readFileSync(join(repoRoot, 'data/kernel/6.1.0-56-amd64/modules.alias'), 'utf8');
+function aliasId(module: string): { id: string; subsystem: string } {
+  const m = new RegExp(
+    `^alias pci:v0000([0-9A-F]{4})d0000([0-9A-F]{4})sv(?:0000([0-9A-F]{4})|\\*)sd(?:0000([0-9A-F]{4})|\\*)\\S* ${module}$`,
+    'm',
+  ).exec(aliases);
+  if (!m) throw new Error(`no PCI alias for ${module}`);
+  return { id: `${m[1]}:${m[2]}`.toLowerCase(), subsystem: `${m[3] ?? '0000'}:${m[4] ?? '0000'}`.toLowerCase() };
+}
+
+// Names from data/pci.ids, to show that a test's device is a real one.
+const pciIds = readFileSync(join(repoRoot, 'data/pci.ids'), 'utf8');
+function pciName(id: string): string | null {
+  const [vendor, device] = id.split(':');
+  const at = pciIds.search(new RegExp(`^${vendor}  `, 'm'));
+  if (at < 0) return null;
+  const block = pciIds.slice(at).split(/\n(?=[0-9a-f]{4}  )/)[0]!;
+  return new RegExp(`^\\t${device}  (.*)$`, 'm').exec(block)?.[1] ?? null;
+}
+
+// ---- the files themselves --------------------------------------------------------------------------------------
+
+describe('the shipped rule files', () => {
+  it('lint without a single issue and every file points editors at the schema', () => {
+    const names = readdirSync(RULES_DIR).filter((f) => f.endsWith('.yaml'));
+    expect(names.length).toBeGreaterThanOrEqual(8);
+    for (const name of names) {
+      expect(readFileSync(join(RULES_DIR, name), 'utf8').split('\n')[0]).toBe(
+        '# yaml-language-server: $schema=../rules.schema.json',
+      );
+    }
+    expect(files.map((f) => f.file.split('/').pop())).toEqual([...names].sort());
+  });
+
+  it('every rule names a source', () => {
+    for (const rule of files.flatMap((f) => f.rules)) expect(rule.source.trim().length, rule.id).toBeGreaterThan(10);
+  });
+
+  it('every list names a source; UMA lists overlap only where two Linux drivers list the same APUs', () => {
+    const all = files.flatMap((f) => f.lists);
+    for (const l of all) expect(l.source ?? '', l.name).not.toBe('');
+    const lists = new Map(all.map((l) => [l.name, l.pci]));
+    const uma = [
+      'intel-integrated-graphics',
+      'intel-gma500-graphics',
+      'intel-integrated-graphics-pciids',
+      'amd-radeon-igp',
+      'amd-amdgpu-apu',
+      'amd-apu-pciids',
+      'via-unichrome',
+      'sis-uma',
+      's3-uma',
+      'nvidia-igp',
+    ];
+    const seen = new Map<string, string>();
+    const overlaps = new Set<string>();
+    for (const name of uma) {
+      for (const id of lists.get(name)!) {
+        if (seen.has(id)) overlaps.add(`${seen.get(id)}+${name}`);
+        else seen.set(id, name);
+      }
+    }
+    // Kaveri, Kabini and Mullins: RADEON_IS_IGP in radeon and AMD_IS_APU in amdgpu.
+    expect([...overlaps]).toEqual(['amd-radeon-igp+amd-amdgpu-apu']);
+    // The Broadwell quirk list is a part of the integrated list.
+    const igd = new Set(lists.get('intel-integrated-graphics'));
+    expect(lists.get('intel-broadwell-graphics')!.every((id) => igd.has(id))).toBe(true);
+  });
+});
+
+// ---- where each rule fires on the real machines ---------------------------------------------------------------
+
+const X86_64_MACHINES: Fixture[] = [
+  'macbookpro5-5',
+  'amd-apu-laptop',
+  'intel-nvidia-laptop',
+  'desktop-amd-gpu',
+  'server-iommu-bmc',
+  'vt-disabled',
+  'xen-dom0',
+  'xen-pv-guest',
+  'kvm-guest',
+  'virtualbox-guest',
+  'firecracker-vm',
+];
+const WITH_DISPLAY: Fixture[] = [
+  'thinkpad-t60',
+  'thinkpad-t42',
+  'macbookpro5-5',
+  'amd-apu-laptop',
+  'intel-nvidia-laptop',
+  'desktop-amd-gpu',
+  'server-iommu-bmc',
+  'atom-netbook',
+  'vt-disabled',
+];
+const HVM_CAPABLE: Fixture[] = [
+  'thinkpad-t60',
+  'macbookpro5-5',
+  'amd-apu-laptop',
+  'intel-nvidia-laptop',
+  'desktop-amd-gpu',
+  'server-iommu-bmc',
+  'xen-dom0',
+];
+const INTEL_IGD: Fixture[] = ['thinkpad-t60', 'intel-nvidia-laptop', 'atom-netbook', 'vt-disabled'];
+const at = (targets: readonly string[], machines: readonly Fixture[]): string[] =>
+  machines.flatMap((m) => targets.map((t) => `${m}@${t}`));
+const ALL = TARGETS;
+const OLD = ['3.0.2', '3.0.3'];
+
+/** Rule id -> the fixture@target cells it must fire on; every other cell of the grid must not fire it. */
+const WHERE: Record<string, string[]> = {
+  'hvm-vmx': at(ALL, [
+    'thinkpad-t60',
+    'macbookpro5-5',
+    'intel-nvidia-laptop',
+    'desktop-amd-gpu',
+    'server-iommu-bmc',
+    'xen-dom0',
+    'xen-pv-guest',
+  ]),
+  'hvm-svm': at(ALL, ['amd-apu-laptop']),
+  'hvm-disabled-by-firmware': at(ALL, ['vt-disabled']),
+  'hvm-unknown-bare-metal': at(ALL, ['thinkpad-t42', 'atom-netbook']),
+  'hvm-nested-without-vt': at(ALL, ['xen-hvm-guest', 'kvm-guest', 'virtualbox-guest', 'firecracker-vm']),
+  'hvm-xen-pv-guest': at(ALL, ['xen-pv-guest']),
+  'hvm-dom0-xen-caps': at(ALL, ['xen-dom0']),
+  'hvm-dom0-xen-caps-vmx': at(ALL, ['xen-dom0']),
+  'iommu-none': at(ALL, FIXTURES),
+  'arch-64bit': at(ALL, X86_64_MACHINES),
+  'arch-32bit-pae': at(ALL, ['thinkpad-t60', 'thinkpad-t42']),
+  'arch-32bit-no-modern-xen': at(['4.17'], ['thinkpad-t60', 'thinkpad-t42']),
+  'arch-unknown-32bit': at(OLD, ['atom-netbook', 'xen-hvm-guest']),
+  'arch-unknown-64bit-only': at(['4.17'], ['atom-netbook', 'xen-hvm-guest']),
+  'arch-3.0-64bit-pv-only': at(OLD, X86_64_MACHINES),
+  'arch-3.0-no-pae': at(OLD, ['thinkpad-t42']),
+  'grub-bios': at(ALL, FIXTURES),
+  'grub-bios-amd-3.0': at(OLD, ['amd-apu-laptop']),
+  'uma-intel': at(ALL, INTEL_IGD),
+  'uma-intel-device': at(ALL, INTEL_IGD),
+  'uma-amd': at(ALL, ['amd-apu-laptop']),
+  'uma-nvidia': at(ALL, ['macbookpro5-5']),
+  'uma-hvm-xen-3.0.2': at(['3.0.2'], ['thinkpad-t60', 'macbookpro5-5', 'amd-apu-laptop', 'intel-nvidia-laptop']),
+  'dom0-mem-3.0.2-hvm': at(['3.0.2'], HVM_CAPABLE),
+  'dom0-mem-xend-ballooning': at(['3.0.3'], FIXTURES),
+  'dom0-mem-large': at(['4.17'], ['firecracker-vm']),
+  'dom0-mem-unknown': at(
+    ['4.17'],
+    FIXTURES.filter((f) => f !== 'firecracker-vm'),
+  ),
+  'dom0-vcpus-all': at(ALL, FIXTURES),
+  'guest-vcpus-host-cores': at(['3.0.3', '4.17'], HVM_CAPABLE),
+  'guest-smp-acpi-apic-3.0': at(['3.0.3'], HVM_CAPABLE),
+  'guest-vcpus-3.0.2': at(['3.0.2'], HVM_CAPABLE),
+  // T2400 is a Core Duo (family 6 model 14), P7550 a Core 2 (23), T7600 a Core 2 (15); the i7-860 (30) is not.
+  'guest-core2-xen-3.0.2': at(['3.0.2'], ['thinkpad-t60', 'macbookpro5-5', 'xen-dom0']),
+  'guest-nic-emulated-3.0.2': at(['3.0.2'], HVM_CAPABLE),
+  'guest-pv-drivers-3.0.3': at(['3.0.3', '4.17'], HVM_CAPABLE),
+  'guest-pv-drivers-3.0.3-modules': at(['3.0.3'], HVM_CAPABLE),
+  'guest-platform-pci': at(['4.17'], HVM_CAPABLE),
+  'x2apic-off-amd-before-4.19': at(['4.17'], ['amd-apu-laptop']),
+  'nvidia-pv-dom0-nouveau': at(['4.17'], ['macbookpro5-5', 'intel-nvidia-laptop']),
+  'dom0-backends-xenlinux': at(OLD, FIXTURES),
+  'dom0-netloop-3.0': at(OLD, FIXTURES),
+  'dom0-backends-pvops': at(['4.17'], FIXTURES),
+  'gpu-amdgpu': at(ALL, ['thinkpad-t42', 'amd-apu-laptop', 'desktop-amd-gpu']),
+  'gpu-radeon': at(ALL, ['thinkpad-t42', 'desktop-amd-gpu']),
+  'fbdev-radeonfb': at(ALL, ['thinkpad-t42']),
+  // The T42's 00:1f.6 is an 82801DB AC'97 modem (8086:24c6).
+  'hwsetup-blacklist-snd-intel8x0m': at(ALL, ['thinkpad-t42']),
+  'x-xfree86-server': at(OLD, WITH_DISPLAY),
+  'x-xfree86-default-intel': at(OLD, INTEL_IGD),
+  'x-xfree86-default-nvidia': at(OLD, ['macbookpro5-5', 'intel-nvidia-laptop']),
+  'x-xfree86-ati': at(OLD, ['thinkpad-t42']),
+  'x-xfree86-i810': at(OLD, ['thinkpad-t60']),
+  'x-xorg-server': at(['4.17'], WITH_DISPLAY),
+  'x-xorg-ati': at(['4.17'], ['thinkpad-t42', 'amd-apu-laptop', 'desktop-amd-gpu']),
+  'x-xorg-intel': at(['4.17'], ['thinkpad-t60', 'atom-netbook']),
+};
+
+describe('where each shipped rule fires on the fixture machines (3.0.2, 3.0.3, 4.17)', () => {
+  let grid: Map<string, Set<string>>;
+
+  beforeAll(async () => {
+    grid = new Map();
+    for (const name of FIXTURES) {
+      const profile = fixtureProfile(name);
+      for (const xen of TARGETS) {
+        for (const rule of fired(await evaluate(profile, xen))) {
+          if (rule.startsWith('cheatcode:')) continue;
+          grid.set(rule, (grid.get(rule) ?? new Set()).add(`${name}@${xen}`));
+        }
+      }
+    }
+  });
+
+  it('knows every rule id it names', () => {
+    const ids = new Set(files.flatMap((f) => f.rules.map((r) => r.id)));
+    for (const id of Object.keys(WHERE)) expect(ids.has(id), id).toBe(true);
+  });
+
+  it.each(Object.keys(WHERE))('%s', (id) => {
+    expect([...(grid.get(id) ?? [])].sort()).toEqual([...WHERE[id]!].sort());
+  });
+
+  it('fires no other rule anywhere on the grid', () => {
+    const others = [...grid.keys()].filter((id) => !(id in WHERE));
+    expect(others).toEqual([]);
+  });
+});
+
+// ---- decisions on the real machines ---------------------------------------------------------------------------
+
+describe('decisions on the fixture machines', () => {
+  it('Radeon HD 4850 (1002:944a, pre-GCN): radeon, although amdgpu claims every AMD display device', async () => {
+    const out = await evaluate(fixtureProfile('desktop-amd-gpu'), '4.17');
+    expect(preferFor(out, '0000:01:00.0')).toBe('radeon');
+    expect(out.decisions.find((d) => d.rule === 'gpu-amdgpu')?.overriddenBy).toBe('gpu-radeon');
+  });
+
+  it('Renoir APU (1002:1636): amdgpu, integrated graphics, x2apic off before Xen 4.19', async () => {
+    const out = await evaluate(fixtureProfile('amd-apu-laptop'), '4.17');
+    expect(preferFor(out, '0000:05:00.0')).toBe('amdgpu');
+    expect(out.facts['uma.present']).toBe(true);
+    expect(out.xen).toContainEqual({ name: 'x2apic', value: 'false', rule: 'x2apic-off-amd-before-4.19' });
+    expect(fired(await evaluate(fixtureProfile('amd-apu-laptop'), '4.19'))).not.toContain('x2apic-off-amd-before-4.19');
+  });
+
+  it('Radeon 7500 (1002:4c57): radeon, radeonfb blacklisted, X driver ati', async () => {
+    const out = await evaluate(fixtureProfile('thinkpad-t42'), '4.17');
+    expect(preferFor(out, '0000:01:00.0')).toBe('radeon');
+    expect(out.modules.blacklist.map((b) => b.name)).toContain('radeonfb');
+    expect(xmodule(out)).toBe('ati');
+  });
+
+  it('945GM (8086:27a2): i810 for the X of Xen 3.0.x, intel for xorg-server on 4.17; UMA at 00:02.0', async () => {
+    const old = await evaluate(fixtureProfile('thinkpad-t60'), '3.0.2');
+    expect(old.sysconfig.xserver).toEqual({ XSERVER: 'XFree86', XMODULE: 'i810' });
+    expect(old.sysconfig.knoppix).toEqual({ XSERVER: 'XFree86', XMODULE: 'i810' });
+    const now = await evaluate(fixtureProfile('thinkpad-t60'), '4.17');
+    expect(now.sysconfig.xserver).toEqual({ XSERVER: 'Xorg', XMODULE: 'intel' });
+    expect(now.facts).toMatchObject({ 'uma.present': true, 'uma.device': '0000:00:02.0' });
+  });
+
+  it('GeForce 9400M (10de:0863): nouveau in a PV Dom0, nvidia blacklisted; UMA chipset graphics', async () => {
+    const out = await evaluate(fixtureProfile('macbookpro5-5'), '4.17');
+    expect(preferFor(out, '0000:02:00.0')).toBe('nouveau');
+    expect(out.modules.blacklist.map((b) => b.name)).toContain('nvidia');
+    expect(out.facts['uma.present']).toBe(true);
+    expect(xmodule(out)).toBe('modesetting');
+  });
+
+  it('Matrox G200eR2 (102b:0534) on the R730: mgag200 is its only candidate; modesetting on xorg-server', async () => {
+    const profile = fixtureProfile('server-iommu-bmc');
+    const match = (await fixtureDrivers(profile)).find((d) => d.id === '0000:0a:00.0');
+    expect(match?.candidates).toEqual(['mgag200']);
+    const out = await evaluate(profile, '4.17');
+    expect(xmodule(out)).toBe('modesetting');
+    expect(out.modules.blacklist).toEqual([]);
+  });
+
+  it('HVM verdicts and their reasons', async () => {
+    const reason = async (name: Fixture) => (await evaluate(fixtureProfile(name), '4.17')).facts;
+    expect(await reason('thinkpad-t60')).toMatchObject({ 'hvm.available': true, 'hvm.technology': 'vmx' });
+    expect(await reason('amd-apu-laptop')).toMatchObject({ 'hvm.available': true, 'hvm.technology': 'svm' });
+    expect((await reason('vt-disabled'))['hvm.reason']).toMatch(/firmware disabled.*BIOS/);
+    expect((await reason('thinkpad-t42'))['hvm.reason']).toMatch(/lacks VT, or firmware disabled it/);
+    expect((await reason('kvm-guest'))['hvm.reason']).toMatch(/nested/);
+    expect(await reason('xen-dom0')).toMatchObject({
+      'hvm.available': true,
+      'hvm.reason': "Xen's capabilities offer hvm-* guests",
+    });
+    expect(await reason('xen-pv-guest')).toMatchObject({ 'hvm.available': false });
+  });
+
+  it('no long mode: the 32-bit PAE Xen; no Xen at all from 4.3', async () => {
+    const old = await evaluate(fixtureProfile('thinkpad-t60'), '3.0.3');
+    expect(old.facts).toMatchObject({ 'arch.xen': 'x86_32', 'guests.64bit': false });
+    expect(old.facts['xen.disabled']).toBeUndefined();
+    const now = await evaluate(fixtureProfile('thinkpad-t60'), '4.17');
+    expect(now.facts['xen.disabled']).toBe(true);
+    expect(now.warnings.map((w) => w.rule)).toContain('arch-32bit-no-modern-xen');
+  });
+
+  it('Dom0 memory: fixed 512M on 3.0.2 (plain size, no max:), xend ballooning on 3.0.3, a sized table on 4.x', async () => {
+    expect((await evaluate(fixtureProfile('thinkpad-t60'), '3.0.2')).dom0Memory).toBe('512M');
+    expect((await evaluate(fixtureProfile('thinkpad-t60'), '3.0.3')).dom0Memory).toBeNull();
+    const big = await evaluate(fixtureProfile('firecracker-vm'), '4.17');
+    expect(big.dom0Memory).toBe('2048M,max:2048M');
+    expect(big.facts['xl.autoballoon']).toBe('off');
+  });
+
+  it('the HVM guest template per version', async () => {
+    const g = async (xen: string) => (await evaluate(fixtureProfile('thinkpad-t60'), xen)).guest;
+    expect(await g('3.0.2')).toEqual({
+      vcpus: 1,
+      extra: 'nolapic nosmp noapm',
+      pv_drivers: false,
+      vif_type: 'ioemu',
+      ne2000: 0,
+    });
+    expect(await g('3.0.3')).toEqual({ vcpus: 'host-cores', acpi: 1, apic: 1, pv_drivers: true, vif_type: 'ioemu' });
+    expect(await g('4.17')).toEqual({ vcpus: 'host-cores', pv_drivers: true, vif_type: 'ioemu', xen_platform_pci: 1 });
+  });
+
+  it('Dom0 backends: XenLinux names on 3.0.x, pvops names plus the alias-less device modules on 4.x', async () => {
+    const names = async (xen: string) =>
+      (await evaluate(fixtureProfile('server-iommu-bmc'), xen)).modules.load.map((l) => l.name);
+    expect(await names('3.0.3')).toEqual(['netbk', 'blkbk', 'pciback', 'netloop']);
+    expect(await names('4.17')).toEqual([
+      'xen-evtchn',
+      'xen-gntdev',
+      'xen-gntalloc',
+      'xen-privcmd',
+      'xen-blkback',
+      'xen-netback',
+      'xen-pciback',
+      'xen-acpi-processor',
+    ]);
+  });
+});
+
+// ---- variants of real machines for the rules no fixture reaches -----------------------------------------------
+
+interface Variant {
+  rule: string;
+  why: string;
+  profile: () => HardwareProfile;
+  xen: string;
+  /** Where the same rule must not fire (the unchanged machine or another target). */
+  not?: { profile: () => HardwareProfile; xen: string }[];
+  check?: (out: RuleOutcome) => void;
+}
+
+const t42Absent = () =>
+  edit('thinkpad-t42', (p) => {
+    // A Pentium M has no VMX; raw CPUID (which the fixture lacks) would say so.
+    p.cpu.vt = { technology: null, state: 'absent', evidence: ['CPUID.1:ECX[5] (VMX) clear'] };
+  });
+const r730Dmar = () => edit('server-iommu-bmc', (p) => void (p.firmware.iommu.dmar = true)); // the R730 has VT-d
+const macEfi = () => edit('macbookpro5-5', (p) => void (p.firmware.efi = true));
+const apuEfi = () => edit('amd-apu-laptop', (p) => void (p.firmware.efi = true));
+const memory = (gib: number) => edit('firecracker-vm', (p) => void (p.memory.totalKiB = gib * 1024 * 1024));
+const dom0Amd = () =>
+  edit('amd-apu-laptop', (p) => {
+    p.hypervisor = structuredClone(fixtureProfile('xen-dom0').hypervisor);
+  });
+const dom0NoHvm = () =>
+  edit('xen-dom0', (p) => void (p.hypervisor.xen.capabilities = ['xen-3.0-x86_64', 'xen-3.0-x86_32p']));
+const nestedVmx = () =>
+  edit('kvm-guest', (p) => {
+    p.cpu.flags.push('vmx');
+    p.cpu.vt = { technology: 'vmx', state: 'enabled', evidence: ['cpuinfo flag vmx'] };
+  });
+/** The T60 without its second display function (00:02.1), so that 00:02.0 is its only display device. */
+const t60Single = (): HardwareProfile =>
+  edit('thinkpad-t60', (p) => void (p.pci = p.pci.filter((d) => d.slot !== '0000:00:02.1')));
+const withCmdline =
+  (name: Fixture, ...tokens: string[]) =>
+  () =>
+    edit(name, (p) => void (p.cmdline = tokens));
+const igd = (id: string) => () => withPci(r730Dmar(), '0000:00:02.0', id);
+const npu = (release: string) => () => {
+  const p = withPci(fixtureProfile('amd-apu-laptop'), '0000:06:00.1', '1022:1502', '11', '80');
+  p.kernel.release = release;
+  return p;
+};
+
+const VARIANTS: Variant[] = [
+  {
+    rule: 'hvm-absent',
+    why: 'Pentium M, raw CPUID without VMX',
+    profile: t42Absent,
+    xen: '4.17',
+    not: [{ profile: () => fixtureProfile('thinkpad-t42'), xen: '4.17' }],
+  },
+  {
+    rule: 'hvm-nested-with-vt',
+    why: 'a KVM guest with nested VMX',
+    profile: nestedVmx,
+    xen: '4.17',
+    check: (out) => expect(out.facts['hvm.available']).toBe(true),
+  },
+  {
+    rule: 'hvm-dom0-xen-caps-svm',
+    why: 'the Ryzen laptop as a Xen Dom0',
+    profile: dom0Amd,
+    xen: '4.17',
+    check: (out) => expect(out.facts['hvm.technology']).toBe('svm'),
+  },
+  {
+    rule: 'hvm-dom0-no-xen-caps',
+    why: 'a Dom0 whose Xen lists no hvm-*',
+    profile: dom0NoHvm,
+    xen: '4.17',
+    check: (out) => expect(out.facts['hvm.available']).toBe(false),
+  },
+  {
+    rule: 'iommu-xen',
+    why: 'R730 with its DMAR table',
+    profile: r730Dmar,
+    xen: '4.17',
+    not: [{ profile: r730Dmar, xen: '3.0.3' }],
+    check: (out) => expect(out.facts['iommu.available']).toBe(true),
+  },
+  {
+    rule: 'iommu-xen-3.0',
+    why: 'R730 with DMAR on Xen 3.0',
+    profile: r730Dmar,
+    xen: '3.0.3',
+    check: (out) => expect(out.facts['iommu.available']).toBe(false),
+  },
+  {
+    rule: 'grub-efi',
+    why: 'MacBook Pro booted by EFI',
+    profile: macEfi,
+    xen: '4.17',
+    check: (out) => expect(out.facts['grub.variant']).toBe('efi'),
+  },
+  {
+    rule: 'grub-efi-intel-mac-3.0',
+    why: 'Intel Mac booted by EFI on Xen 3.0.3',
+    profile: macEfi,
+    xen: '3.0.3',
+    not: [
+      { profile: macEfi, xen: '4.17' },
+      { profile: () => fixtureProfile('macbookpro5-5'), xen: '3.0.3' },
+    ],
+    check: (out) => expect(out.facts['grub.variant']).toBe('efi'),
+  },
+  {
+    rule: 'grub-bios-amd-efi-3.0',
+    why: 'AMD laptop booted by EFI on Xen 3.0.2',
+    profile: apuEfi,
+    xen: '3.0.2',
+    not: [{ profile: apuEfi, xen: '4.17' }],
+    check: (out) => expect(out.facts['grub.variant']).toBe('bios'),
+  },
+  {
+    rule: 'uma-chipset',
+    why: 'VIA K8M800 UniChrome Pro (1106:3108) at 00:02.0',
+    profile: () => withPci(fixtureProfile('thinkpad-t60'), '0000:00:02.0', '1106:3108'),
+    xen: '4.17',
+    check: (out) => expect(out.facts['uma.present']).toBe(true),
+  },
+  {
+    rule: 'dom0-mem-small',
+    why: '1 GiB',
+    profile: () => memory(1),
+    xen: '4.17',
+    check: (out) => expect(out.dom0Memory).toBe('512M,max:512M'),
+  },
+  {
+    rule: 'dom0-mem-medium',
+    why: 'exactly 2 GiB: the later range wins',
+    profile: () => memory(2),
+    xen: '4.17',
+    check: (out) => expect(out.dom0Memory).toBe('1024M,max:1024M'),
+  },
+  {
+    rule: 'dom0-mem-huge',
+    why: '64 GiB',
+    profile: () => memory(64),
+    xen: '4.17',
+    not: [{ profile: () => memory(64), xen: '3.0.3' }],
+    check: (out) => expect(out.dom0Memory).toBe('4096M,max:4096M'),
+  },
+  {
+    rule: 'igfx-no-igfx-broadwell',
+    why: 'Broadwell GT2 ULT (8086:1616) at 00:02.0 behind VT-d',
+    profile: igd('8086:1616'),
+    xen: '4.17',
+    not: [
+      { profile: igd('8086:1616'), xen: '3.0.3' },
+      { profile: igd('8086:1916'), xen: '4.17' },
+    ],
+    check: (out) => expect(out.xen).toContainEqual({ name: 'iommu', value: 'no-igfx', rule: 'igfx-no-igfx-broadwell' }),
+  },
+  {
+    rule: 'igfx-no-igfx-raptorlake-uhd770',
+    why: 'UHD 770 (8086:a780) behind VT-d',
+    profile: igd('8086:a780'),
+    xen: '4.19',
+    not: [{ profile: () => withPci(fixtureProfile('server-iommu-bmc'), '0000:00:02.0', '8086:a780'), xen: '4.19' }],
+  },
+  {
+    rule: 'amdxdna-dom0-linux-6.16',
+    why: 'Ryzen laptop with an NPU (1022:1502) and a 6.16 kernel',
+    profile: npu('6.16.3'),
+    xen: '4.19',
+    not: [{ profile: npu('6.15.9'), xen: '4.19' }],
+    check: (out) =>
+      expect(out.dom0).toContainEqual({ name: 'module_blacklist', value: 'amdxdna', rule: 'amdxdna-dom0-linux-6.16' }),
+  },
+  {
+    rule: 'nvidia-failsafe-nomodeset',
+    why: 'failsafe on the Optimus laptop',
+    profile: withCmdline('intel-nvidia-laptop', 'failsafe'),
+    xen: '4.17',
+    not: [{ profile: withCmdline('thinkpad-t60', 'failsafe'), xen: '4.17' }],
+  },
+  {
+    rule: 'failsafe-max-cstate',
+    why: 'failsafe on Xen 4.17',
+    profile: withCmdline('server-iommu-bmc', 'failsafe'),
+    xen: '4.17',
+    not: [
+      { profile: withCmdline('server-iommu-bmc', 'failsafe'), xen: '3.0.2' },
+      { profile: withCmdline('server-iommu-bmc', 'failsafe2'), xen: '4.17' },
+    ],
+  },
+  {
+    rule: 'x-failsafe-vesa',
+    why: 'nohwsetup: the VESA driver',
+    profile: withCmdline('thinkpad-t60', 'nohwsetup'),
+    xen: '4.17',
+    check: (out) => expect(xmodule(out)).toBe('vesa'),
+  },
+  {
+    rule: 'noirqbalance-dell-1850-2850',
+    why: 'a PowerEdge 2850',
+    profile: () => edit('server-iommu-bmc', (p) => void (p.dmi.productName = 'PowerEdge 2850')),
+    xen: '3.0.3',
+    check: (out) =>
+      expect(out.xen).toContainEqual({ name: 'noirqbalance', value: null, rule: 'noirqbalance-dell-1850-2850' }),
+  },
+  {
+    rule: 'sched-credit-poweredge-xen-4.14',
+    why: 'the R730 on Xen 4.14',
+    profile: () => fixtureProfile('server-iommu-bmc'),
+    xen: '4.14.6',
+    not: [{ profile: () => fixtureProfile('server-iommu-bmc'), xen: '4.15' }],
+  },
+  {
+    rule: 'x-xfree86-default-sis',
+    why: 'SiS 771/671 (1039:6351), which the XFree86 table lacks: the SiS default entry',
+    profile: () => withPci(t60Single(), '0000:00:02.0', '1039:6351'),
+    xen: '3.0.2',
+    check: (out) => {
+      expect(xmodule(out)).toBe('sis');
+      expect(out.decisions.find((d) => d.rule === 'x-xfree86-default-sis')?.overriddenBy).toBeUndefined();
+      expect(out.facts['uma.present']).toBe(true);
+    },
+  },
+  {
+    rule: 'x-xorg-openchrome',
+    why: 'VIA UniChrome Pro',
+    profile: () => withPci(fixtureProfile('thinkpad-t60'), '0000:00:02.0', '1106:3108'),
+    xen: '4.17',
+    check: (out) => expect(xmodule(out)).toBe('openchrome'),
+  },
+  ...(
+    [
+      ['x-xorg-qxl', '1b36:0100', 'qxl'],
+      ['x-xorg-vboxvideo', '80ee:beef', 'vboxvideo'],
+      ['x-xorg-vmware', '15ad:0405', 'vmware'],
+    ] as const
+  ).map(([rule, id, drv]): Variant => ({
+    rule,
+    why: `${pciName(id)} (${id})`,
+    profile: () => withPci(fixtureProfile('kvm-guest'), '0000:00:02.0', id),
+    xen: '4.17',
+    check: (out) => expect(xmodule(out)).toBe(drv),
+  })),
+];
+
+describe('variants of real machines', () => {
+  it.each(VARIANTS.map((v) => [v.rule, v.why, v] as const))('%s: %s', async (_rule, _why, v) => {
+    const out = await evaluate(v.profile(), v.xen);
+    expect(fired(out)).toContain(v.rule);
+    v.check?.(out);
+    for (const n of v.not ?? []) expect(fired(await evaluate(n.profile(), n.xen))).not.toContain(v.rule);
+  });
+});
+
+const XFREE86_DRIVERS = [
+  'apm',
+  'ark',
+  'ati',
+  'chips',
+  'cirrus',
+  'cyrix',
+  'fbdev',
+  'geode',
+  'glide',
+  'glint',
+  'i128',
+  'i740',
+  'i810',
+  'imstt',
+  'mga',
+  'neomagic',
+  'nv',
+  's3',
+  's3virge',
+  'savage',
+  'siliconmotion',
+  'sis',
+  'tdfx',
+  'tga',
+  'trident',
+  'tseng',
+  'vesa',
+  'vga',
+  'via',
+  'vmware',
+];
+// [driver, a device of data/pci.ids the X server's vendor table gives that driver]
+const XORG7_DEVICES: [string, string][] = [
+  ['geode', '1022:2081'],
+  ['apm', '1142:3210'],
+  ['ark', 'edd8:a091'],
+  ['ast', '1a03:2000'],
+  ['ati', '1002:4c57'],
+  ['chips', '102c:00c0'],
+  ['cirrus', '1013:0038'],
+  ['intel', '8086:27a2'],
+  ['i740', '8086:7800'],
+  ['mga', '102b:0534'],
+  ['neomagic', '10c8:0001'],
+  ['i128', '105d:2309'],
+  ['nv', '10de:0863'],
+  ['nv', '12d2:0008'],
+  ['rendition', '1163:0001'],
+  ['savage', '5333:8a22'],
+  ['s3', '5333:8811'],
+  ['s3virge', '5333:5631'],
+  ['sis', '1039:6330'],
+  ['siliconmotion', '126f:0501'],
+  ['tdfx', '121a:0005'],
+  ['voodoo', '121a:0001'],
+  ['glint', '3d3d:0001'],
+  ['trident', '1023:9320'],
+  ['tseng', '100c:3202'],
+  ['openchrome', '1106:3108'],
+  ['vmware', '15ad:0405'],
+];
+const FBDEV_MODULES = [
+  'radeonfb',
+  'aty128fb',
+  'atyfb',
+  'cirrusfb',
+  'kyrofb',
+  'neofb',
+  'savagefb',
+  'tdfxfb',
+  'tridentfb',
+  'viafb',
+  'matroxfb_base',
+];
+const fbdevRule = (module: string): string => `fbdev-${module === 'matroxfb_base' ? 'matroxfb' : module}`;
+const MODEM_MODULES = ['snd_atiixp_modem', 'snd_intel8x0m', 'snd_via82xx_modem'];
+const modemRule = (module: string): string => `hwsetup-blacklist-${module.replace(/_/g, '-')}`;
+
+// One device per driver rule, taken from real data: the rule's own list (XFree86 era), the X server's vendor
+// table with a device named in data/pci.ids (X.Org 7.2 era), the kernel's aliases (fbdev, soft modems).
+describe('every driver table rule on a device it names', () => {
+  it.each(XFREE86_DRIVERS.map((d) => [d]))('x-xfree86-%s (Xen 3.0.2)', async (drv) => {
+    const list = files.flatMap((f) => f.lists).find((l) => l.name === `xfree86-${drv}`)!;
+    for (const id of [list.pci[0]!, list.pci.at(-1)!]) {
+      const out = await evaluate(withPci(t60Single(), '0000:00:02.0', id), '3.0.2');
+      expect(fired(out), id).toContain(`x-xfree86-${drv}`);
+      expect(out.sysconfig.xserver, id).toEqual({ XSERVER: 'XFree86', XMODULE: drv });
+    }
+  });
+
+  it.each(XORG7_DEVICES)('x-xorg7-%s on %s (Xen 3.4)', async (drv, id) => {
+    expect(pciName(id), id).not.toBeNull();
+    const out = await evaluate(withPci(t60Single(), '0000:00:02.0', id), '3.4');
+    expect(fired(out)).toContain(`x-xorg7-${drv}`);
+    expect(fired(out)).toContain('x-xorg7-server');
+    expect(out.sysconfig.xserver).toEqual({ XSERVER: 'Xorg', XMODULE: drv });
+  });
+
+  it('a display device of a vendor the table does not know gets vesa before xorg-server 1.17', async () => {
+    expect(pciName('1af4:1050')).toMatch(/GPU/); // virtio GPU
+    const out = await evaluate(withPci(t60Single(), '0000:00:02.0', '1af4:1050'), '3.4');
+    expect(out.sysconfig.xserver).toEqual({ XSERVER: 'Xorg', XMODULE: 'vesa' });
+  });
+
+  it.each(FBDEV_MODULES.map((m) => [m]))('blacklists %s where kmod offers it', async (module) => {
+    const rule = fbdevRule(module);
+    const { id, subsystem } = aliasId(module);
+    const out = await evaluate(
+      withPci(fixtureProfile('thinkpad-t60'), '0000:00:02.0', id, '03', '00', subsystem),
+      '4.17',
+    );
+    expect(fired(out)).toContain(rule);
+    expect(out.modules.blacklist.map((b) => b.name)).toContain(module);
+    expect(fired(await evaluate(fixtureProfile('thinkpad-t60'), '4.17'))).not.toContain(rule);
+  });
+
+  it.each(MODEM_MODULES.map((m) => [m]))('keeps the soft modem driver %s out (hwsetup blacklist)', async (module) => {
+    const { id, subsystem } = aliasId(module);
+    const out = await evaluate(
+      withPci(fixtureProfile('thinkpad-t60'), '0000:00:1f.6', id, '07', '03', subsystem),
+      '3.0.3',
+    );
+    expect(fired(out)).toContain(modemRule(module));
+    expect(out.modules.blacklist).toContainEqual({ name: module, rule: modemRule(module) });
+  });
+});
+
+// ---- cheatcodes beat the rules --------------------------------------------------------------------------------
+
+describe('boot-line cheatcodes over the shipped rules', () => {
+  it('nohvm, dom0_mem=, xmodule= and noxen replace what the rules decided, and say so', async () => {
+    const profile = withCmdline(
+      'thinkpad-t60',
+      'BOOT_IMAGE=knoppix',
+      'nohvm',
+      'dom0_mem=768M',
+      'xmodule=vesa',
+      'noxen',
+    )();
+    const out = await evaluate(profile, '3.0.2');
+    expect(out.facts).toMatchObject({
+      'hvm.available': false,
+      'hvm.reason': 'nohvm on the boot line',
+      'xen.disabled': true,
+    });
+    expect(out.dom0Memory).toBe('768M');
+    expect(xmodule(out)).toBe('vesa');
+    const replaced = out.decisions.filter((d) => d.overriddenBy?.startsWith('cheatcode:')).map((d) => d.rule);
+    expect(replaced).toEqual(expect.arrayContaining(['hvm-vmx', 'dom0-mem-3.0.2-hvm', 'x-xfree86-i810']));
+  });
+
+  it("passthrough= hides the T60's Ethernet from Dom0", async () => {
+    const out = await evaluate(withCmdline('thinkpad-t60', 'passthrough=02:00.0')(), '4.17');
+    expect(out.dom0).toContainEqual({
+      name: 'xen-pciback.hide',
+      value: '(0000:02:00.0)',
+      rule: 'cheatcode:passthrough=02:00.0',
+    });
+  });
+});
+
+describe('coverage', () => {
+  it('every shipped rule is exercised by a test in this file', () => {
+    const covered = new Set([
+      ...Object.keys(WHERE),
+      ...VARIANTS.map((v) => v.rule),
+      ...XFREE86_DRIVERS.map((d) => `x-xfree86-${d}`),
+      ...XORG7_DEVICES.map(([d]) => `x-xorg7-${d}`),
+      'x-xorg7-server',
+      ...FBDEV_MODULES.map(fbdevRule),
+      ...MODEM_MODULES.map(modemRule),
+    ]);
+    const missing = files.flatMap((f) => f.rules.map((r) => r.id)).filter((id) => !covered.has(id));
+    expect(missing).toEqual([]);
+  });
+});
