@@ -154,7 +154,9 @@ describe('target, cheatcodes, facts', () => {
     // firecracker-vm runs 6.18.44-fc-v769.
     expect((await run('firecracker-vm', { target: { kernel: '>=6.1 <7' } })).evidence).toEqual(['Dom0 kernel 6.18.44-fc-v769 (>=6.1 <7)']);
     expect((await run('firecracker-vm', { target: { kernel: '<6.18.44' } })).match).toBe(false);
-    expect((await run('thinkpad-t60', { target: { kernel: '>=2.6' } })).match).toBe(false); // release unknown
+    // The T60's release comes from its USB root hubs' iManufacturer (4.9.124-nrj-desktop-1rosa-i586).
+    expect((await run('thinkpad-t60', { target: { kernel: '>=4.9 <4.10' } })).match).toBe(true);
+    expect((await run('thinkpad-t42', { target: { kernel: '>=2.6' } })).match).toBe(false); // release unknown
   });
 
   it('matches whole boot-line tokens of the real firecracker command line', async () => {
