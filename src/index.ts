@@ -19,6 +19,13 @@ export {
   type KernelData,
   type ModprobeConfig,
 } from './modalias/index.ts';
+export { evaluateRules, type EvaluateInput } from './rules/evaluate.ts';
+export { loadRules, loadRuleTexts, type LoadedRules } from './rules/load.ts';
+export { loadShippedRules, compileRules } from './rules/compile.ts';
+export { formatRuleIssue } from './rules/validate.ts';
+export { parseCheatcodes, cheatcodeActions } from './rules/cheatcodes.ts';
+export type * from './rules/types.ts';
+export { detectTargetXen, type TargetXen } from './plan/target.ts';
 export { main, type MainOptions } from './cli/main.ts';
 export { formatProfile } from './cli/format-profile.ts';
 export type * from './types.ts';

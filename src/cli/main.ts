@@ -5,8 +5,10 @@ import { nodeFsPromises, type WritableFsLike } from '../fs.ts';
 import { VERSION } from '../version.ts';
 import { EXIT, type CliIO } from './_io.ts';
 import { runDrivers } from './drivers.ts';
+import { runExplain } from './explain.ts';
 import { runImport } from './import.ts';
 import { runProbe } from './probe.ts';
+import { runRules } from './rules.ts';
 import { runSnapshot } from './snapshot.ts';
 
 export interface MainOptions {
@@ -22,6 +24,8 @@ const COMMANDS: Record<string, { run: (argv: readonly string[], io: CliIO) => Pr
   snapshot: { run: runSnapshot, summary: 'capture what the probes read into a directory (--out DIR)' },
   import: { run: runImport, summary: 'build a snapshot from published hardware logs (LOGDIR --out DIR)' },
   drivers: { run: runDrivers, summary: 'match every device against the kernel module data, like kmod' },
+  explain: { run: runExplain, summary: 'every decision of the rules with rule, file:line and evidence [TOPIC]' },
+  rules: { run: runRules, summary: 'rules lint [DIR...]: check rule files' },
 };
 
 export const USAGE = `autoconfig ${VERSION}: probe this machine and configure Xen, Dom0 and its drivers

@@ -1,0 +1,48 @@
+// The pipeline up to the rules' decisions, shared by `explain` (and later the plan): probe -> driver matches ->
+// target Xen -> rules (shipped, --rules, the target's rules.d) -> boot-line cheatcodes -> outcome.
+import type { FsLike } from '../fs.ts';
+import { driversReport, type DriversReport } from '../modalias/index.ts';
+import { detectTargetXen, type TargetXen } from '../plan/target.ts';
+import { probe } from '../probe/probe.ts';
+import { cheatcodeActions, parseCheatcodes } from '../rules/cheatcodes.ts';
+import { loadShippedRules } from '../rules/compile.ts';
+import { evaluateRules } from '../rules/evaluate.ts';
+import { loadRules } from '../rules/load.ts';
+import type { RuleIssue, RuleOutcome } from '../rules/types.ts';
+import type { HardwareProfile } from '../types.ts';
+
+export interface DecideOptions {
+  fs: FsLike;
+  root: string;
+  xen?: string | null;
+  rules?: readonly string[];
+  kernelDir?: string | null;
+}
+
+export interface Decided {
+  profile: HardwareProfile;
+  drivers: DriversReport;
+  target: TargetXen;
+  outcome: RuleOutcome;
+  ruleIssues: RuleIssue[];
+}
+
+export async function decide(options: DecideOptions): Promise<Decided> {
+  const { fs, root } = options;
+  const profile = await probe({ fs, root });
+  const cheatcodes = parseCheatcodes(profile.cmdline);
+  const [drivers, target, shipped] = await Promise.all([
+    driversReport(profile, { fs, root, kernelDir: options.kernelDir ?? null }),
+    detectTargetXen({ option: options.xen ?? null, cheatcodes, profile, fs, root }),
+    loadShippedRules(),
+  ]);
+  const loaded = await loadRules({ shipped: shipped.files, paths: options.rules ?? [], targetRoot: root, fs });
+  const outcome = evaluateRules({
+    files: loaded.files,
+    profile,
+    drivers: drivers.devices,
+    target: { xen: target.version, arch: null },
+    cheatcodes: cheatcodeActions(cheatcodes, profile),
+  });
+  return { profile, drivers, target, outcome, ruleIssues: [...shipped.issues, ...loaded.issues] };
+}
