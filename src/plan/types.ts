@@ -1,0 +1,86 @@
+// The plan: one object, plain data, that every emitted file is rendered from (src/emit). Built by plan() from the
+// hardware profile, the driver matches, the target Xen and the rules' outcome; it carries every decision so that
+// the report and `explain` can say why.
+import type { DriverMatch } from '../modalias/index.ts';
+import type { BootOption, Decision, FactValue } from '../rules/types.ts';
+import type { TargetXen } from './target.ts';
+
+export type XenArch = 'x86_64' | 'x86_32';
+
+/** Which generation of Xen tooling the target has: decides syntax, module names and file formats. */
+export interface TargetInfo extends TargetXen {
+  /** "3.0" for 3.0.x (xend, GRUB legacy, netbk/blkbk), "3.x" for 3.1-3.4 (xend), "4.x" (xl, GRUB 2). */
+  generation: '3.0' | '3.x' | '4.x';
+  toolstack: 'xend' | 'xl';
+  /** 3.0.2 knows plain sizes only (KiB without suffix), min:/max: come with 3.0.4. */
+  dom0MemSyntax: 'plain' | 'minmax';
+  /** Loader form of the GRUB 2 entry: multiboot2/module2 from Xen 4.4 on (GRUB's 20_linux_xen), else multiboot. */
+  multiboot: 'multiboot' | 'multiboot2';
+}
+
+export interface PlanDevice {
+  /** PCI slot (0000:00:02.0) or USB interface path. */
+  id: string;
+  vendor: string | null;
+  device: string | null;
+  /** Human-readable name from pci.ids when known (printed only). */
+  name: string | null;
+}
+
+export interface Plan {
+  target: TargetInfo;
+  /** True when no Xen entry should be the default: noxen, a CPU Xen cannot run on (32-bit-only with 4.3+). */
+  xenDisabled: boolean;
+  /** Failsafe (nohwsetup/failsafe, or a failed probe): conservative options only. */
+  safe: boolean;
+  hvm: { available: boolean; technology: 'vmx' | 'svm' | null; reason: string; unreliable: boolean };
+  longMode: boolean | null;
+  arch: { xen: XenArch; dom0: XenArch; guests64: boolean };
+  uma: { present: boolean; device: string | null; stolenMiB: number | null };
+  memory: {
+    totalMiB: number | null;
+    /** The Dom0 size as decided (null: Xen's default, all memory, ballooning). */
+    dom0: string | null;
+    dom0MiB: number | null;
+    /** totalMiB - dom0MiB - UMA stolen memory, when all are known. */
+    guestsMiB: number | null;
+  };
+  vcpus: { host: number | null; dom0: number | 'all' | null; guests: number | null };
+  iommu: { available: boolean; hidden: string[] };
+  xen: { options: BootOption[]; cmdline: string };
+  dom0: {
+    options: BootOption[];
+    cmdline: string;
+    /** Modules to load at boot, in order (backends first), each with its options. */
+    modules: { name: string; options: string | null; reason: string }[];
+    blacklist: { name: string; reason: string }[];
+  };
+  drivers: DriverMatch[];
+  xserver: { server: string | null; module: string | null; description: string | null; device: PlanDevice | null };
+  netcards: { device: PlanDevice; driver: string | null }[];
+  sound: { device: PlanDevice; driver: string | null }[];
+  mouse: { device: string | null; type: string | null; xtype: string | null } | null;
+  grub: {
+    variant: 'efi' | 'bios';
+    flavor: 'legacy' | 'grub2';
+    entries: GrubEntry[];
+  };
+  guest: Record<string, FactValue>;
+  sysconfig: Record<string, Record<string, string>>;
+  notes: string[];
+  warnings: string[];
+  decisions: Decision[];
+}
+
+export interface GrubEntry {
+  title: string;
+  xen: boolean;
+  arch: XenArch;
+  /** Paths on the boot medium. */
+  hypervisor: string | null;
+  kernel: string;
+  initrd: string;
+  xenOptions: string;
+  kernelOptions: string;
+  default: boolean;
+}
