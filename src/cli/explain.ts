@@ -2,7 +2,7 @@ import { posix } from 'node:path';
 import { AutoconfigError } from '../errors.ts';
 import { formatRuleIssue } from '../rules/validate.ts';
 import { parseArgs } from './_args.ts';
-import { decide } from './_decide.ts';
+import { decide } from '../plan/decide.ts';
 import { EXIT, type CliIO } from './_io.ts';
 import { formatDecisions } from './format-decisions.ts';
 

@@ -1,8 +1,8 @@
-// The pipeline up to the rules' decisions, shared by `explain` (and later the plan): probe -> driver matches ->
+// The pipeline up to the rules' decisions, shared by `explain` and the plan: probe -> driver matches ->
 // target Xen -> rules (shipped, --rules, the target's rules.d) -> boot-line cheatcodes -> outcome.
 import type { FsLike } from '../fs.ts';
 import { driversReport, type DriversReport } from '../modalias/index.ts';
-import { detectTargetXen, type TargetXen } from '../plan/target.ts';
+import { detectTargetXen, type TargetXen } from './target.ts';
 import { probe } from '../probe/probe.ts';
 import { cheatcodeActions, parseCheatcodes } from '../rules/cheatcodes.ts';
 import { loadShippedRules } from '../rules/compile.ts';

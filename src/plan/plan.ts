@@ -1,0 +1,270 @@
+// plan(): the one plan for the machine, from the profile, the driver matches, the target Xen and the rules'
+// outcome. Pure: no I/O. Everything version-dependent about syntax is settled here, so the emitters only render.
+import type { DriverMatch } from '../modalias/index.ts';
+import type { BootOption, Decision, FactValue, RuleOutcome } from '../rules/types.ts';
+import type { HardwareProfile, PciDevice } from '../types.ts';
+import { compareXenVersions, type TargetXen } from './target.ts';
+import type { GrubEntry, Plan, PlanDevice, TargetInfo, XenArch } from './types.ts';
+
+export interface PlanInput {
+  profile: HardwareProfile;
+  drivers: readonly DriverMatch[];
+  target: TargetXen;
+  outcome: RuleOutcome;
+  /** Device names for the sysconfig files (printed only); ids when absent. */
+  name?: (vendor: string, device: string) => string | null;
+}
+
+// PCI classes/subclasses a `skip.<class>` fact (cheatcodes noaudio, noscsi, nousb, ...) leaves out of the module
+// list, as kudzu's pciToKudzu grouped them (docs/cheatcodes.md).
+const SKIP_CLASSES: Record<string, string[]> = {
+  'skip.audio': ['0401', '0403'],
+  'skip.scsi': ['0100', '0c04', '0e00', '0400', '0480'],
+  'skip.usb': ['0c03'],
+  'skip.firewire': ['0c00'],
+  'skip.pcmcia': ['0607'],
+};
+
+export function targetInfo(target: TargetXen): TargetInfo {
+  const at = (v: string) => compareXenVersions(target.version, v) >= 0;
+  return {
+    ...target,
+    generation: !at('3.1') ? '3.0' : !at('4.0') ? '3.x' : '4.x',
+    // xl replaced xm/xend in 4.1 (xend was removed in 4.5).
+    toolstack: at('4.1') ? 'xl' : 'xend',
+    dom0MemSyntax: at('3.0.4') ? 'minmax' : 'plain',
+    // Xen has a multiboot2 header since 4.9; GRUB's 20_linux_xen then uses multiboot2/module2.
+    multiboot: at('4.9') ? 'multiboot2' : 'multiboot',
+  };
+}
+
+export function plan(input: PlanInput): Plan {
+  const { profile, outcome } = input;
+  const facts = outcome.facts;
+  const target = targetInfo(input.target);
+  const fact = (name: string): FactValue => facts[name] ?? null;
+  const str = (name: string): string | null => (typeof facts[name] === 'string' ? (facts[name] as string) : null);
+
+  const longMode = profile.cpu.longMode;
+  const xenArch: XenArch = (str('arch.xen') as XenArch | null) ?? (longMode === false ? 'x86_32' : 'x86_64');
+  const dom0Arch: XenArch = (str('arch.dom0') as XenArch | null) ?? xenArch;
+
+  const totalMiB = profile.memory.totalKiB === null ? null : Math.floor(profile.memory.totalKiB / 1024);
+  const dom0Mem = outcome.dom0Memory;
+  const dom0MiB = dom0Mem === null ? null : sizeMiB(dom0Mem.split(',')[0]!.replace(/^(min|max):/, ''));
+  const hostCpus = profile.cpu.cores ?? profile.cpu.logicalCpus;
+  const guestVcpus = outcome.guest['vcpus'];
+  const guests = guestVcpus === 'host-cores' ? hostCpus : typeof guestVcpus === 'number' ? guestVcpus : null;
+
+  // Xen options: the rules' own, then what the plan owns (Dom0 sizing), in the target's syntax.
+  const xenOptions = outcome.xen.filter((o) => o.name !== 'dom0_mem' && o.name !== 'dom0_max_vcpus');
+  const sizing = decisionRule(outcome.decisions, 'dom0Memory');
+  if (dom0Mem !== null) {
+    xenOptions.push({ name: 'dom0_mem', value: dom0MemOption(dom0Mem, target), rule: sizing ?? 'plan' });
+  }
+  if (typeof outcome.dom0Vcpus === 'number') {
+    xenOptions.push({
+      name: 'dom0_max_vcpus',
+      value: String(outcome.dom0Vcpus),
+      rule: decisionRule(outcome.decisions, 'dom0Vcpus') ?? 'plan',
+    });
+  }
+
+  const drivers = input.drivers.map((d) => preferred(d, outcome));
+  const blacklisted = new Set(outcome.modules.blacklist.map((b) => norm(b.name)));
+  const skipped = new Set(
+    Object.entries(SKIP_CLASSES)
+      .filter(([name]) => facts[name] === true)
+      .flatMap(([, classes]) => classes),
+  );
+  const modules = dom0Modules(profile, drivers, outcome, blacklisted, skipped);
+
+  const pciName = (d: PciDevice): PlanDevice => ({
+    id: d.slot,
+    vendor: d.vendor,
+    device: d.device,
+    name: d.vendor && d.device ? (input.name?.(d.vendor, d.device) ?? null) : null,
+  });
+  const chosenFor = (slot: string) => drivers.find((m) => m.id === slot)?.chosen ?? null;
+  const boundOr = (d: PciDevice) => d.driver ?? chosenFor(d.slot);
+  const display = profile.pci.filter((d) => d.class === '03');
+  const primary = display.find((d) => d.bootVga) ?? display[0] ?? null;
+  const xserverVars = outcome.sysconfig['xserver'] ?? {};
+
+  const xenDisabled = fact('xen.disabled') === true;
+  const safe = fact('safe') === true;
+  const grubFact = str('grub.variant');
+  const variant = grubFact === 'efi' || grubFact === 'bios' ? grubFact : profile.firmware.efi ? 'efi' : 'bios';
+  const flavor = target.generation === '4.x' ? 'grub2' : 'legacy';
+
+  const hidden = outcome.decisions
+    .filter((d) => d.rule.startsWith('cheatcode:passthrough') && !d.overriddenBy)
+    .flatMap((d) => d.devices ?? []);
+
+  return {
+    target,
+    xenDisabled,
+    safe,
+    hvm: {
+      available: fact('hvm.available') === true,
+      technology: str('hvm.technology') === 'vmx' ? 'vmx' : str('hvm.technology') === 'svm' ? 'svm' : null,
+      reason: str('hvm.reason') ?? 'no rule decided about HVM',
+      unreliable: fact('hvm.unreliable') === true,
+    },
+    longMode,
+    arch: { xen: xenArch, dom0: dom0Arch, guests64: fact('guests.64bit') === true },
+    uma: { present: fact('uma.present') === true, device: str('uma.device'), stolenMiB: null },
+    memory: {
+      totalMiB,
+      dom0: dom0Mem,
+      dom0MiB,
+      guestsMiB: totalMiB !== null && dom0MiB !== null ? Math.max(0, totalMiB - dom0MiB) : null,
+    },
+    vcpus: { host: hostCpus, dom0: outcome.dom0Vcpus, guests },
+    iommu: { available: fact('iommu.available') === true, hidden: [...new Set(hidden)] },
+    xen: { options: xenOptions, cmdline: renderOptions(xenOptions) },
+    dom0: {
+      options: outcome.dom0,
+      cmdline: renderOptions(outcome.dom0),
+      modules,
+      blacklist: outcome.modules.blacklist.map((b) => ({ name: b.name, reason: `rule ${b.rule}` })),
+    },
+    drivers,
+    xserver: {
+      server: xserverVars['XSERVER'] ?? null,
+      module: xserverVars['XMODULE'] ?? null,
+      description: xserverVars['XDESC'] ?? (primary ? (pciName(primary).name ?? null) : null),
+      device: primary ? pciName(primary) : null,
+    },
+    netcards: profile.pci
+      .filter((d) => d.class === '02')
+      .map((d) => ({ device: pciName(d), driver: boundOr(d) })),
+    sound: profile.pci
+      .filter((d) => d.class === '04' && (d.subclass === '01' || d.subclass === '03'))
+      .map((d) => ({ device: pciName(d), driver: boundOr(d) })),
+    mouse: usbMouse(profile),
+    grub: {
+      variant,
+      flavor,
+      entries: grubEntries(target, xenArch, longMode, xenDisabled, xenOptions, outcome.dom0),
+    },
+    guest: { ...outcome.guest, ...(guests !== null && guestVcpus === 'host-cores' ? { vcpus: guests } : {}) },
+    sysconfig: outcome.sysconfig,
+    notes: outcome.notes.map((n) => n.text),
+    warnings: outcome.warnings.map((w) => w.text),
+    decisions: outcome.decisions,
+  };
+}
+
+function norm(name: string): string {
+  return name.replace(/-/g, '_');
+}
+
+function decisionRule(decisions: readonly Decision[], key: string): string | null {
+  const last = [...decisions].reverse().find((d) => key in d.action && !d.overriddenBy);
+  return last?.rule ?? null;
+}
+
+/** A `module: { prefer }` for the device replaces kmod's first candidate, when the preferred one is a candidate. */
+function preferred(match: DriverMatch, outcome: RuleOutcome): DriverMatch {
+  const prefer = [...outcome.modules.prefer].reverse().find((p) => p.devices.includes(match.id));
+  if (!prefer) return match;
+  const wanted = match.candidates.find((c) => norm(c) === norm(prefer.name));
+  if (wanted === undefined || wanted === match.chosen) return match;
+  return { ...match, chosen: wanted, reason: `preferred by rule ${prefer.rule} over ${match.chosen ?? 'none'}` };
+}
+
+function dom0Modules(
+  profile: HardwareProfile,
+  drivers: readonly DriverMatch[],
+  outcome: RuleOutcome,
+  blacklisted: Set<string>,
+  skippedClasses: Set<string>,
+): Plan['dom0']['modules'] {
+  const out: Plan['dom0']['modules'] = [];
+  const seen = new Set<string>();
+  const add = (name: string, options: string | null, reason: string) => {
+    if (seen.has(norm(name)) || blacklisted.has(norm(name))) return;
+    seen.add(norm(name));
+    out.push({ name, options, reason });
+  };
+  // Rule-ordered loads first: the backends and other alias-less modules the Dom0 needs.
+  for (const load of outcome.modules.load) add(load.name, load.options, `rule ${load.rule}`);
+  const classOf = new Map(profile.pci.map((d) => [d.slot, `${d.class ?? ''}${d.subclass ?? ''}`]));
+  for (const match of drivers) {
+    if (match.chosen === null || match.builtin.includes(match.chosen)) continue;
+    if (match.bus === 'pci' && skippedClasses.has(classOf.get(match.id) ?? '')) continue;
+    add(match.chosen, null, `${match.bus} ${match.id}: ${match.reason}`);
+  }
+  return out;
+}
+
+/** "1024M,max:1024M" in the target's syntax: before 3.0.4 one plain size, in KiB without a suffix. */
+export function dom0MemOption(value: string, target: Pick<TargetInfo, 'dom0MemSyntax'>): string {
+  if (target.dom0MemSyntax === 'minmax') return value;
+  const parts = value.split(',');
+  const first = parts.find((part) => !/^(min|max):/.test(part)) ?? parts[0]!.replace(/^(min|max):/, '');
+  const mib = sizeMiB(first);
+  return mib === null ? first : String(mib * 1024);
+}
+
+/** "512M" -> 512; "2G" -> 2048; "524288K" and plain KiB -> 512. */
+export function sizeMiB(size: string): number | null {
+  const m = /^([0-9]+)([KMGT]?)$/i.exec(size.trim());
+  if (!m) return null;
+  const n = Number(m[1]);
+  switch (m[2]!.toUpperCase()) {
+    case 'T':
+      return n * 1024 * 1024;
+    case 'G':
+      return n * 1024;
+    case 'M':
+      return n;
+    default:
+      return Math.floor(n / 1024);
+  }
+}
+
+export function renderOptions(options: readonly BootOption[]): string {
+  return options.map((o) => (o.value === null ? o.name : `${o.name}=${o.value}`)).join(' ');
+}
+
+// A USB HID boot mouse interface (class 03, subclass 01, protocol 02); PS/2 pointers are not on PCI or USB, so
+// without one the mouse stays undetected (null), as hwsetup left it.
+function usbMouse(profile: HardwareProfile): Plan['mouse'] {
+  const mouse = profile.usb.find((d) =>
+    d.interfaces.some((i) => i.class === '03' && i.subclass === '01' && i.protocol === '02'),
+  );
+  return mouse ? { device: '/dev/input/mice', type: 'usb', xtype: 'IMPS/2' } : null;
+}
+
+// The live medium's layout: /boot/<arch>/{xen.gz,vmlinuz,initrd.gz}. x86 and x86_64 entries, each with and without
+// Xen; no x86_64 entries on a CPU without long mode. The default is the Xen entry of the chosen architecture, or
+// the plain kernel when Xen cannot run here.
+function grubEntries(
+  target: TargetInfo,
+  xenArch: XenArch,
+  longMode: boolean | null,
+  xenDisabled: boolean,
+  xenOptions: readonly BootOption[],
+  dom0Options: readonly BootOption[],
+): GrubEntry[] {
+  const arches: XenArch[] = longMode === false ? ['x86_32'] : ['x86_64', 'x86_32'];
+  const entries: GrubEntry[] = [];
+  for (const arch of arches) {
+    for (const xen of [true, false]) {
+      entries.push({
+        title: xen ? `Xenoppix (Xen ${target.version}, ${arch})` : `Xenoppix (${arch}, without Xen)`,
+        xen,
+        arch,
+        hypervisor: xen ? `/boot/${arch}/xen.gz` : null,
+        kernel: `/boot/${arch}/vmlinuz`,
+        initrd: `/boot/${arch}/initrd.gz`,
+        xenOptions: xen ? renderOptions(xenOptions) : '',
+        kernelOptions: renderOptions(dom0Options),
+        default: arch === (xenDisabled ? arches[0] : xenArch) && xen === !xenDisabled,
+      });
+    }
+  }
+  return entries;
+}

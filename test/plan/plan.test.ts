@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import { decide } from '../../src/plan/decide.ts';
+import { dom0MemOption, plan, sizeMiB, targetInfo } from '../../src/plan/plan.ts';
+import type { Plan } from '../../src/plan/types.ts';
+import { fixtureNames, loadFixture } from '../_support/memfs.ts';
+
+async function planFor(name: string, xen: string): Promise<Plan> {
+  const { fs, root } = loadFixture(name);
+  const d = await decide({ fs, root, xen });
+  return plan({ profile: d.profile, drivers: d.drivers.devices, target: d.target, outcome: d.outcome });
+}
+
+describe('targetInfo', () => {
+  it.each([
+    ['3.0.2', '3.0', 'xend', 'plain', 'multiboot'],
+    ['3.0.3', '3.0', 'xend', 'plain', 'multiboot'],
+    ['3.1.2-238.el5', '3.x', 'xend', 'minmax', 'multiboot'],
+    ['4.0', '4.x', 'xend', 'minmax', 'multiboot'],
+    ['4.17', '4.x', 'xl', 'minmax', 'multiboot2'],
+  ])('%s', (version, generation, toolstack, dom0MemSyntax, multiboot) => {
+    expect(targetInfo({ version, source: 'option', detail: '' })).toMatchObject({
+      generation,
+      toolstack,
+      dom0MemSyntax,
+      multiboot,
+    });
+  });
+});
+
+describe('dom0_mem syntax', () => {
+  it.each([
+    ['512M', 'plain', '524288'],
+    ['1024M,max:1024M', 'plain', '1048576'],
+    ['1024M,max:1024M', 'minmax', '1024M,max:1024M'],
+    ['max:4096M', 'plain', '4194304'],
+  ] as const)('%s in %s syntax -> %s', (value, dom0MemSyntax, expected) => {
+    expect(dom0MemOption(value, { dom0MemSyntax })).toBe(expected);
+  });
+
+  it.each([
+    ['512M', 512],
+    ['2G', 2048],
+    ['524288', 512],
+    ['524288K', 512],
+    ['lots', null],
+  ])('sizeMiB(%s) = %s', (size, mib) => {
+    expect(sizeMiB(size)).toBe(mib);
+  });
+});
+
+describe('plan over real machines', () => {
+  it.each([
+    // Core Duo T2400 + 945GM, no long mode: 32-bit PAE Xen; on 3.0.2 HVM works but UMA makes it unreliable, Dom0
+    // gets a fixed 512 MB written in 3.0.2's KiB syntax, guests need nolapic nosmp noapm.
+    [
+      'thinkpad-t60',
+      '3.0.2',
+      {
+        hvm: { available: true, technology: 'vmx', unreliable: true },
+        arch: { xen: 'x86_32', dom0: 'x86_32', guests64: false },
+        memory: { dom0: '512M', dom0MiB: 512 },
+        xen: { cmdline: 'dom0_mem=524288' },
+        guest: { extra: 'nolapic nosmp noapm' },
+        target: { toolstack: 'xend', generation: '3.0' },
+        grub: { flavor: 'legacy' },
+      },
+    ],
+    ['thinkpad-t60', '3.0.3', { hvm: { available: true, unreliable: false }, target: { generation: '3.0' } }],
+    // Pentium M without PAE: no Xen on a modern target; the plain kernel boots by default.
+    ['thinkpad-t42', '4.17', { xenDisabled: true, hvm: { available: false }, arch: { xen: 'x86_32' } }],
+    // Radeon HD 4850: radeon preferred over amdgpu's catch-all; modern backends; GRUB 2 with xl.
+    [
+      'desktop-amd-gpu',
+      '4.17',
+      { hvm: { available: true, technology: 'vmx' }, arch: { guests64: true }, grub: { flavor: 'grub2' } },
+    ],
+    // The Dom0 trusts Xen's capabilities.
+    ['xen-dom0', '3.0.3', { hvm: { available: true, reason: "Xen's capabilities offer hvm-* guests" } }],
+    ['vt-disabled', '4.17', { hvm: { available: false, technology: null } }],
+  ] as const)('%s on Xen %s', async (name, xen, expected) => {
+    expect(await planFor(name, xen)).toMatchObject(expected);
+  });
+
+  it('chooses radeon for the Radeon HD 4850 and loads the modern backends first', async () => {
+    const p = await planFor('desktop-amd-gpu', '4.17');
+    const gpu = p.drivers.find((d) => d.id === '0000:01:00.0')!;
+    expect(gpu).toMatchObject({ candidates: ['radeon', 'amdgpu'], chosen: 'radeon' });
+    expect(gpu.reason).toMatch(/^preferred by rule gpu-radeon over radeon|^first loadable/);
+    const names = p.dom0.modules.map((m) => m.name);
+    expect(names.slice(0, 4)).toEqual(['xen-evtchn', 'xen-gntdev', 'xen-gntalloc', 'xen-privcmd']);
+    expect(names).toContain('radeon');
+    expect(names).not.toContain('amdgpu');
+  });
+
+  it.each(fixtureNames().flatMap((name) => ['3.0.2', '3.0.3', '4.17'].map((xen) => [name, xen] as const)))(
+    '%s on Xen %s: exactly one default GRUB entry, no 64-bit entry without long mode, options rendered',
+    async (name, xen) => {
+      const p = await planFor(name, xen);
+      expect(p.grub.entries.filter((e) => e.default)).toHaveLength(1);
+      if (p.longMode === false) expect(p.grub.entries.every((e) => e.arch === 'x86_32')).toBe(true);
+      expect(p.grub.entries.find((e) => e.default)!.xen).toBe(!p.xenDisabled);
+      expect(p.xen.cmdline).toBe(p.xen.options.map((o) => (o.value === null ? o.name : `${o.name}=${o.value}`)).join(' '));
+      if (p.target.dom0MemSyntax === 'plain') expect(p.xen.cmdline).not.toMatch(/dom0_mem=[^ ]*(max|min):/);
+      expect(new Set(p.dom0.modules.map((m) => m.name)).size).toBe(p.dom0.modules.length);
+    },
+  );
+});
