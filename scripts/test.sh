@@ -9,6 +9,8 @@ command -v lspci >/dev/null || need+=(pciutils)
 command -v modprobe >/dev/null || [ -x /sbin/modprobe ] || [ -x /usr/sbin/modprobe ] || need+=(kmod)
 command -v lsusb >/dev/null || need+=(usbutils)
 command -v dash >/dev/null || need+=(dash)
+command -v patch >/dev/null || need+=(patch)
+command -v grub-script-check >/dev/null || need+=(grub-common)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "installing ${need[*]} for the cross-check tests" >&2
