@@ -4,6 +4,7 @@ import { isAutoconfigError } from '../errors.ts';
 import { nodeFsPromises, type WritableFsLike } from '../fs.ts';
 import { VERSION } from '../version.ts';
 import { EXIT, type CliIO } from './_io.ts';
+import { CONFIGURE_FLAGS, runConfigure } from './configure.ts';
 import { runDrivers } from './drivers.ts';
 import { runExplain } from './explain.ts';
 import { runImport } from './import.ts';
@@ -30,7 +31,13 @@ const COMMANDS: Record<string, { run: (argv: readonly string[], io: CliIO) => Pr
 
 export const USAGE = `autoconfig ${VERSION}: probe this machine and configure Xen, Dom0 and its drivers
 
-Usage: autoconfig <command> [options]
+Usage: autoconfig --dry-run [--root DIR] [--xen VERSION] [--rules DIR]... [--json]
+       autoconfig --write [--apply] [--target DIR] [--root DIR] [--xen VERSION] [--rules DIR]...
+       autoconfig <command> [options]
+
+  --dry-run    show the verdicts, the decisions and every file that would be written (as a diff); writes nothing
+  --write      write the files atomically inside the target root (default: the --root, i.e. /)
+  --apply      also load the Dom0 modules with modprobe, each within --module-timeout MS (default 4000)
 
 Commands:
 ${Object.entries(COMMANDS)
@@ -42,7 +49,8 @@ Common options:
   --json       machine-readable output
   --help       this text; --version the version
 
-Exit codes: 0 ok, 1 error, 2 usage error.
+Exit codes: 0 ok, 1 error (nothing written), 2 usage error, 3 the safe plan was used after a failure,
+4 files written but some modules failed to load or timed out.
 `;
 
 export async function main(options: MainOptions): Promise<number> {
@@ -61,19 +69,30 @@ export async function main(options: MainOptions): Promise<number> {
     io.stdout(`${VERSION}\n`);
     return EXIT.ok;
   }
+  // The main use has no command word: `autoconfig --dry-run`, `autoconfig --write --apply`.
+  if (options.argv.some((a) => CONFIGURE_FLAGS.includes(a))) return run('configure', runConfigure, options.argv, io);
   const command = COMMANDS[first];
   if (!command) {
     io.stderr(`autoconfig: unknown command "${first}"\n\n${USAGE}`);
     return EXIT.usage;
   }
+  return run(first, command.run, rest, io);
+}
+
+async function run(
+  name: string,
+  command: (argv: readonly string[], io: CliIO) => Promise<number>,
+  argv: readonly string[],
+  io: CliIO,
+): Promise<number> {
   try {
-    return await command.run(rest, io);
+    return await command(argv, io);
   } catch (error) {
     if (isAutoconfigError(error)) {
-      io.stderr(`autoconfig ${first}: ${error.message}\n`);
+      io.stderr(`autoconfig ${name}: ${error.message}\n`);
       return error.code === 'E_USAGE' ? EXIT.usage : EXIT.error;
     }
-    io.stderr(`autoconfig ${first}: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    io.stderr(`autoconfig ${name}: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     return EXIT.error;
   }
 }

@@ -268,3 +268,34 @@ function grubEntries(
   }
   return entries;
 }
+
+/**
+ * The plan when deciding failed (a broken rule file, an unreadable kernel directory, a bug): no rule's options, no
+ * driver policy, failsafe. Xen still boots by default when the CPU can run the target at all (64-bit, or a
+ * 32-bit PAE Xen before 4.3), else the plain kernel does.
+ */
+export function safePlan(profile: HardwareProfile, target: TargetXen): Plan {
+  const lm = profile.cpu.longMode;
+  const no32bitXen = compareXenVersions(target.version, '4.3') >= 0;
+  const facts: Record<string, FactValue> = {
+    safe: true,
+    'xen.disabled': lm === false && no32bitXen,
+    'hvm.available': false,
+    'hvm.reason': 'not decided: autoconfig fell back to the safe plan',
+  };
+  const outcome: RuleOutcome = {
+    target: { xen: target.version, arch: null },
+    facts,
+    xen: [],
+    dom0: [],
+    modules: { load: [], blacklist: [], prefer: [] },
+    sysconfig: {},
+    dom0Memory: null,
+    dom0Vcpus: null,
+    guest: {},
+    notes: [],
+    warnings: [{ text: 'autoconfig fell back to the safe plan: conservative options only', rule: 'safe-plan' }],
+    decisions: [],
+  };
+  return plan({ profile, drivers: [], target, outcome });
+}

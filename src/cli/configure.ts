@@ -1,0 +1,228 @@
+// `autoconfig --dry-run | --write | --apply`: the product. Probe, match, decide, plan, render; then show (dry run),
+// write atomically inside the target root, and load the modules with time limits. Nothing here may hang or abort a
+// boot: any failure before the files are rendered falls back to the safe plan, which is still written (exit 3).
+import { posix } from 'node:path';
+import { loadModules, type LoadResult } from '../apply/modprobe.ts';
+import { render } from '../emit/render.ts';
+import { writeFiles, type WriteFsLike } from '../emit/write.ts';
+import { AutoconfigError } from '../errors.ts';
+import type { FsLike } from '../fs.ts';
+import { PciNames } from '../ids/pci-ids.ts';
+import { decide } from '../plan/decide.ts';
+import { plan, safePlan } from '../plan/plan.ts';
+import { detectTargetXen } from '../plan/target.ts';
+import type { Plan } from '../plan/types.ts';
+import { Reader, LARGE_FILE_CAP } from '../probe/_reader.ts';
+import { probe } from '../probe/probe.ts';
+import type { HardwareProfile } from '../types.ts';
+import { VERSION } from '../version.ts';
+import { parseArgs } from './_args.ts';
+import { EXIT, type CliIO } from './_io.ts';
+import { unifiedDiff } from './diff.ts';
+import { describeAction } from './format-decisions.ts';
+
+/** Exit codes of the configure modes (README "Exit codes"). */
+export const CONFIGURE_EXIT = {
+  ...EXIT,
+  /** Something failed; the safe plan was shown or written instead. */
+  safePlan: 3,
+  /** Files written, but some modules failed to load or timed out. */
+  modules: 4,
+} as const;
+
+export const CONFIGURE_FLAGS = ['--dry-run', '--write', '--apply'];
+
+export async function runConfigure(argv: readonly string[], io: CliIO): Promise<number> {
+  const { options, positionals } = parseArgs(argv, {
+    'dry-run': { type: 'boolean' },
+    write: { type: 'boolean' },
+    apply: { type: 'boolean' },
+    root: { type: 'string' },
+    target: { type: 'string' },
+    xen: { type: 'string' },
+    rules: { type: 'string', multiple: true },
+    kernel: { type: 'string' },
+    json: { type: 'boolean' },
+    'module-timeout': { type: 'string' },
+    modprobe: { type: 'string' },
+  });
+  if (positionals.length > 0) throw new AutoconfigError('E_USAGE', `unexpected argument "${positionals[0]}"`);
+  const dryRun = options['dry-run'] === true;
+  const apply = options.apply === true;
+  const write = options.write === true || apply;
+  if (dryRun === write) throw new AutoconfigError('E_USAGE', 'give --dry-run, or --write (and/or --apply)');
+  const root = posix.resolve(io.cwd, (options.root as string | undefined) ?? '/');
+  const target = posix.resolve(io.cwd, (options.target as string | undefined) ?? root);
+  const xen = (options.xen as string | undefined) ?? null;
+
+  // A bad --xen is the user's mistake, not the machine's: refuse it before anything else.
+  if (xen !== null) await detectTargetXen({ option: xen, profile: { hypervisor: emptyHypervisor() } });
+
+  const failures: string[] = [];
+  let thePlan: Plan;
+  let profile: HardwareProfile;
+  try {
+    const decided = await decide({
+      fs: io.fs,
+      root,
+      xen,
+      rules: ((options.rules as string[] | undefined) ?? []).map((r) => posix.resolve(io.cwd, r)),
+      kernelDir: typeof options.kernel === 'string' ? posix.resolve(io.cwd, options.kernel) : null,
+    });
+    for (const issue of decided.ruleIssues.filter((i) => i.severity === 'error')) {
+      failures.push(`rule file ${issue.file}:${issue.line}: ${issue.code}: ${issue.message}`);
+    }
+    profile = decided.profile;
+    const names = await PciNames.load();
+    thePlan = plan({
+      profile,
+      drivers: decided.drivers.devices,
+      target: decided.target,
+      outcome: decided.outcome,
+      name: (v, d) => names.device(v, d),
+    });
+  } catch (error) {
+    if (error instanceof AutoconfigError && error.code === 'E_USAGE') throw error;
+    failures.push(`planning failed: ${error instanceof Error ? error.message : String(error)}`);
+    profile = await probe({ fs: io.fs, root });
+    const targetXen = await detectTargetXen({ option: xen, profile, fs: io.fs, root }).catch(() => ({
+      version: '4.17',
+      source: 'default' as const,
+      detail: 'default (target detection failed too)',
+    }));
+    thePlan = safePlan(profile, targetXen);
+  }
+  // Rule-file errors leave the bad rules out; the plan from the good ones stands, but say so and exit 3.
+  const files = render(thePlan);
+  const current = await readCurrent(io.fs, target, files.map((f) => f.path));
+
+  if (dryRun) {
+    if (options.json) io.stdout(JSON.stringify(jsonReport(thePlan, files), null, 2) + '\n');
+    else io.stdout(textReport(thePlan, profile, files, current, failures, target));
+    return failures.length > 0 ? CONFIGURE_EXIT.safePlan : CONFIGURE_EXIT.ok;
+  }
+
+  const result = await writeFiles(files, { target, fs: io.fs as unknown as WriteFsLike });
+  io.stdout(
+    `wrote ${result.written.length} file(s) under ${target}, ${result.unchanged.length} unchanged` +
+      (result.backups.length ? `, kept ${result.backups.length} backup(s)` : '') +
+      '\n',
+  );
+  for (const path of result.written) io.stdout(`  ${path}\n`);
+  for (const failure of failures) io.stderr(`autoconfig: ${failure}; the safe plan was written\n`);
+  let code: number = failures.length > 0 ? CONFIGURE_EXIT.safePlan : CONFIGURE_EXIT.ok;
+  if (apply) {
+    const timeout = Number(options['module-timeout'] ?? 4000);
+    const loaded = await loadModules(
+      thePlan.dom0.modules.map((m) => ({ name: m.name, options: m.options })),
+      {
+        perModuleMs: Number.isFinite(timeout) && timeout > 0 ? timeout : 4000,
+        ...(target === '/' ? {} : { root: target }),
+        ...(typeof options.modprobe === 'string' ? { modprobe: options.modprobe } : {}),
+      },
+    );
+    io.stdout(formatLoad(loaded));
+    if (code === CONFIGURE_EXIT.ok && loaded.results.some((r) => r.status !== 'loaded')) code = CONFIGURE_EXIT.modules;
+  }
+  return code;
+}
+
+function emptyHypervisor(): HardwareProfile['hypervisor'] {
+  return {
+    xen: { present: false, guestType: null, version: null, capabilities: [], features: null, dom0: null },
+    cpuidSignature: null,
+    dmiVendor: null,
+    detected: null,
+    role: 'unknown',
+    evidence: [],
+  };
+}
+
+async function readCurrent(fs: FsLike, target: string, paths: string[]): Promise<Map<string, string | null>> {
+  const reader = new Reader({ fs, root: target });
+  const out = new Map<string, string | null>();
+  for (const path of paths) out.set(path, await reader.text(path, { cap: LARGE_FILE_CAP }));
+  return out;
+}
+
+function yesNo(value: boolean | null): string {
+  return value === null ? 'unknown' : value ? 'yes' : 'no';
+}
+
+function textReport(
+  p: Plan,
+  profile: HardwareProfile,
+  files: { path: string; content: string }[],
+  current: Map<string, string | null>,
+  failures: string[],
+  target: string,
+): string {
+  const out: string[] = [];
+  const d = profile.dmi;
+  out.push(`autoconfig ${VERSION} --dry-run: nothing is written.`, '');
+  for (const failure of failures) out.push(`FAILED: ${failure}`);
+  if (failures.length > 0) out.push('This is the SAFE plan: conservative options only.', '');
+  out.push(
+    `Machine: ${[d.sysVendor, d.productName].filter(Boolean).join(' ') || 'unknown'}; ` +
+      `${profile.cpu.modelName ?? 'unknown CPU'}, ${profile.cpu.logicalCpus ?? '?'} logical CPUs; ` +
+      `${p.memory.totalMiB === null ? 'memory unknown' : `${p.memory.totalMiB} MiB`}; ` +
+      `${profile.pci.length} PCI, ${profile.usb.length} USB devices; ${profile.hypervisor.role}`,
+  );
+  out.push(
+    `Target: Xen ${p.target.version} (${p.target.source}), ${p.target.toolstack}, ` +
+      `${p.grub.flavor === 'grub2' ? 'GRUB 2' : 'GRUB legacy'} (${p.grub.variant.toUpperCase()})` +
+      (p.xenDisabled ? '; Xen cannot run here: the plain kernel boots by default' : ''),
+    '',
+  );
+  out.push(
+    `HVM guests: ${p.hvm.available ? `yes (${p.hvm.technology ?? 'Xen'})` : 'no'}${p.hvm.unreliable ? ', unreliable' : ''} — ${p.hvm.reason}`,
+  );
+  out.push(
+    `64-bit: ${yesNo(p.longMode)} — ${p.arch.xen} Xen, ${p.arch.dom0} Dom0, 64-bit guests ${p.arch.guests64 ? 'possible' : 'impossible'}`,
+  );
+  out.push(`UMA graphics: ${p.uma.present ? `yes${p.uma.device ? ` (${p.uma.device})` : ''}, takes main memory` : 'no'}`);
+  out.push(`IOMMU: ${p.iommu.available ? 'yes' : 'no'}${p.iommu.hidden.length ? `; hidden from Dom0: ${p.iommu.hidden.join(' ')}` : ''}`);
+  out.push(
+    `Memory: Dom0 ${p.memory.dom0 ?? "Xen's default"}${p.memory.guestsMiB !== null ? `, about ${p.memory.guestsMiB} MiB left for guests` : ''}; ` +
+      `vCPUs: Dom0 ${p.vcpus.dom0 ?? 'default'}, guests ${p.vcpus.guests ?? 'default'}`,
+  );
+  out.push(`Xen command line: ${p.xen.cmdline || '(none)'}`);
+  out.push(`Dom0 command line: ${p.dom0.cmdline || '(none)'}`);
+  out.push(`Dom0 modules: ${p.dom0.modules.map((m) => m.name).join(' ') || '(none)'}`);
+  if (p.dom0.blacklist.length) out.push(`Blacklisted: ${p.dom0.blacklist.map((b) => b.name).join(' ')}`);
+  if (p.xserver.module) out.push(`X: ${p.xserver.server ?? 'X'} with ${p.xserver.module}${p.xserver.description ? ` for ${p.xserver.description}` : ''}`);
+  for (const w of p.warnings) out.push(`WARNING: ${w}`);
+  for (const n of p.notes) out.push(`note: ${n}`);
+  const live = p.decisions.filter((x) => !x.overriddenBy);
+  out.push('', `Decisions (${live.length}; \`autoconfig explain\` shows each with its evidence):`);
+  for (const x of live) out.push(`  ${x.rule}: ${describeAction(x.action)}`);
+  const changed = files.filter((f) => current.get(f.path) !== f.content);
+  out.push('', `Files under ${target} (${changed.length} would change, ${files.length - changed.length} unchanged):`);
+  for (const f of files) out.push(`  ${current.get(f.path) === f.content ? 'unchanged' : current.get(f.path) === null ? 'new      ' : 'changed  '} ${f.path}`);
+  for (const f of changed) out.push('', unifiedDiff(f.path, current.get(f.path) ?? null, f.content).trimEnd());
+  return out.join('\n') + '\n';
+}
+
+function jsonReport(p: Plan, files: { path: string; content: string }[]) {
+  return {
+    target: p.target,
+    hvm: { available: p.hvm.available, technology: p.hvm.technology, reason: p.hvm.reason },
+    longMode: p.longMode,
+    uma: { present: p.uma.present, device: p.uma.device },
+    xen: { cmdline: p.xen.cmdline },
+    dom0: { cmdline: p.dom0.cmdline, modules: p.dom0.modules.map((m) => m.name) },
+    grub: { variant: p.grub.variant, entries: p.grub.entries },
+    drivers: p.drivers,
+    files: files.map((f) => ({ path: f.path, content: f.content })),
+    decisions: p.decisions,
+    warnings: p.warnings,
+    plan: p,
+  };
+}
+
+function formatLoad(loaded: LoadResult): string {
+  const lines = loaded.results.map(
+    (r) => `  ${r.status.padEnd(8)} ${r.name}${r.status === 'loaded' ? '' : `: ${r.detail ?? r.stderr.trim()}`}`,
+  );
+  return `modprobe (${loaded.results.filter((r) => r.status === 'loaded').length}/${loaded.results.length} loaded)${loaded.timedOut ? ', total time limit reached' : ''}:\n${lines.join('\n')}\n`;
+}
