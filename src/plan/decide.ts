@@ -1,6 +1,6 @@
 // The pipeline up to the rules' decisions, shared by `explain` and the plan: probe -> driver matches ->
 // target Xen -> rules (shipped, --rules, the target's rules.d) -> boot-line cheatcodes -> outcome.
-import type { FsLike } from '../fs.ts';
+import { nodeFsPromises, type FsLike } from '../fs.ts';
 import { driversReport, type DriversReport } from '../modalias/index.ts';
 import { detectTargetXen, type TargetXen } from './target.ts';
 import { probe } from '../probe/probe.ts';
@@ -12,8 +12,9 @@ import type { RuleIssue, RuleOutcome } from '../rules/types.ts';
 import type { HardwareProfile } from '../types.ts';
 
 export interface DecideOptions {
-  fs: FsLike;
-  root: string;
+  /** node:fs and "/" by default. */
+  fs?: FsLike;
+  root?: string;
   xen?: string | null;
   rules?: readonly string[];
   kernelDir?: string | null;
@@ -28,7 +29,8 @@ export interface Decided {
 }
 
 export async function decide(options: DecideOptions): Promise<Decided> {
-  const { fs, root } = options;
+  const fs = options.fs ?? nodeFsPromises;
+  const root = options.root ?? '/';
   const profile = await probe({ fs, root });
   const cheatcodes = parseCheatcodes(profile.cmdline);
   const [drivers, target, shipped] = await Promise.all([
