@@ -1,0 +1,226 @@
+// The HVM guest template. xm create runs an xm config as Python (exec), so python3 is the real parser for the xm
+// files; the xl files use the subset of xl.cfg(5) syntax that Python reads the same way (KEY = number, "string",
+// [ 'item' ]), which python3 checks as well.
+import { afterAll, describe, expect, it } from 'vitest';
+import { GUEST_CDROM, guestMemoryMiB, renderGuestConfig, VIDEO_RAM_MIB } from '../../src/emit/guest.ts';
+import type { Plan } from '../../src/plan/types.ts';
+import { fixtureNames } from '../_support/memfs.ts';
+import { planFor, retarget, t60Plan } from './_plans.ts';
+import { findTool, run, scratch, skipNote } from './_tools.ts';
+
+const python = findTool('python3');
+const pyNote = skipNote(python, 'python3', 'python3');
+const tmp = scratch('guest');
+afterAll(() => tmp.remove());
+
+let n = 0;
+/** Runs the config as Python and returns its variables. */
+function execPython(text: string): Record<string, unknown> {
+  const file = tmp.file(`guest-${n++}.cfg`, text);
+  const script = [
+    'import json, sys',
+    'scope = {}',
+    'exec(compile(open(sys.argv[1]).read(), sys.argv[1], "exec"), scope)',
+    'print(json.dumps({k: v for k, v in scope.items() if not k.startswith("__")}))',
+  ].join('\n');
+  const r = run([python!, '-c', script, file]);
+  expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
+  return JSON.parse(r.stdout) as Record<string, unknown>;
+}
+
+/** Non-comment lines as key = value text. */
+const assignments = (text: string) =>
+  Object.fromEntries(
+    text
+      .split('\n')
+      .filter((l) => l !== '' && !l.startsWith('#'))
+      .map((l) => l.split(' = ') as [string, string]),
+  );
+
+describe('guestMemoryMiB', () => {
+  it.each([
+    [1536, 1, 1515],
+    [1024, 2, 1006],
+    [65536, 8, 65012],
+  ])('%i MiB for %i vCPUs -> %i', (available, vcpus, mem) => {
+    expect(guestMemoryMiB(available, vcpus)).toBe(mem);
+  });
+
+  it('leaves exactly room for shadow page tables (1 MiB per vCPU, 8 KiB per MiB) and the video RAM', () => {
+    for (const available of [64, 100, 512, 1536, 2047, 3000, 15_872]) {
+      for (const vcpus of [1, 2, 4, 16]) {
+        const mem = guestMemoryMiB(available, vcpus);
+        const needs = (m: number) => m + vcpus + Math.ceil(m / 128) + VIDEO_RAM_MIB;
+        if (mem === null) {
+          expect(needs(32)).toBeGreaterThan(available);
+          continue;
+        }
+        expect(needs(mem)).toBeLessThanOrEqual(available);
+        expect(needs(mem + 1)).toBeGreaterThan(available);
+      }
+    }
+  });
+
+  it('null below 32 MiB, too little for a guest', () => {
+    expect(guestMemoryMiB(40, 1)).toBeNull();
+    expect(guestMemoryMiB(0, 1)).toBeNull();
+  });
+});
+
+describe('xm syntax (xend: Xen 3.x, 4.0)', () => {
+  it('Xen 3.0.2: hvmloader, builder, cdrom= (no disk=), ne2000=0 and extra from the rules, no PV drivers', () => {
+    const p = t60Plan();
+    const text = renderGuestConfig(p);
+    expect(assignments(text)).toEqual({
+      kernel: `'/usr/lib/xen/boot/hvmloader'`,
+      builder: `'hvm'`,
+      name: `'autoconfig-hvm'`,
+      memory: '1515',
+      vcpus: '1',
+      device_model: `'/usr/lib/xen/bin/qemu-dm'`,
+      vif: `[ 'type=ioemu, bridge=xenbr0' ]`,
+      cdrom: `'${GUEST_CDROM}'`,
+      boot: `'d'`,
+      vnc: '1',
+      serial: `'pty'`,
+      extra: `'nolapic nosmp noapm'`,
+      ne2000: '0',
+    });
+    expect(text).toContain('# An emulated NIC on the bridge xenbr0: Xen 3.0.2 has no PV drivers for HVM guests.');
+    expect(text).toContain('# MiB: the 1536 left for guests, less shadow page tables and 8 MiB of video RAM.');
+  });
+
+  it('Xen 3.0.3 on a 64-bit Dom0: disk= for the CD, PAE for 64-bit guests, qemu-dm from lib64, acpi/apic', () => {
+    const p = retarget(t60Plan(), '3.0.3');
+    p.arch = { xen: 'x86_64', dom0: 'x86_64', guests64: true };
+    p.vcpus = { host: 2, dom0: 'all', guests: 2 };
+    p.guest = { vcpus: 2, acpi: 1, apic: 1, pv_drivers: true, vif_type: 'ioemu' };
+    const a = assignments(renderGuestConfig(p));
+    expect(a).toMatchObject({
+      disk: `[ 'phy:${GUEST_CDROM},hdc:cdrom,r' ]`,
+      pae: '1',
+      device_model: `'/usr/lib64/xen/bin/qemu-dm'`,
+      acpi: '1',
+      apic: '1',
+      vcpus: '2',
+    });
+    expect(a.cdrom).toBeUndefined();
+    expect(renderGuestConfig(p)).toContain('# A guest with PV drivers may use the paravirtual NIC and disk instead.');
+  });
+
+  it(`python3 runs it and reads every value back, hostile rule strings included${pyNote}`, () => {
+    if (python === null) return;
+    const p = t60Plan();
+    p.guest = { ...p.guest, extra: `it's "x" \\ $(reboot)`, localtime: true, stdvga: 0 };
+    expect(execPython(renderGuestConfig(p))).toEqual({
+      kernel: '/usr/lib/xen/boot/hvmloader',
+      builder: 'hvm',
+      name: 'autoconfig-hvm',
+      memory: 1515,
+      vcpus: 1,
+      device_model: '/usr/lib/xen/bin/qemu-dm',
+      vif: ['type=ioemu, bridge=xenbr0'],
+      cdrom: GUEST_CDROM,
+      boot: 'd',
+      vnc: 1,
+      serial: 'pty',
+      extra: `it's "x" \\ $(reboot)`,
+      localtime: 1,
+      ne2000: 0,
+      stdvga: 0,
+    });
+  });
+});
+
+describe('xl syntax (xl: Xen 4.1 on)', () => {
+  function xlPlan(): Plan {
+    const p = retarget(t60Plan(), '4.17');
+    p.arch = { xen: 'x86_64', dom0: 'x86_64', guests64: true };
+    p.vcpus = { host: 4, dom0: 'all', guests: 4 };
+    p.memory = { totalMiB: 8192, dom0: '1024M,max:1024M', dom0MiB: 1024, guestsMiB: 7168 };
+    p.guest = { vcpus: 4, pv_drivers: true, vif_type: 'ioemu', xen_platform_pci: 1 };
+    return p;
+  }
+
+  it('type="hvm", the CD as an xl disk spec, vif with xl\'s default type, xen_platform_pci from the rules', () => {
+    const text = renderGuestConfig(xlPlan());
+    expect(assignments(text)).toEqual({
+      type: '"hvm"',
+      name: '"autoconfig-hvm"',
+      memory: '7100',
+      vcpus: '4',
+      vif: `[ 'bridge=xenbr0' ]`,
+      disk: `[ 'format=raw, vdev=hdc, access=ro, devtype=cdrom, target=${GUEST_CDROM}' ]`,
+      boot: '"d"',
+      vnc: '1',
+      serial: '"pty"',
+      xen_platform_pci: '1',
+    });
+    expect(text).not.toMatch(/^(pae|kernel|device_model|builder) /m);
+  });
+
+  it('builder="hvm" before 4.10 (xl knows type= from 4.10)', () => {
+    const a = assignments(renderGuestConfig(retarget(xlPlan(), '4.9')));
+    expect(a.builder).toBe('"hvm"');
+    expect(a.type).toBeUndefined();
+  });
+
+  it('a vif type other than ioemu is written; the rules may replace our keys or unset them with null', () => {
+    const p = xlPlan();
+    p.guest = { ...p.guest, vif_type: 'vif', boot: 'c', vnc: null, viridian: true };
+    const a = assignments(renderGuestConfig(p));
+    expect(a.vif).toBe(`[ 'type=vif, bridge=xenbr0' ]`);
+    expect(a.boot).toBe('"c"');
+    expect(a.vnc).toBeUndefined();
+    expect(a.viridian).toBe('1');
+    expect(Object.keys(a).indexOf('boot')).toBeLessThan(Object.keys(a).indexOf('serial'));
+  });
+
+  it('refuses a string xl.cfg cannot hold, and a key that is no name', () => {
+    const p = xlPlan();
+    expect(() => renderGuestConfig({ ...p, guest: { extra: 'say "hi"' } })).toThrow(/cannot be an xl.cfg string/);
+    expect(() => renderGuestConfig({ ...p, guest: { extra: 'a\nb' } })).toThrow(/control character/);
+    expect(() => renderGuestConfig({ ...p, guest: { 'bad key': 1 } })).toThrow(/not an xm\/xl key name/);
+  });
+
+  it(`python3 reads the same values (xl.cfg's simple forms are Python too)${pyNote}`, () => {
+    if (python === null) return;
+    expect(execPython(renderGuestConfig(xlPlan()))).toMatchObject({
+      type: 'hvm',
+      memory: 7100,
+      vif: ['bridge=xenbr0'],
+      disk: [`format=raw, vdev=hdc, access=ro, devtype=cdrom, target=${GUEST_CDROM}`],
+    });
+  });
+});
+
+describe('memory and refusal', () => {
+  it('no memory line when what is left for guests is unknown, and says why', () => {
+    const p = t60Plan();
+    p.memory = { ...p.memory, totalMiB: null, guestsMiB: null };
+    const text = renderGuestConfig(p);
+    expect(text).not.toMatch(/^memory = /m);
+    expect(text).toContain('# memory is not set: how much memory is left for guests is unknown');
+  });
+
+  it('no memory line when too little is left', () => {
+    const p = t60Plan();
+    p.memory = { ...p.memory, guestsMiB: 20 };
+    expect(renderGuestConfig(p)).toContain('# memory is not set: 20 MiB left for guests is too little');
+  });
+
+  it('refuses a plan where HVM guests cannot run', () => {
+    const p = t60Plan();
+    expect(() => renderGuestConfig({ ...p, hvm: { ...p.hvm, available: false, reason: 'no vmx' } })).toThrow(/no vmx/);
+  });
+});
+
+describe.each(['3.0.2', '3.0.3', '4.17'])(`real plans on Xen %s${pyNote}`, (xen) => {
+  it.each(fixtureNames())('%s: python3 runs the template where HVM guests can run', async (fixture) => {
+    const p = await planFor(fixture, xen);
+    if (!p.hvm.available || python === null) return;
+    const vars = execPython(renderGuestConfig(p));
+    expect(vars.name).toBe('autoconfig-hvm');
+    expect(vars.vcpus).toBe(p.vcpus.guests ?? undefined);
+  });
+});
