@@ -1,0 +1,47 @@
+// Every file the plan turns into, with its absolute path inside the target root, sorted by path: the input of
+// writeFiles() and of the --dry-run diff. Which files depends on the target: GRUB legacy's menu.lst or GRUB 2's
+// grub.cfg plus its update-grub settings (plan.grub.flavor), xend's or xl's settings (plan.target.toolstack), and
+// the HVM guest template only where HVM guests can run.
+import type { Plan } from '../plan/types.ts';
+import { renderMenuLst } from './grub-legacy.ts';
+import { renderGrubCfg, renderGrubDefaults } from './grub2.ts';
+import { renderGuestConfig } from './guest.ts';
+import { renderModprobeConf, renderModulesLoad } from './modules.ts';
+import { renderSysconfig, SYSCONFIG_DIR } from './sysconfig.ts';
+import { renderXendConfig, renderXlConf } from './toolstack.ts';
+
+export interface RenderedFile {
+  /** Absolute path inside the target root: "/etc/sysconfig/xen". */
+  path: string;
+  content: string;
+  /** Permission bits; absent: writeFiles() keeps the replaced file's, or 0644. */
+  mode?: number;
+}
+
+export const PATHS = {
+  menuLst: '/boot/grub/menu.lst',
+  grubCfg: '/boot/grub/grub.cfg',
+  grubDefaults: '/etc/default/grub.d/xen.cfg',
+  modulesLoad: '/etc/modules-load.d/autoconfig.conf',
+  modprobe: '/etc/modprobe.d/autoconfig.conf',
+  xendConfig: '/etc/xen/xend-config.sxp',
+  xlConf: '/etc/xen/xl.conf',
+  guest: '/etc/xen/autoconfig-hvm.cfg',
+} as const;
+
+export function render(plan: Plan): RenderedFile[] {
+  const files: RenderedFile[] = [];
+  if (plan.grub.flavor === 'legacy') {
+    files.push({ path: PATHS.menuLst, content: renderMenuLst(plan) });
+  } else {
+    files.push({ path: PATHS.grubCfg, content: renderGrubCfg(plan) });
+    files.push({ path: PATHS.grubDefaults, content: renderGrubDefaults(plan) });
+  }
+  files.push({ path: PATHS.modulesLoad, content: renderModulesLoad(plan) });
+  files.push({ path: PATHS.modprobe, content: renderModprobeConf(plan) });
+  for (const { name, content } of renderSysconfig(plan)) files.push({ path: `${SYSCONFIG_DIR}/${name}`, content });
+  if (plan.target.toolstack === 'xend') files.push({ path: PATHS.xendConfig, content: renderXendConfig(plan) });
+  else files.push({ path: PATHS.xlConf, content: renderXlConf(plan) });
+  if (plan.hvm.available) files.push({ path: PATHS.guest, content: renderGuestConfig(plan) });
+  return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
