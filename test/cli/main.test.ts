@@ -17,7 +17,8 @@ describe('main', () => {
   it('prints usage and exits 2 without a command', async () => {
     const r = await run([]);
     expect(r.code).toBe(2);
-    expect(r.stdout).toContain('Usage: autoconfig <command>');
+    expect(r.stdout).toContain('Usage: autoconfig --dry-run');
+    expect(r.stdout).toContain('autoconfig <command> [options]');
   });
 
   it('prints the version', async () => {
