@@ -3,9 +3,13 @@
 // diff); otherwise every rendered file must equal its golden byte for byte, and no golden may be left over.
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
+import { memfs } from 'memfs';
 import { describe, expect, it } from 'vitest';
+import { writeFiles, type WriteFsLike } from '../../src/emit/write.ts';
 import { PATHS, render } from '../../src/emit/render.ts';
+import { safePlan } from '../../src/plan/plan.ts';
 import { fixtureNames, repoRoot } from '../_support/memfs.ts';
+import { fixtureProfile } from '../rules/_support.ts';
 import { planFor, retarget, t60Plan } from './_plans.ts';
 
 const GOLDEN = join(repoRoot, 'test', 'emit', 'golden');
@@ -72,6 +76,28 @@ describe('render: which files, per target', () => {
       expect(f.content.endsWith('\n')).toBe(true);
       expect(f.content.startsWith('# Written by xenoppix-autoconfig')).toBe(true);
     }
+  });
+});
+
+describe('render then writeFiles', () => {
+  it('a second run with the same plan writes nothing (byte-identical output)', async () => {
+    const { fs } = memfs();
+    fs.mkdirSync('/target', { recursive: true });
+    const options = { target: '/target', fs: fs.promises as unknown as WriteFsLike };
+    const first = await writeFiles(render(await planFor('thinkpad-t60', '3.0.2')), options);
+    expect(first.written).toContain('/etc/sysconfig/xen');
+    const second = await writeFiles(render(await planFor('thinkpad-t60', '3.0.2')), options);
+    expect(second.written).toEqual([]);
+    expect(second.unchanged).toEqual(first.written);
+  });
+});
+
+describe('the safe plan renders on every machine and target (the fallback must not fail)', () => {
+  it.each(fixtureNames().flatMap((f) => TARGETS.map((x) => [f, x] as const)))('%s on Xen %s', (fixture, xen) => {
+    const files = render(safePlan(fixtureProfile(fixture), { version: xen, source: 'option', detail: `--xen ${xen}` }));
+    const verdicts = files.find((f) => f.path === '/etc/sysconfig/xen');
+    expect(verdicts?.content).toContain(`SAFE='yes'`);
+    expect(files.map((f) => f.path)).not.toContain(PATHS.guest);
   });
 });
 
