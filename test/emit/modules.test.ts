@@ -1,5 +1,7 @@
-// The module lists, and the modprobe.d file read by kmod itself (`modprobe -C FILE --showconfig`, kmod 30): kmod
+// The module lists, and the modprobe.d file read by kmod itself (`modprobe -C DIR --showconfig`, kmod 30): kmod
 // must take every line we write, report none as bad, and show our blacklist and options lines.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { renderModprobeConf, renderModulesLoad } from '../../src/emit/modules.ts';
 import { parseModprobeConfig } from '../../src/modalias/modprobe-d.ts';
@@ -93,9 +95,13 @@ describe('renderModprobeConf', () => {
 });
 
 describe('kmod reads the modprobe.d file', () => {
+  let dirs = 0;
+  /** kmod reads a directory as it reads /etc/modprobe.d: every *.conf file in it. */
   function showconfig(text: string) {
-    const file = tmp.file(`autoconfig-${Math.random().toString(36).slice(2)}.conf`, text);
-    return run([modprobe!, '-C', file, '--showconfig']);
+    const dir = join(tmp.dir, `modprobe.d-${dirs++}`);
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'autoconfig.conf'), text);
+    return run([modprobe!, '-C', dir, '--showconfig']);
   }
 
   it(`kmod reports a bad line, so its silence below means something${kmodNote}`, () => {
