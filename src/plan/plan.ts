@@ -239,7 +239,7 @@ function usbMouse(profile: HardwareProfile): Plan['mouse'] {
 }
 
 // The live medium's layout: /boot/<arch>/{xen.gz,vmlinuz,initrd.gz}. x86 and x86_64 entries, each with and without
-// Xen; no x86_64 entries on a CPU without long mode. The default is the Xen entry of the chosen architecture, or
+// Xen; no x86_64 entries on a CPU without long mode, no x86_32 Xen on Xen 4.3 and later. The default is the Xen entry of the chosen architecture, or
 // the plain kernel when Xen cannot run here.
 function grubEntries(
   target: TargetInfo,
@@ -250,9 +250,11 @@ function grubEntries(
   dom0Options: readonly BootOption[],
 ): GrubEntry[] {
   const arches: XenArch[] = longMode === false ? ['x86_32'] : ['x86_64', 'x86_32'];
+  // The 32-bit hypervisor was removed after Xen 4.2: no x86_32 Xen entry for a newer target.
+  const xen32 = compareXenVersions(target.version, '4.3') < 0;
   const entries: GrubEntry[] = [];
   for (const arch of arches) {
-    for (const xen of [true, false]) {
+    for (const xen of arch === 'x86_32' && !xen32 ? [false] : [true, false]) {
       entries.push({
         title: xen ? `Xenoppix (Xen ${target.version}, ${arch})` : `Xenoppix (${arch}, without Xen)`,
         xen,

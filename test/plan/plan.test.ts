@@ -98,6 +98,9 @@ describe('plan over real machines', () => {
       const p = await planFor(name, xen);
       expect(p.grub.entries.filter((e) => e.default)).toHaveLength(1);
       if (p.longMode === false) expect(p.grub.entries.every((e) => e.arch === 'x86_32')).toBe(true);
+      // 32-bit Xen ended with 4.2.
+      const xen32 = p.grub.entries.some((e) => e.xen && e.arch === 'x86_32');
+      expect(xen32).toBe(xen !== '4.17');
       expect(p.grub.entries.find((e) => e.default)!.xen).toBe(!p.xenDisabled);
       expect(p.xen.cmdline).toBe(p.xen.options.map((o) => (o.value === null ? o.name : `${o.name}=${o.value}`)).join(' '));
       if (p.target.dom0MemSyntax === 'plain') expect(p.xen.cmdline).not.toMatch(/dom0_mem=[^ ]*(max|min):/);
