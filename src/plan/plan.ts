@@ -235,7 +235,8 @@ function usbMouse(profile: HardwareProfile): Plan['mouse'] {
   const mouse = profile.usb.find((d) =>
     d.interfaces.some((i) => i.class === '03' && i.subclass === '01' && i.protocol === '02'),
   );
-  return mouse ? { device: '/dev/input/mice', type: 'usb', xtype: 'IMPS/2' } : null;
+  // hwsetup's mapping for a USB mouse: MOUSETYPE=imps2, XMOUSETYPE=IMPS/2 (knoppix.md §4.5).
+  return mouse ? { device: '/dev/input/mice', type: 'imps2', xtype: 'IMPS/2' } : null;
 }
 
 // The live medium's layout: /boot/<arch>/{xen.gz,vmlinuz,initrd.gz}. x86 and x86_64 entries, each with and without
