@@ -11,6 +11,7 @@ command -v lsusb >/dev/null || need+=(usbutils)
 command -v dash >/dev/null || need+=(dash)
 command -v patch >/dev/null || need+=(patch)
 command -v grub-script-check >/dev/null || need+=(grub-common)
+command -v python3 >/dev/null || need+=(python3)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "installing ${need[*]} for the cross-check tests" >&2

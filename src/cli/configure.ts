@@ -92,8 +92,16 @@ export async function runConfigure(argv: readonly string[], io: CliIO): Promise<
     }));
     thePlan = safePlan(profile, targetXen);
   }
-  // Rule-file errors leave the bad rules out; the plan from the good ones stands, but say so and exit 3.
-  const files = render(thePlan);
+  // Rule-file errors leave the bad rules out; the plan from the good ones stands, but say so and exit 3. The
+  // emitters refuse values they cannot write safely (a control character from a rule): then the safe plan.
+  let files: ReturnType<typeof render>;
+  try {
+    files = render(thePlan);
+  } catch (error) {
+    failures.push(`rendering failed: ${error instanceof Error ? error.message : String(error)}`);
+    thePlan = safePlan(profile, thePlan.target);
+    files = render(thePlan);
+  }
   const current = await readCurrent(io.fs, target, files.map((f) => f.path));
 
   if (dryRun) {

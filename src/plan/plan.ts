@@ -225,6 +225,7 @@ export function sizeMiB(size: string): number | null {
   }
 }
 
+/** The plain form for the report; src/emit/cmdline.ts renders (and checks) what goes into boot files. */
 export function renderOptions(options: readonly BootOption[]): string {
   return options.map((o) => (o.value === null ? o.name : `${o.name}=${o.value}`)).join(' ');
 }

@@ -14,7 +14,7 @@ export interface TargetInfo extends TargetXen {
   toolstack: 'xend' | 'xl';
   /** 3.0.2 knows plain sizes only (KiB without suffix), min:/max: come with 3.0.4. */
   dom0MemSyntax: 'plain' | 'minmax';
-  /** Loader form of the GRUB 2 entry: multiboot2/module2 from Xen 4.4 on (GRUB's 20_linux_xen), else multiboot. */
+  /** Loader form of the GRUB 2 entry: multiboot2/module2 from Xen 4.9 on (GRUB's 20_linux_xen), else multiboot. */
   multiboot: 'multiboot' | 'multiboot2';
 }
 

@@ -51,6 +51,19 @@ describe('autoconfig --dry-run', () => {
     expect(r.stdout).toContain('This is the SAFE plan');
   });
 
+  it('falls back to the safe plan when a rule asks for an option no boot loader can carry', async () => {
+    const { fs, root } = loadFixture('thinkpad-t60');
+    await fs.mkdir('/rules', { recursive: true });
+    await fs.writeFile(
+      '/rules/90-bad.yaml',
+      'rules:\n  - id: bad-option\n    source: test\n    then:\n      - xen: { add: "console=\\x01" }\n',
+    );
+    const r = await run(['--dry-run', '--root', root, '--rules', '/rules'], fs);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toContain('FAILED: rendering failed:');
+    expect(r.stdout).toContain('This is the SAFE plan');
+  });
+
   it.each([[['--dry-run', '--write']], [['--dry-run', 'extra']], [['--dry-run', '--xen', 'four']]])(
     'refuses %j',
     async (argv) => {
