@@ -7,10 +7,9 @@
 // target may be a symlink: a symlinked /etc in a target could point at the host's /etc, so writing through
 // symlinks is refused outright rather than resolved. Every path is checked before the first file is written.
 import { randomBytes } from 'node:crypto';
-import * as nodeFs from 'node:fs/promises';
 import { posix } from 'node:path';
 import { AutoconfigError, errnoCode } from '../errors.ts';
-import type { FileHandleLike, StatsLike, WritableFsLike } from '../fs.ts';
+import { nodeFsPromises, type FileHandleLike, type StatsLike, type WritableFsLike } from '../fs.ts';
 
 export interface WriteStatsLike extends StatsLike {
   mode: number;
@@ -33,18 +32,8 @@ export interface WriteFsLike extends WritableFsLike {
   lstat(path: string): Promise<WriteStatsLike>;
 }
 
-export const nodeWriteFs: WriteFsLike = {
-  open: nodeFs.open,
-  readdir: nodeFs.readdir,
-  readlink: nodeFs.readlink,
-  lstat: nodeFs.lstat,
-  stat: nodeFs.stat,
-  mkdir: nodeFs.mkdir,
-  writeFile: nodeFs.writeFile,
-  symlink: nodeFs.symlink,
-  rename: nodeFs.rename,
-  unlink: nodeFs.unlink,
-} as unknown as WriteFsLike;
+// node:fs/promises file handles write, sync and chmod: the project's default fs already is one.
+export const nodeWriteFs: WriteFsLike = nodeFsPromises as unknown as WriteFsLike;
 
 export interface FileToWrite {
   /** Absolute path inside the target: "/etc/sysconfig/xserver". */

@@ -2,16 +2,11 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
 import type { WritableFsLike } from '../../src/fs.ts';
 import { loadFixture } from '../_support/memfs.ts';
+import { runCli } from '../_support/cli.ts';
 
-async function run(argv: string[], fs: WritableFsLike) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main({ argv, fs, cwd: '/', stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
-  return { code, stdout, stderr };
-}
+const run = runCli;
 
 const tmp = mkdtempSync(join(tmpdir(), 'autoconfig-configure-'));
 

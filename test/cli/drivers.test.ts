@@ -1,15 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
 import type { WritableFsLike } from '../../src/fs.ts';
 import type { DriverMatch } from '../../src/modalias/index.ts';
 import { loadFixture } from '../_support/memfs.ts';
+import { runCli } from '../_support/cli.ts';
 
-async function run(argv: string[], fs: WritableFsLike) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main({ argv, fs, cwd: '/', stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
-  return { code, stdout, stderr };
-}
+const run = runCli;
 
 describe('autoconfig drivers', () => {
   // Real devices of real machines against the shipped Debian 6.1 module data (the fixtures carry no /lib/modules).

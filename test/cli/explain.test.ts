@@ -1,15 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
 import type { WritableFsLike } from '../../src/fs.ts';
 import type { RuleOutcome } from '../../src/rules/types.ts';
 import { loadFixture } from '../_support/memfs.ts';
+import { runCli } from '../_support/cli.ts';
 
-async function run(argv: string[], fs: WritableFsLike) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main({ argv, fs, cwd: '/', stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
-  return { code, stdout, stderr };
-}
+const run = runCli;
 
 describe('autoconfig explain', () => {
   it.each([

@@ -1,16 +1,11 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
 import type { WritableFsLike } from '../../src/fs.ts';
 import { probe } from '../../src/probe/probe.ts';
 import { fixturesDir, readTree, volume } from '../_support/memfs.ts';
+import { runCli } from '../_support/cli.ts';
 
-async function run(argv: string[], fs: WritableFsLike) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main({ argv, fs, cwd: '/', stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
-  return { code, stdout, stderr };
-}
+const run = runCli;
 
 describe('autoconfig import', () => {
   it('turns published logs into a tree that probes to the committed fixture profile', async () => {

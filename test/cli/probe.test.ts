@@ -1,17 +1,12 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
 import { nodeFsPromises } from '../../src/fs.ts';
 import type { HardwareProfile } from '../../src/types.ts';
 import { fixtureNames, loadFixture } from '../_support/memfs.ts';
+import { runCli } from '../_support/cli.ts';
 
-async function run(argv: string[], fs = nodeFsPromises) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main({ argv, fs, cwd: '/', stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
-  return { code, stdout, stderr };
-}
+const run = runCli;
 
 const lspci = spawnSync('sh', ['-c', 'command -v lspci'], { encoding: 'utf8' }).stdout.trim();
 const hasPci = (() => {
