@@ -343,8 +343,13 @@ function firmware(c: FirmwareCondition, profile: HardwareProfile): string[] | nu
   }
   if (c.iommu !== undefined) {
     const tables = [f.iommu.dmar ? 'DMAR' : '', f.iommu.ivrs ? 'IVRS' : ''].filter(Boolean);
-    if (tables.length > 0 !== c.iommu) return null;
-    why.push(tables.length ? `IOMMU described by ACPI ${tables.join(' and ')}` : 'no IOMMU table (DMAR/IVRS)');
+    // IOMMU groups or units mean the kernel drove an IOMMU, so the firmware described one, even where the ACPI
+    // table listing is unknown (imported logs).
+    const driven = f.iommu.groups > 0 || f.iommu.units.length > 0;
+    if ((tables.length > 0 || driven) !== c.iommu) return null;
+    if (tables.length) why.push(`IOMMU described by ACPI ${tables.join(' and ')}`);
+    else if (driven) why.push(`the kernel drives an IOMMU (${f.iommu.groups} IOMMU groups${f.iommu.units.length ? `, ${f.iommu.units.join(' ')}` : ''})`);
+    else why.push('no IOMMU table (DMAR/IVRS) and no IOMMU groups');
   }
   if (c.acpi !== undefined) {
     if (!c.acpi.every((t) => f.acpiTables.includes(t))) return null;

@@ -89,7 +89,7 @@ export type DmiCondition = Partial<
 export interface FirmwareCondition {
   efi?: boolean;
   efiBits?: 32 | 64;
-  /** An IOMMU described by firmware (DMAR/RMAD or IVRS). */
+  /** An IOMMU described by firmware (DMAR/RMAD or IVRS), or driven by the kernel (IOMMU groups or units). */
   iommu?: boolean;
   /** All of these ACPI tables present. */
   acpi?: string[];

@@ -221,7 +221,10 @@ const WHERE: Record<string, string[]> = {
   'hvm-xen-pv-guest': at(ALL, ['xen-pv-guest']),
   'hvm-dom0-xen-caps': at(ALL, ['xen-dom0']),
   'hvm-dom0-xen-caps-vmx': at(ALL, ['xen-dom0']),
-  'iommu-none': at(ALL, FIXTURES),
+  // The ProBook 455 G7's lspci lists 13 IOMMU groups: the kernel drove its AMD IOMMU.
+  'iommu-none': at(ALL, FIXTURES.filter((f) => f !== 'amd-apu-laptop')),
+  'iommu-xen': at(['4.17'], ['amd-apu-laptop']),
+  'iommu-xen-3.0': at(OLD, ['amd-apu-laptop']),
   'arch-64bit': at(ALL, X86_64_MACHINES),
   'arch-32bit-pae': at(ALL, ['thinkpad-t60', 'thinkpad-t42']),
   'arch-32bit-no-modern-xen': at(['4.17'], ['thinkpad-t60', 'thinkpad-t42']),
