@@ -273,6 +273,8 @@ const WHERE: Record<string, string[]> = {
   'x-xfree86-i810': at(OLD, ['thinkpad-t60']),
   'x-xorg-server': at(['4.17'], WITH_DISPLAY),
   'x-xorg-ati': at(['4.17'], ['thinkpad-t42', 'amd-apu-laptop', 'desktop-amd-gpu']),
+  // Renoir (1002:1636) has amdgpu as its only candidate; the RV770 and the Radeon 7500 are radeon's.
+  'x-xorg-amdgpu': at(['4.17'], ['amd-apu-laptop']),
   'x-xorg-intel': at(['4.17'], ['thinkpad-t60', 'atom-netbook']),
 };
 
