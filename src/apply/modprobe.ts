@@ -12,6 +12,7 @@ import { spawn as nodeSpawn } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { posix } from 'node:path';
+import { splitCmdline } from '../cmdline.ts';
 import { AutoconfigError } from '../errors.ts';
 
 export interface ModuleToLoad {
@@ -100,23 +101,10 @@ const PARAM_WORD = /^[A-Za-z0-9_][A-Za-z0-9_.-]*(=[\s\S]*)?$/;
  * failed result) on an unbalanced quote or a word that is not a parameter.
  */
 export function splitModuleOptions(options: string): string[] {
-  const words: string[] = [];
-  let word = '';
-  let inQuote = false;
-  let started = false;
-  for (const ch of options) {
-    if (ch === '"') inQuote = !inQuote;
-    if (!inQuote && /\s/.test(ch)) {
-      if (started) words.push(word);
-      word = '';
-      started = false;
-      continue;
-    }
-    word += ch;
-    started = true;
+  if ((options.match(/"/g) ?? []).length % 2 === 1) {
+    throw new Error(`unbalanced double quote in options ${JSON.stringify(options)}`);
   }
-  if (inQuote) throw new Error(`unbalanced double quote in options ${JSON.stringify(options)}`);
-  if (started) words.push(word);
+  const words = splitCmdline(options);
   for (const w of words) {
     if (!PARAM_WORD.test(w) || w.includes('\0')) {
       throw new Error(`${JSON.stringify(w)} is not a module parameter (name or name=value)`);

@@ -34,27 +34,3 @@ export function renderOption(option: BootOption): string {
 export function renderCmdline(options: readonly BootOption[]): string {
   return options.map(renderOption).join(' ');
 }
-
-/**
- * A rendered command line split into its tokens as next_arg() finds them: runs of non-space characters, a double
- * quote protecting spaces up to the next one. Quotes stay in the tokens (for re-quoting in another syntax).
- */
-export function splitCmdline(text: string): string[] {
-  const tokens: string[] = [];
-  let current = '';
-  let inQuote = false;
-  let started = false;
-  for (const ch of text) {
-    if (!inQuote && /\s/.test(ch)) {
-      if (started) tokens.push(current);
-      current = '';
-      started = false;
-      continue;
-    }
-    if (ch === '"') inQuote = !inQuote;
-    current += ch;
-    started = true;
-  }
-  if (started) tokens.push(current);
-  return tokens;
-}

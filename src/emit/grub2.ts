@@ -7,7 +7,7 @@
 // pastes GRUB_CMDLINE_* into grub.cfg unquoted, so the values in xen.cfg are quoted for GRUB first and then for sh.
 import { AutoconfigError } from '../errors.ts';
 import type { GrubEntry, Plan } from '../plan/types.ts';
-import { splitCmdline } from './cmdline.ts';
+import { splitCmdline } from '../cmdline.ts';
 import { defaultEntryIndex, MENU_TIMEOUT_SECONDS } from './grub-legacy.ts';
 import { commentHeader } from './header.ts';
 import { shellQuote } from './shell.ts';

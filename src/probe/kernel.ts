@@ -1,6 +1,7 @@
 // The running kernel: its release and its command line. The command line is split the way the kernel's own
 // parser (kernel/params.c next_arg()) splits it, so `foo="a b"` stays one token and the emitted Xen/GRUB lines
 // can carry a user's quoted options through unchanged.
+import { splitCmdline } from '../cmdline.ts';
 import type { Kernel } from '../types.ts';
 import type { Reader } from './_reader.ts';
 
@@ -11,25 +12,4 @@ export async function probeKernel(reader: Reader): Promise<{ cmdline: string[]; 
   ]);
   const trimmed = release?.trim();
   return { cmdline: splitCmdline(cmdline ?? ''), kernel: { release: trimmed ? trimmed : null } };
-}
-
-/**
- * Tokens as next_arg() finds them: whitespace (isspace) separates, a double quote toggles "inside quotes" and
- * stays in the token; an unclosed quote runs to the end.
- */
-export function splitCmdline(text: string): string[] {
-  const tokens: string[] = [];
-  let token = '';
-  let quoted = false;
-  for (const ch of text) {
-    if (!quoted && /[ \t\n\v\f\r]/.test(ch)) {
-      if (token !== '') tokens.push(token);
-      token = '';
-      continue;
-    }
-    if (ch === '"') quoted = !quoted;
-    token += ch;
-  }
-  if (token !== '') tokens.push(token);
-  return tokens;
 }

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { renderCmdline, renderOption, splitCmdline } from '../../src/emit/cmdline.ts';
+import { splitCmdline } from '../../src/cmdline.ts';
+import { renderCmdline, renderOption } from '../../src/emit/cmdline.ts';
 import { parseCheatcodes } from '../../src/rules/cheatcodes.ts';
 import type { BootOption } from '../../src/rules/types.ts';
 
@@ -79,17 +80,5 @@ describe('renderCmdline', () => {
       expect.objectContaining({ code: 'E_PARSE', path: option.name, message: expect.stringMatching(message) }),
     );
     expect(() => renderOption(option)).toThrow(/rule test-rule/);
-  });
-});
-
-describe('splitCmdline', () => {
-  it.each([
-    ['', []],
-    ['  a  b\tc\n', ['a', 'b', 'c']],
-    ['a="b c" d', ['a="b c"', 'd']],
-    ['"a b" c', ['"a b"', 'c']],
-    ['x=a"b c"d e', ['x=a"b c"d', 'e']],
-  ])('%j -> %j', (line, tokens) => {
-    expect(splitCmdline(line)).toEqual(tokens);
   });
 });

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { splitCmdline } from '../../src/probe/kernel.ts';
+import { splitCmdline } from '../../src/cmdline.ts';
 import {
   SUPPORTED_CHEATCODES,
   cheatcodeActions,
