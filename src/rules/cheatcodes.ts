@@ -8,6 +8,7 @@
 // the boot line must not stop the boot.
 import type { HardwareProfile } from '../types.ts';
 import type { Action, Cheatcode, CheatcodeAction, FactValue } from './types.ts';
+import { PATTERNS } from './validate.ts';
 
 /** Split each token as the kernel's next_arg() does (kernel/params.c): name up to the first '=', quotes removed. */
 export function parseCheatcodes(cmdline: readonly string[]): Cheatcode[] {
@@ -72,12 +73,10 @@ function slotsOfClass(profile: HardwareProfile, cls: string, subclass?: string):
 // then optional `,min:<size>`/`,max:<size>`, sizes with T/G/M/K or none (KiB, as Xen reads it). Xen also knows
 // `-<size>` and `<frac>%` (xen.md §1.2), but the plan writes dom0_mem= per target and only understands this form.
 // Xen accepts lower-case suffixes; they are upper-cased here.
-/** The same as PATTERNS.dom0Memory in validate.ts (test/rules/cheatcodes.test.ts keeps them equal). */
-export const DOM0_MEMORY = /^[0-9]+[KMGT]?(,(min|max):[0-9]+[KMGT]?)*$/;
 
 export function dom0MemValue(value: string): string | null {
   const upper = value.replace(/(\d)([kmgt])/g, (_m, d: string, u: string) => d + u.toUpperCase());
-  if (!DOM0_MEMORY.test(upper)) return null;
+  if (!PATTERNS.dom0Memory.test(upper)) return null;
   // Every amount must be non-zero: dom0_mem=0 would leave Dom0 nothing.
   return upper.split(',').every((item) => /[1-9]/.test(item)) ? upper : null;
 }
