@@ -55,9 +55,6 @@ export async function runConfigure(argv: readonly string[], io: CliIO): Promise<
   const target = posix.resolve(io.cwd, (options.target as string | undefined) ?? root);
   const xen = (options.xen as string | undefined) ?? null;
 
-  // A bad --xen is the user's mistake, not the machine's: refuse it before anything else.
-  if (xen !== null) await detectTargetXen({ option: xen, profile: { hypervisor: emptyHypervisor() } });
-
   const failures: string[] = [];
   let thePlan: Plan;
   let profile: HardwareProfile;
@@ -82,6 +79,7 @@ export async function runConfigure(argv: readonly string[], io: CliIO): Promise<
       name: (v, d) => names.device(v, d),
     });
   } catch (error) {
+    // A bad --xen is the user's mistake, not the machine's: a usage error, not a safe plan.
     if (error instanceof AutoconfigError && error.code === 'E_USAGE') throw error;
     failures.push(`planning failed: ${error instanceof Error ? error.message : String(error)}`);
     profile = await probe({ fs: io.fs, root });
@@ -133,17 +131,6 @@ export async function runConfigure(argv: readonly string[], io: CliIO): Promise<
     if (code === CONFIGURE_EXIT.ok && loaded.results.some((r) => r.status !== 'loaded')) code = CONFIGURE_EXIT.modules;
   }
   return code;
-}
-
-function emptyHypervisor(): HardwareProfile['hypervisor'] {
-  return {
-    xen: { present: false, guestType: null, version: null, capabilities: [], features: null, dom0: null },
-    cpuidSignature: null,
-    dmiVendor: null,
-    detected: null,
-    role: 'unknown',
-    evidence: [],
-  };
 }
 
 async function readCurrent(fs: FsLike, target: string, paths: string[]): Promise<Map<string, string | null>> {
