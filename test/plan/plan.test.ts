@@ -85,11 +85,27 @@ describe('plan over real machines', () => {
     const p = await planFor('desktop-amd-gpu', '4.17');
     const gpu = p.drivers.find((d) => d.id === '0000:01:00.0')!;
     expect(gpu).toMatchObject({ candidates: ['radeon', 'amdgpu'], chosen: 'radeon' });
-    expect(gpu.reason).toMatch(/^preferred by rule gpu-radeon over radeon|^first loadable/);
+    // radeon is already kmod's first candidate, so the rule's preference changes nothing here.
+    expect(gpu.reason).toBe('first loadable of 2 candidates in modules.order');
     const names = p.dom0.modules.map((m) => m.name);
     expect(names.slice(0, 4)).toEqual(['xen-evtchn', 'xen-gntdev', 'xen-gntalloc', 'xen-privcmd']);
     expect(names).toContain('radeon');
     expect(names).not.toContain('amdgpu');
+  });
+
+  it("a rule's preference replaces kmod's first candidate, and only among the candidates", async () => {
+    const { fs, root } = loadFixture('desktop-amd-gpu');
+    const d = await decide({ fs, root, xen: '4.17' });
+    const withPrefer = (name: string) =>
+      plan({
+        profile: d.profile,
+        drivers: d.drivers.devices,
+        target: d.target,
+        outcome: { ...d.outcome, modules: { ...d.outcome.modules, prefer: [{ name, devices: ['0000:01:00.0'], rule: 'test' }] } },
+      }).drivers.find((m) => m.id === '0000:01:00.0')!;
+    expect(withPrefer('amdgpu')).toMatchObject({ chosen: 'amdgpu', reason: 'preferred by rule test over radeon' });
+    // nouveau is no candidate of a Radeon: kmod's choice stands.
+    expect(withPrefer('nouveau')).toMatchObject({ chosen: 'radeon' });
   });
 
   it.each(fixtureNames().flatMap((name) => ['3.0.2', '3.0.3', '4.17'].map((xen) => [name, xen] as const)))(
