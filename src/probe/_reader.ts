@@ -54,6 +54,13 @@ export class Reader {
     this.diagnostics.push({ code, path, message });
   }
 
+  /** Records a value that is not in the kernel's format (quoted, cut at 40 characters) and returns null for it. */
+  malformed(path: string, raw: string, expected: string): null {
+    const shown = raw.length > 40 ? `${JSON.stringify(raw.slice(0, 40))}...` : JSON.stringify(raw);
+    this.diag('malformed', path, `${path}: ${shown}, expected ${expected}`);
+    return null;
+  }
+
   /** The real path (under root) of a machine path, symlinks resolved inside the root. */
   async realPath(machinePath: string): Promise<string> {
     if (this.plainRoot) return posix.resolve('/', machinePath);

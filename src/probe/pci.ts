@@ -80,14 +80,14 @@ async function hexAttr(reader: Reader, path: string, digits: number, required = 
   const raw = await reader.attr(path, { required });
   if (raw === null) return null;
   const match = /^0x([0-9a-fA-F]+)$/.exec(raw);
-  if (match === null || match[1]!.length !== digits) return malformed(reader, path, raw, `0x and ${digits} hex digits`);
+  if (match === null || match[1]!.length !== digits) return reader.malformed(path, raw, `0x and ${digits} hex digits`);
   return match[1]!.toLowerCase();
 }
 
 async function checked(reader: Reader, path: string, format: RegExp, what: string): Promise<string | null> {
   const raw = await reader.attr(path);
   if (raw === null) return null;
-  return format.test(raw) ? raw : malformed(reader, path, raw, what);
+  return format.test(raw) ? raw : reader.malformed(path, raw, what);
 }
 
 // Present only on VGA-class devices; "1" marks the display the firmware initialised.
@@ -95,14 +95,14 @@ async function readBootVga(reader: Reader, path: string): Promise<boolean | null
   const raw = await reader.attr(path);
   if (raw === null) return null;
   if (raw === '1' || raw === '0') return raw === '1';
-  return malformed(reader, path, raw, '0 or 1');
+  return reader.malformed(path, raw, '0 or 1');
 }
 
 // The link points at /sys/kernel/iommu_groups/N; absent when no IOMMU is in use.
 async function readIommuGroup(reader: Reader, path: string): Promise<number | null> {
   const name = await reader.linkName(path);
   if (name === null) return null;
-  if (!/^(0|[1-9][0-9]{0,8})$/.test(name)) return malformed(reader, path, name, 'a link to an iommu group number');
+  if (!/^(0|[1-9][0-9]{0,8})$/.test(name)) return reader.malformed(path, name, 'a link to an iommu group number');
   return Number(name);
 }
 
@@ -144,10 +144,4 @@ function parseResource(text: string): PciBar[] | string {
     });
   }
   return bars;
-}
-
-function malformed(reader: Reader, path: string, raw: string, expected: string): null {
-  const shown = raw.length > 40 ? `${JSON.stringify(raw.slice(0, 40))}...` : JSON.stringify(raw);
-  reader.diag('malformed', path, `${path}: ${shown}, expected ${expected}`);
-  return null;
 }

@@ -109,7 +109,7 @@ async function readInterface(reader: Reader, path: string, dir: string): Promise
     reader.linkName(`${dir}/driver`),
   ]);
   const modalias =
-    raw === null || MODALIAS.test(raw) ? raw : malformed(reader, `${dir}/modalias`, raw, 'a usb: modalias');
+    raw === null || MODALIAS.test(raw) ? raw : reader.malformed(`${dir}/modalias`, raw, 'a usb: modalias');
   return { path, number, class: cls, subclass, protocol, modalias, driver };
 }
 
@@ -117,25 +117,19 @@ async function readInterface(reader: Reader, path: string, dir: string): Promise
 async function hex(reader: Reader, path: string, digits: number, required = false): Promise<string | null> {
   const raw = await reader.attr(path, { required });
   if (raw === null) return null;
-  if (raw.length !== digits || !/^[0-9a-fA-F]+$/.test(raw)) return malformed(reader, path, raw, `${digits} hex digits`);
+  if (raw.length !== digits || !/^[0-9a-fA-F]+$/.test(raw)) return reader.malformed(path, raw, `${digits} hex digits`);
   return raw.toLowerCase();
 }
 
 async function decimal(reader: Reader, path: string): Promise<number | null> {
   const raw = await reader.attr(path);
   if (raw === null) return null;
-  if (!/^(0|[1-9][0-9]{0,5})$/.test(raw)) return malformed(reader, path, raw, 'a decimal number');
+  if (!/^(0|[1-9][0-9]{0,5})$/.test(raw)) return reader.malformed(path, raw, 'a decimal number');
   return Number(raw);
 }
 
 async function readSpeed(reader: Reader, path: string): Promise<string | null> {
   const raw = await reader.attr(path);
   if (raw === null || raw === 'unknown') return null;
-  return SPEED.test(raw) ? raw : malformed(reader, path, raw, 'a speed in Mb/s');
-}
-
-function malformed(reader: Reader, path: string, raw: string, expected: string): null {
-  const shown = raw.length > 40 ? `${JSON.stringify(raw.slice(0, 40))}...` : JSON.stringify(raw);
-  reader.diag('malformed', path, `${path}: ${shown}, expected ${expected}`);
-  return null;
+  return SPEED.test(raw) ? raw : reader.malformed(path, raw, 'a speed in Mb/s');
 }
