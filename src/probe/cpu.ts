@@ -78,20 +78,13 @@ function bit(hex: string, n: number): boolean {
 // ---------------------------------------------------------------------------------------------------------------
 // /proc/cpuinfo
 
-export interface CpuinfoFacts {
-  vendor: string | null;
-  family: number | null;
-  model: number | null;
-  stepping: number | null;
-  modelName: string | null;
-  logicalCpus: number | null;
-  cores: number | null;
-  packages: number | null;
-  flags: string[];
-  vmxFlags: string[];
+export type CpuinfoFacts = Pick<
+  Cpu,
+  'vendor' | 'family' | 'model' | 'stepping' | 'modelName' | 'logicalCpus' | 'cores' | 'packages' | 'flags' | 'vmxFlags'
+> & {
   /** Which key carried the flags: "flags" (x86), "Features" (ARM), null when none. */
   flagsKey: 'flags' | 'Features' | null;
-}
+};
 
 interface Field {
   value: string;
