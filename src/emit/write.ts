@@ -6,7 +6,6 @@
 // Paths are absolute as seen inside the target. No path may contain "..", and no existing component under the
 // target may be a symlink: a symlinked /etc in a target could point at the host's /etc, so writing through
 // symlinks is refused outright rather than resolved. Every path is checked before the first file is written.
-import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import { AutoconfigError, errnoCode } from '../errors.ts';
 import { nodeFsPromises, type FileHandleLike, type StatsLike, type WritableFsLike } from '../fs.ts';
@@ -246,7 +245,9 @@ async function writeTemp(fs: WriteFsLike, real: string, bytes: Uint8Array, mode:
   const dir = posix.dirname(real);
   const base = posix.basename(real);
   for (let attempt = 0; ; attempt++) {
-    const temp = posix.join(dir, `.${base}.autoconfig-${randomBytes(4).toString('hex')}.tmp`);
+    // The name only has to be unlikely to exist: 'wx' (O_EXCL) makes the open itself safe, so no crypto (whose
+    // import costs milliseconds at every boot) is needed.
+    const temp = posix.join(dir, `.${base}.autoconfig-${tempTag()}.tmp`);
     let handle: WriteHandleLike;
     try {
       handle = await fs.open(temp, 'wx', mode);
@@ -355,4 +356,8 @@ async function syncDirectory(fs: WriteFsLike, dir: string): Promise<void> {
   } finally {
     await handle.close().catch(() => undefined);
   }
+}
+
+function tempTag(): string {
+  return Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, '0');
 }
