@@ -313,11 +313,27 @@ export class Reader {
 
 type Capped = { bytes: Uint8Array; tooLarge: boolean };
 
-function readCappedSync(fs: SyncFsLike, real: string, cap: number): Promise<Capped> {
+// One scratch buffer for all synchronous reads: a sysfs attribute is a few bytes, and a fresh 64 KiB buffer per
+// read (two reads per file, the second to see EOF) cost more than the reads on a machine with hundreds of files.
+let scratch: Uint8Array | undefined;
+
+function readCappedSync(fs: SyncFsLike, real: string, cap: number): Capped {
   const fd = fs.openSync(real, 'r');
-  return collect(cap, (buffer, position) => fs.readSync(fd, buffer, 0, buffer.length, position)).finally(() =>
-    fs.closeSync(fd),
-  );
+  try {
+    const buffer = (scratch ??= new Uint8Array(65536));
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for (;;) {
+      const bytesRead = fs.readSync(fd, buffer, 0, Math.min(buffer.length, cap + 1 - total), total);
+      if (bytesRead === 0) break;
+      chunks.push(buffer.slice(0, bytesRead));
+      total += bytesRead;
+      if (total > cap) return { bytes: new Uint8Array(0), tooLarge: true };
+    }
+    return { bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total), tooLarge: false };
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 async function readCapped(fs: FsLike, real: string, cap: number): Promise<Capped> {
