@@ -11,8 +11,8 @@ import { table, timeProcess, which } from './_lib.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const runs = Number(process.argv[2] ?? 7);
-const cli = join(repo, 'bin', 'autoconfig.mjs');
-if (!existsSync(join(repo, 'dist', 'autoconfig.mjs'))) throw new Error('run `npm run build` first');
+const cli = join(repo, 'bin', 'autoconfig.cjs');
+if (!existsSync(join(repo, 'dist', 'autoconfig.cjs'))) throw new Error('run `npm run build` first');
 
 // Peak RSS of a node child: a preload prints process.resourceUsage().maxRSS (KiB) on exit.
 const tmp = mkdtempSync(join(tmpdir(), 'bench-dry-run-'));

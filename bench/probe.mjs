@@ -8,9 +8,9 @@ import { table, timeProcess, which } from './_lib.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const runs = Number(process.argv[2] ?? 11);
-const cli = join(repo, 'dist', 'autoconfig.mjs');
-if (!existsSync(cli)) throw new Error('dist/autoconfig.mjs is missing: run `npm run build` first');
-const runner = join(repo, 'bin', 'autoconfig.mjs');
+const cli = join(repo, 'dist', 'autoconfig.cjs');
+if (!existsSync(cli)) throw new Error('dist/autoconfig.cjs is missing: run `npm run build` first');
+const runner = join(repo, 'bin', 'autoconfig.cjs');
 
 const baselines = { 'node -e 0': timeProcess([process.execPath, '-e', '0'], { runs }) };
 const lspci = which('lspci');
