@@ -3,7 +3,9 @@
 #   apt-get download PACKAGE; dpkg -x; depmod -b  (see ../shared/research/matching.md §2.2)
 # Usage (as root, with apt and kmod):
 #   scripts/update-kernel-data.sh linux-image-6.1.0-56-amd64
-#       writes data/kernel/<release>/{modules.alias,.order,.builtin,.builtin.modinfo,.softdep,.dep}
+#       writes data/kernel/<release>/{modules.alias,.order,.builtin,.builtin.modinfo,.softdep,.dep} and depmod's
+#       binary indexes modules.{alias,dep,builtin,builtin.alias}.bin, which autoconfig reads as libkmod does (the
+#       text files are its fallback and what the tests compare with)
 #   scripts/update-kernel-data.sh --index-root DIR [--no-data] PACKAGE
 #       also (or only) keeps DIR/lib/modules/<release>/modules.* including depmod's binary .bin indexes, without
 #       the .ko files: a tree `modprobe -d DIR -S <release>` can resolve aliases in (the kmod cross-check tests).
@@ -47,7 +49,8 @@ src=root/lib/modules/$release
 if [ "$write_data" = 1 ]; then
   dest=$repo/data/kernel/$release
   mkdir -p "$dest"
-  for f in modules.alias modules.order modules.builtin modules.builtin.modinfo modules.softdep modules.dep; do
+  for f in modules.alias modules.order modules.builtin modules.builtin.modinfo modules.softdep modules.dep \
+    modules.alias.bin modules.dep.bin modules.builtin.bin modules.builtin.alias.bin; do
     cp "$src/$f" "$dest/$f"
   done
   echo "wrote $dest" >&2
