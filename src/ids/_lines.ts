@@ -168,6 +168,35 @@ function topLines(text: string): number[] {
   return starts;
 }
 
+/** Index of the '\n' before the next top-level entry line after position `from`, or the text length. */
+function nextTopEnd(text: string, from: number): number {
+  TOP_LINE.lastIndex = from;
+  const m = TOP_LINE.exec(text);
+  return m === null ? text.length : m.index;
+}
+
+/** A few lookups (a --dry-run names a handful of devices) scan; more (a full `probe` listing) index. */
+const SCANS_BEFORE_INDEX = 4;
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * The ids file's bytes as a string of one char per byte (latin1): decoding 1.4 MB of UTF-8 costs ~5 ms, this
+ * ~1 ms, and every character the line rules look at is ASCII, which UTF-8 never uses inside a multi-byte
+ * sequence. Names are decoded from their bytes when found (nameFromBytes).
+ */
+export function byteString(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+}
+
+const NON_ASCII = /[^\x00-\x7f]/;
+
+function nameFromBytes(name: string): string {
+  return NON_ASCII.test(name) ? Buffer.from(name, 'latin1').toString('utf8') : name;
+}
+
 /** Index of the '\n' that ends the block of the depth-1 line starting at `headerStart`, or the text length. */
 function midBlockEnd(text: string, headerStart: number): number {
   END_OF_MID_BLOCK.lastIndex = lineEndAt(text, headerStart);
@@ -186,10 +215,12 @@ export interface Found {
 export type Accept = (p: number, end: number) => string | null;
 
 /**
- * Lazy lookups over an ids text, for the boot path. One regex pass (about 2 ms for pci.ids) finds the top-level
- * lines; a lookup then parses only candidate lines inside its parent's block, with the full parser's own line
- * rules, so both always agree: the first well-formed entry of an id wins, blocks end at the next line of the
- * same or lesser depth, and blank and comment lines never end a block.
+ * Lazy lookups over an ids file, for the boot path. A lookup searches the lines that start with its id (one
+ * regex scan for that head, ~0.7 ms on pci.ids; after SCANS_BEFORE_INDEX of them, one pass indexes every
+ * top-level line, ~2 ms, and later lookups use it), then parses only candidate lines inside its parent's block, with the full parser's
+ * own line rules, so both always agree: the first well-formed entry of an id wins, blocks end at the next line of
+ * the same or lesser depth, and blank and comment lines never end a block. The text is the file's bytes, one char
+ * per byte (byteString), so line lengths are byte counts, as pciutils measures them.
  */
 export abstract class LazyIds {
   readonly file: string;
@@ -198,16 +229,18 @@ export abstract class LazyIds {
   readonly version: string | null;
   protected readonly text: string;
   readonly #stripAll: boolean;
+  readonly #cache = new Map<string, Found | null>();
+  #scans = 0;
   #starts: number[] | undefined;
   /** First four characters, lower-cased ('8086', 'c 03', 's 80') -> indexes into #starts, in file order. */
   readonly #byHead = new Map<string, number[]>();
-  readonly #cache = new Map<string, Found | null>();
 
-  protected constructor(text: string, file: string, issues: IdsIssue[], stripAll: boolean) {
-    this.text = text;
+  /** `bytes`: the file's bytes as byteString() gives them. */
+  protected constructor(bytes: string, file: string, issues: IdsIssue[], stripAll: boolean) {
+    this.text = bytes;
     this.file = file;
     this.issues = issues;
-    this.version = headerVersion(text);
+    this.version = headerVersion(bytes);
     this.#stripAll = stripAll;
   }
 
@@ -220,9 +253,30 @@ export abstract class LazyIds {
     return found;
   }
 
-  /** Every top-level line with head `head` that `accept`s, in file order, with its block. */
+  /**
+   * Every top-level line whose first four characters are `head` (any case) that `accept`s, in file order, with
+   * its block. A line starting with them is a top-level entry line by TOP's rule, as heads start with neither a
+   * blank, a TAB nor `#`.
+   */
   protected *tops(head: string, accept: Accept): Generator<Found> {
     const text = this.text;
+    for (const lineStart of this.#topsWithHead(head)) {
+      const line = lineAt(text, lineStart, this.#stripAll);
+      if (this.unreadable(line)) continue;
+      const name = accept(lineStart, line.end);
+      if (name !== null) yield { lineStart, name: nameFromBytes(name), end: nextTopEnd(text, line.cut) };
+    }
+  }
+
+  /** Starts of the top-level lines with head `head`, in file order: by a scan for the head, or from the index. */
+  *#topsWithHead(head: string): Generator<number> {
+    const text = this.text;
+    if (this.#starts === undefined && this.#scans++ < SCANS_BEFORE_INDEX) {
+      if (text.slice(0, 4).toLowerCase() === head && TOP_LINE_AT_START.test(text)) yield 0;
+      const re = new RegExp(`\\n${escapeRegExp(head)}`, 'gi');
+      for (let m = re.exec(text); m !== null; m = re.exec(text)) yield m.index + 1;
+      return;
+    }
     if (this.#starts === undefined) {
       this.#starts = topLines(text);
       this.#starts.forEach((start, i) => {
@@ -232,14 +286,7 @@ export abstract class LazyIds {
         else list.push(i);
       });
     }
-    const starts = this.#starts;
-    for (const i of this.#byHead.get(head) ?? []) {
-      const lineStart = starts[i]!;
-      const line = lineAt(text, lineStart, this.#stripAll);
-      if (this.unreadable(line)) continue;
-      const name = accept(lineStart, line.end);
-      if (name !== null) yield { lineStart, name, end: i + 1 < starts.length ? starts[i + 1]! - 1 : text.length };
-    }
+    for (const i of this.#byHead.get(head) ?? []) yield this.#starts[i]!;
   }
 
   protected top(head: string, accept: Accept): Found | null {
@@ -261,7 +308,7 @@ export abstract class LazyIds {
       const line = lineAt(text, lineStart, this.#stripAll);
       if (line.nest !== nest || this.unreadable(line)) continue;
       const name = accept(lineStart + nest, line.end);
-      if (name !== null) return { lineStart, name, end: withBlock ? midBlockEnd(text, lineStart) : -1 };
+      if (name !== null) return { lineStart, name: nameFromBytes(name), end: withBlock ? midBlockEnd(text, lineStart) : -1 };
     }
     return null;
   }

@@ -1,11 +1,12 @@
 // pci.ids reader: the rules of pciutils' lib/names-parse.c (id_parse_list) and the lookups of lib/names.c, minus
 // the network and hwdb sources. Names are only ever printed; no decision depends on them.
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dataDir } from '../data-dir.ts';
 import { errnoCode } from '../errors.ts';
 import {
   LazyIds,
+  byteString,
   duplicate,
   forEachLine,
   headerVersion,
@@ -310,13 +311,14 @@ export class PciNames extends LazyIds {
   }
 
   static fromText(text: string, file = 'pci.ids'): PciNames {
-    return new PciNames(text, file, []);
+    return new PciNames(byteString(Buffer.from(text, 'utf8')), file, []);
   }
 
   /** Reads the file (default: the shipped data/pci.ids). A missing or unreadable file gives no names and an issue. */
   static async load(path: string = join(dataDir(), 'pci.ids')): Promise<PciNames> {
     try {
-      return new PciNames(await readFile(path, 'utf8'), path, []);
+      // Read synchronously: one local file, and the thread pool's round trip costs more than the read.
+      return new PciNames(byteString(readFileSync(path)), path, []);
     } catch (error) {
       const why = errnoCode(error) ?? String(error);
       return new PciNames('', path, [issue(path, 0, 'unreadable', `cannot read ${path}: ${why}`)]);
@@ -324,7 +326,8 @@ export class PciNames extends LazyIds {
   }
 
   protected override unreadable(line: Line): boolean {
-    return tooLong(this.text, line);
+    // The text is bytes (byteString): its length up to the first CR is what pciutils' line buffer holds.
+    return line.cut - line.start > PCI_MAX_LINE_BYTES;
   }
 
   vendor(v: string): string | null {

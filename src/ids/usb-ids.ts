@@ -2,12 +2,13 @@
 // PHY, HUT, L, HCC, VT) describe descriptor contents, not devices; they are skipped with their children, which
 // have 1-digit, 3-digit and decimal keys and must never be read as products. Line rules follow pci.ids (see
 // _lines.ts); the references are usbutils' old names.c and systemd's hwdb.d/ids_parser.py.
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dataDir } from '../data-dir.ts';
 import { errnoCode } from '../errors.ts';
 import {
   LazyIds,
+  byteString,
   duplicate,
   forEachLine,
   headerVersion,
@@ -227,13 +228,14 @@ export class UsbNames extends LazyIds {
   }
 
   static fromText(text: string, file = 'usb.ids'): UsbNames {
-    return new UsbNames(text, file, []);
+    return new UsbNames(byteString(Buffer.from(text, 'utf8')), file, []);
   }
 
   /** Reads the file (default: the shipped data/usb.ids). A missing or unreadable file gives no names and an issue. */
   static async load(path: string = join(dataDir(), 'usb.ids')): Promise<UsbNames> {
     try {
-      return new UsbNames(await readFile(path, 'utf8'), path, []);
+      // Read synchronously: one local file, and the thread pool's round trip costs more than the read.
+      return new UsbNames(byteString(readFileSync(path)), path, []);
     } catch (error) {
       const why = errnoCode(error) ?? String(error);
       return new UsbNames('', path, [issue(path, 0, 'unreadable', `cannot read ${path}: ${why}`)]);

@@ -230,6 +230,15 @@ describe('parsePciIds on the shipped pci.ids', () => {
     expect(ask(fromDatabase(db), lower(key))).toBe(name);
   });
 
+  it('answers alike whether a lookup scans for its id (a fresh reader) or uses the index (after a few lookups)', () => {
+    const warm = PciNames.fromText(text);
+    for (const id of ['0000', '1000', '10de', '8086', '1af4']) warm.vendor(id);
+    for (const [, key, name] of entries) {
+      expect(ask(PciNames.fromText(text), key)).toBe(name);
+      expect(ask(warm, key)).toBe(name);
+    }
+  });
+
   it('gives the lazy lookups the answers of the full parser for every entry', () => {
     const started = performance.now();
     expect(disagreements(text)).toEqual([]);
