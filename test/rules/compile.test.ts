@@ -16,11 +16,18 @@ const tmp = mkdtempSync(join(tmpdir(), 'rules-compile-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('compileRules', () => {
-  it('names files by their place in the package and keeps every position', async () => {
+  it('names files by their place in the package and keeps the positions decisions use: each action\'s', async () => {
     const { compiled, issues } = await compileRules(DATA);
     expect(issues).toEqual([]);
     expect(compiled.files.map((f) => f.file)).toEqual([`${SHIPPED_RULES}/10-cpu.yaml`, `${SHIPPED_RULES}/50-graphics.yaml`, `${SHIPPED_RULES}/90-site.yaml`]);
-    expect(compiled.files[1]!.rules.find((r) => r.id === 'igfx-no-igfx')!.paths?.['then.0']).toEqual({ file: `${SHIPPED_RULES}/50-graphics.yaml`, line: 25, column: 9 });
+    const rule = compiled.files[1]!.rules.find((r) => r.id === 'igfx-no-igfx')!;
+    expect(rule.pos).toEqual({ file: `${SHIPPED_RULES}/50-graphics.yaml`, line: 18, column: 5 });
+    // Only `then.N`: the positions of other nodes serve lint messages, and a compiled set has linted clean.
+    expect(rule.paths).toEqual({
+      'then.0': { file: `${SHIPPED_RULES}/50-graphics.yaml`, line: 25, column: 9 },
+      'then.1': { file: `${SHIPPED_RULES}/50-graphics.yaml`, line: 26, column: 9 },
+      'then.2': { file: `${SHIPPED_RULES}/50-graphics.yaml`, line: 27, column: 9 },
+    });
   });
 
   it('the shipped set (data/rules) lints clean, and from the sources it is loaded from that YAML', async () => {
