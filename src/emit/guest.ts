@@ -1,8 +1,10 @@
 // /etc/xen/autoconfig-hvm.cfg: an HVM guest that boots the live CD (/dev/cdrom), as Xenoppix's knoppixHVM ran
 // KNOPPIX itself under HVM; sized from what the plan leaves for guests. xm syntax for xend (Xen 3.x, 4.0; a Python
 // file, after xen.git's xmexample.hvm) and xl syntax for xl (4.1 on; xl.cfg(5)). Keys the rules set (plan.guest,
-// e.g. acpi, apic, ne2000, xen_platform_pci, extra) are written after ours and replace ours of the same name; a
-// null unsets one. The plan's internal guest keys (vcpus, pv_drivers, vif_type) shape the lines instead.
+// e.g. acpi, apic, ne2000, xen_platform_pci) are written after ours and replace ours of the same name; a null
+// unsets one. The plan's internal guest keys (vcpus, pv_drivers, vif_type) shape the lines instead, and `extra`
+// (options the guest's kernel needs) is said in a comment: xm and xl hand `extra` only to a kernel they boot
+// themselves, and this guest boots the CD through its own emulated BIOS, so only its boot prompt can take them.
 import { AutoconfigError } from '../errors.ts';
 import { compareXenVersions } from '../plan/target.ts';
 import type { Plan } from '../plan/types.ts';
@@ -24,7 +26,6 @@ const KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const RULE_KEY_COMMENTS = new Map<string, string>([
   ['acpi', 'ACPI in the guest (xm of 3.0.x defaults it off; SMP guests need it).'],
   ['apic', 'The local APIC in the guest (xm of 3.0.x defaults it off; SMP guests need it).'],
-  ['extra', "For the guest kernel's command line; a guest booting from CD takes it at its boot prompt."],
   ['ne2000', 'ne2000=0: the emulated NIC is a pcnet, not an NE2000 (xm of 3.0.2).'],
   ['xen_platform_pci', 'The Xen platform PCI device, which PV drivers in the guest need.'],
 ]);
@@ -163,8 +164,14 @@ export function renderGuestConfig(plan: Plan): string {
   set('vnc', '1', 'The screen over VNC; the serial port on a pty (xl console / xm console).');
   set('serial', syntax.str('pty', 'serial'));
 
+  let bootOptions: string | null = null;
   for (const key of Object.keys(plan.guest).sort()) {
     if (INTERNAL.has(key)) continue;
+    if (key === 'extra') {
+      const value = plan.guest[key];
+      bootOptions = value === null || value === undefined ? null : printable(String(value), key);
+      continue;
+    }
     if (!KEY.test(key)) {
       throw new AutoconfigError('E_PARSE', `guest key ${JSON.stringify(key)} is not an xm/xl key name`, { path: key });
     }
@@ -182,6 +189,13 @@ export function renderGuestConfig(plan: Plan): string {
   for (const [key, { value, comment }] of keys) {
     for (const c of comment) lines.push(`# ${c}`);
     lines.push(`${key} = ${value}`);
+  }
+  if (bootOptions !== null) {
+    lines.push(
+      `# The guest's kernel needs the options: ${bootOptions}`,
+      '# Type them at the CD\'s boot: prompt (KNOPPIX: "knoppix <options>"); no key here can pass them, as the guest',
+      '# boots from its own emulated BIOS, not from a kernel the toolstack loads (xm/xl "extra" is for those).',
+    );
   }
   if (memory === null) {
     lines.push(
