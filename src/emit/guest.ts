@@ -6,9 +6,9 @@
 // (options the guest's kernel needs) is said in a comment: xm and xl hand `extra` only to a kernel they boot
 // themselves, and this guest boots the CD through its own emulated BIOS, so only its boot prompt can take them.
 import { AutoconfigError } from '../errors.ts';
-import { compareXenVersions } from '../plan/target.ts';
 import type { Plan } from '../plan/types.ts';
 import type { FactValue } from '../rules/types.ts';
+import { versionAtLeast } from '../rules/version.ts';
 import { commentHeader } from './header.ts';
 
 export const GUEST_NAME = 'autoconfig-hvm';
@@ -99,7 +99,7 @@ export function renderGuestConfig(plan: Plan): string {
   const xm = plan.target.toolstack === 'xend';
   const syntax = xm ? PYTHON : XL;
   const version = plan.target.version;
-  const before = (v: string) => compareXenVersions(version, v) < 0;
+  const before = (v: string) => !versionAtLeast(version, v);
   const vcpus = plan.vcpus.guests;
   const pvDrivers = plan.guest['pv_drivers'];
   const vifType = plan.guest['vif_type'];

@@ -3,7 +3,8 @@
 import type { DriverMatch } from '../modalias/index.ts';
 import type { BootOption, Decision, FactValue, RuleOutcome } from '../rules/types.ts';
 import type { HardwareProfile, PciDevice } from '../types.ts';
-import { compareXenVersions, type TargetXen } from './target.ts';
+import { versionAtLeast } from '../rules/version.ts';
+import type { TargetXen } from './target.ts';
 import type { GrubEntry, Plan, PlanDevice, TargetInfo, XenArch } from './types.ts';
 
 export interface PlanInput {
@@ -26,7 +27,7 @@ const SKIP_CLASSES: Record<string, string[]> = {
 };
 
 export function targetInfo(target: TargetXen): TargetInfo {
-  const at = (v: string) => compareXenVersions(target.version, v) >= 0;
+  const at = (v: string) => versionAtLeast(target.version, v);
   return {
     ...target,
     generation: !at('3.1') ? '3.0' : !at('4.0') ? '3.x' : '4.x',
@@ -253,7 +254,7 @@ function grubEntries(
 ): GrubEntry[] {
   const arches: XenArch[] = longMode === false ? ['x86_32'] : ['x86_64', 'x86_32'];
   // The 32-bit hypervisor was removed after Xen 4.2: no x86_32 Xen entry for a newer target.
-  const xen32 = compareXenVersions(target.version, '4.3') < 0;
+  const xen32 = !versionAtLeast(target.version, '4.3');
   const entries: GrubEntry[] = [];
   for (const arch of arches) {
     for (const xen of arch === 'x86_32' && !xen32 ? [false] : [true, false]) {
@@ -280,7 +281,7 @@ function grubEntries(
  */
 export function safePlan(profile: HardwareProfile, target: TargetXen): Plan {
   const lm = profile.cpu.longMode;
-  const no32bitXen = compareXenVersions(target.version, '4.3') >= 0;
+  const no32bitXen = versionAtLeast(target.version, '4.3');
   const facts: Record<string, FactValue> = {
     safe: true,
     'xen.disabled': lm === false && no32bitXen,

@@ -7,13 +7,12 @@ import { posix } from 'node:path';
 import { AutoconfigError } from '../errors.ts';
 import { nodeFsPromises, type FsLike } from '../fs.ts';
 import { Reader } from '../probe/_reader.ts';
+import { compareXenVersions, XEN_VERSION, XEN_VERSION_SHAPE } from '../rules/version.ts';
 import type { HardwareProfile } from '../types.ts';
 
 export const DEFAULT_XEN = '4.17';
 
-/** digits.digits[.digits][-extra]: "4.17", "3.0.3-1", "3.1.2-238.el5", "4.19-unstable", "4.2.0-rc3". */
-export const XEN_VERSION = /^\d+\.\d+(\.\d+)?(-[A-Za-z0-9][A-Za-z0-9._+~-]*)?$/;
-const SHAPE = 'digits.digits[.digits][-extra]';
+const SHAPE = XEN_VERSION_SHAPE;
 
 export type TargetSource = 'option' | 'cheatcode' | 'running' | 'installed' | 'default';
 
@@ -137,25 +136,4 @@ export function versionOfName(name: string): string | null {
   if (match === null) return null;
   const raw = match[1]!.replace(ARCH_SUFFIX, '');
   return XEN_VERSION.test(raw) ? raw : null;
-}
-
-/**
- * Orders Xen versions: numerically by major, minor, patch (absent = 0); then a pre-release extra ("-rc3",
- * "-unstable", "-pre": starts with a letter) before the plain version, and a package release ("-1", "-238.el5":
- * starts with a digit) after it; extras of the same kind compare with their digits as numbers.
- */
-export function compareXenVersions(a: string, b: string): number {
-  const parse = (v: string) => {
-    const m = /^(\d+)\.(\d+)(?:\.(\d+))?(?:-(.*))?$/.exec(v);
-    if (m === null) return { nums: [0, 0, 0], rank: 0, extra: v };
-    const extra = m[4] ?? '';
-    const rank = extra === '' ? 0 : /^\d/.test(extra) ? 1 : -1;
-    return { nums: [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)], rank, extra };
-  };
-  const [x, y] = [parse(a), parse(b)];
-  for (let i = 0; i < 3; i++) {
-    if (x.nums[i]! !== y.nums[i]!) return x.nums[i]! - y.nums[i]!;
-  }
-  if (x.rank !== y.rank) return x.rank - y.rank;
-  return x.extra.localeCompare(y.extra, 'en', { numeric: true });
 }

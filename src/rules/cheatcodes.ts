@@ -9,6 +9,7 @@
 import type { HardwareProfile } from '../types.ts';
 import type { Action, Cheatcode, CheatcodeAction, FactValue } from './types.ts';
 import { PATTERNS } from './validate.ts';
+import { XEN_VERSION, XEN_VERSION_SHAPE } from './version.ts';
 
 /** Split each token as the kernel's next_arg() does (kernel/params.c): name up to the first '=', quotes removed. */
 export function parseCheatcodes(cmdline: readonly string[]): Cheatcode[] {
@@ -81,8 +82,6 @@ export function dom0MemValue(value: string): string | null {
   return upper.split(',').every((item) => /[1-9]/.test(item)) ? upper : null;
 }
 
-/** "3.0.2", "4.17", "4.17.3": the shape the rules' version ranges compare. */
-export const XEN_VERSION = /^\d+\.\d+(?:\.\d+)?$/;
 
 /** BB:DD.F or DDDD:BB:DD.F (hex), the forms xen-pciback's `hide=` takes; returned with the domain, lower case. */
 export function normalizeSlot(text: string): string | null {
@@ -282,7 +281,7 @@ const HANDLERS = new Map<string, Handler>([
     value((v, cc) =>
       XEN_VERSION.test(v)
         ? [act(fact({ 'target.xen': v }))]
-        : [warn(cc, 'expected a Xen version such as 3.0.3 or 4.17')],
+        : [warn(cc, `expected a Xen version such as 3.0.3 or 4.17 (${XEN_VERSION_SHAPE})`)],
     ),
   ],
   ['noxen', flag(() => [act(fact({ 'xen.disabled': true }))])],

@@ -1,6 +1,12 @@
-// Xen and Linux version numbers and the ranges rules write over them (`target: { xen: ">=3.0.3 <4.0" }`).
-// Only the leading dotted numbers count: "3.1.2-238.el5" is 3.1.2 and "4.19-rc1" is 4.19, because distributions
-// and release candidates append suffixes that say nothing about the interfaces a rule cares about.
+// Xen and Linux version numbers: the ranges rules write over them (`target: { xen: ">=3.0.3 <4.0" }`), the
+// thresholds the plan and the emitters test (versionAtLeast), and the order of releases (compareXenVersions).
+// For what a version can do, only the leading dotted numbers count: "3.1.2-238.el5" is 3.1.2 and "4.19-rc1" is
+// 4.19, because distributions and release candidates append suffixes that say nothing about the interfaces a
+// rule or a file format cares about. Only picking the newest of several installed releases looks at suffixes.
+
+/** digits.digits[.digits][-extra]: "4.17", "3.0.3-1", "3.1.2-238.el5", "4.19-unstable", "4.2.0-rc3". */
+export const XEN_VERSION = /^\d+\.\d+(\.\d+)?(-[A-Za-z0-9][A-Za-z0-9._+~-]*)?$/;
+export const XEN_VERSION_SHAPE = 'digits.digits[.digits][-extra]';
 
 /** Dotted numeric components: [4, 17, 3]. */
 export type Version = readonly number[];
@@ -86,6 +92,35 @@ export function inRange(version: Version, range: VersionRange): boolean {
     if (c > 0 || (c === 0 && !range.upper.inclusive)) return false;
   }
   return true;
+}
+
+/** `version` is `min` or later by its leading numbers ("4.9-rc1" is at least "4.9"); false when it does not parse. */
+export function versionAtLeast(version: string, min: string): boolean {
+  const v = parseVersion(version);
+  const m = parseVersion(min);
+  return v !== null && m !== null && compareVersions(v, m) >= 0;
+}
+
+/**
+ * Orders releases, to pick the newest installed one: numerically by major, minor, patch (absent = 0); then a
+ * pre-release extra ("-rc3", "-unstable", "-pre": starts with a letter) before the plain version, and a package
+ * release ("-1", "-238.el5": starts with a digit) after it; extras of the same kind compare with their digits as
+ * numbers. Not for what a version can do: see versionAtLeast.
+ */
+export function compareXenVersions(a: string, b: string): number {
+  const parse = (v: string) => {
+    const m = /^(\d+)\.(\d+)(?:\.(\d+))?(?:-(.*))?$/.exec(v);
+    if (m === null) return { nums: [0, 0, 0], rank: 0, extra: v };
+    const extra = m[4] ?? '';
+    const rank = extra === '' ? 0 : /^\d/.test(extra) ? 1 : -1;
+    return { nums: [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)], rank, extra };
+  };
+  const [x, y] = [parse(a), parse(b)];
+  for (let i = 0; i < 3; i++) {
+    if (x.nums[i]! !== y.nums[i]!) return x.nums[i]! - y.nums[i]!;
+  }
+  if (x.rank !== y.rank) return x.rank - y.rank;
+  return x.extra.localeCompare(y.extra, 'en', { numeric: true });
 }
 
 /** Does the version string satisfy the range text? False when either does not parse. */

@@ -17,6 +17,9 @@ describe('targetInfo', () => {
     ['3.1.2-238.el5', '3.x', 'xend', 'minmax', 'multiboot'],
     ['4.0', '4.x', 'xend', 'minmax', 'multiboot'],
     ['4.17', '4.x', 'xl', 'minmax', 'multiboot2'],
+    // A release candidate has its release's interfaces, as the rules' ranges also say (rules/version.ts).
+    ['4.9-rc1', '4.x', 'xl', 'minmax', 'multiboot2'],
+    ['4.1.0-rc3', '4.x', 'xl', 'minmax', 'multiboot'],
   ])('%s', (version, generation, toolstack, dom0MemSyntax, multiboot) => {
     expect(targetInfo({ version, source: 'option', detail: '' })).toMatchObject({
       generation,

@@ -244,6 +244,7 @@ const EVERY: [string, Action[]][] = [
   ],
   ['xen=3.0.2', [{ fact: { 'target.xen': '3.0.2' } }]],
   ['xen=4.17', [{ fact: { 'target.xen': '4.17' } }]],
+  ['xen=4.19-rc1', [{ fact: { 'target.xen': '4.19-rc1' } }]], // the shape --xen takes
   ['noxen', [{ fact: { 'xen.disabled': true } }]],
   ['nohvm', [{ fact: { 'hvm.available': false, 'hvm.reason': 'nohvm on the boot line' } }]],
   ['dom0_mem=512M', [{ dom0Memory: '512M' }]],
@@ -408,7 +409,6 @@ describe('malformed values: a warning naming the token, never a throw', () => {
     'passthrough=',
     'xen=latest',
     'xen=4',
-    'xen=4.17-rc1',
     'screen=big',
     'depth=12',
     'lang=german',

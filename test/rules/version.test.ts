@@ -1,7 +1,16 @@
 // Xen and kernel version strings as the fixtures and distributions write them, and the range syntax of rules.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compareVersions, inRange, parseRange, parseVersion, versionSatisfies } from '../../src/rules/version.ts';
+import {
+  compareVersions,
+  compareXenVersions,
+  inRange,
+  parseRange,
+  parseVersion,
+  versionAtLeast,
+  versionSatisfies,
+  XEN_VERSION,
+} from '../../src/rules/version.ts';
 import { fixtureProfile } from './_support.ts';
 
 describe('versions', () => {
@@ -130,5 +139,59 @@ describe('ranges', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('XEN_VERSION', () => {
+  it.each(['4.17', '4.17.3', '3.0.3-1', '3.1.2-238.el5', '4.19-unstable', '4.2.0-rc3', '10.0.12'])(
+    '%s is a version',
+    (v) => {
+      expect(XEN_VERSION.test(v)).toBe(true);
+    },
+  );
+
+  it.each(['4', '4.', '.4', '4.x', 'v4.17', '4.17.3.1', '4.17-', '4.17 ', 'latest', '', '4.17;reboot', '4.17-$(x)'])(
+    '%j is not',
+    (v) => {
+      expect(XEN_VERSION.test(v)).toBe(false);
+    },
+  );
+});
+
+describe('compareXenVersions', () => {
+  it('orders numerically, pre-releases before and package releases after the plain version', () => {
+    const versions = ['4.17.3', '3.0.3-1', '4.2.0-rc3', '4.17', '3.0.3', '4.10', '4.9.1', '4.2.0', '3.1.2-238.el5'];
+    const sorted = [...versions, '4.19-unstable'].sort(compareXenVersions);
+    expect(sorted).toEqual([
+      '3.0.3',
+      '3.0.3-1',
+      '3.1.2-238.el5',
+      '4.2.0-rc3',
+      '4.2.0',
+      '4.9.1',
+      '4.10',
+      '4.17',
+      '4.17.3',
+      '4.19-unstable',
+    ]);
+    expect(compareXenVersions('4.2.0-rc10', '4.2.0-rc9')).toBeGreaterThan(0);
+    expect(compareXenVersions('4.17', '4.17.0')).toBe(0);
+  });
+});
+
+describe('versionAtLeast: what a version can do, by its leading numbers', () => {
+  it.each([
+    ['4.9', '4.9', true],
+    ['4.9-rc1', '4.9', true], // a release candidate of 4.9 has 4.9's interfaces (multiboot2), as ranges say
+    ['4.8.5', '4.9', false],
+    ['4.10', '4.9', true],
+    ['3.0.3-1', '3.0.3', true],
+    ['3.0.2', '3.0.3', false],
+    ['3.1.2-238.el5', '3.0.4', true],
+    ['unstable', '4.0', false],
+  ])('%s >= %s: %s', (version, min, expected) => {
+    expect(versionAtLeast(version, min)).toBe(expected);
+    // The same answer as a rule's range, so rules and emitters never disagree on a target.
+    expect(versionSatisfies(version, `>=${min}`)).toBe(expected);
   });
 });
