@@ -4,6 +4,7 @@
 import type { DriverMatch } from '../modalias/resolve.ts';
 import type { HardwareProfile } from '../types.ts';
 import { parseCheatcodes } from './cheatcodes.ts';
+import { fillPlaceholders, placeholdersIn } from './facts.ts';
 import { conditionContext, evaluateCondition, type ConditionContext } from './conditions.ts';
 import type { Action, BootOption, CheatcodeAction, Decision, FactValue, OneOrMore, RuleFile, RuleOutcome, Target } from './types.ts';
 import { setOwn } from './validate.ts';
@@ -212,6 +213,33 @@ function moduleKey(name: string): string {
   return name.replace(/-/g, '_');
 }
 
+/**
+ * Fills the placeholders of a fact action from the rule's devices (null when it has none). `{slot}` is the first
+ * matching PCI function in profile order; with several, every slot is named in the evidence. A fact whose
+ * placeholder the rule's devices cannot fill (an `any:` that matched through its non-PCI branch) is not set.
+ */
+function fillFacts(
+  fact: Record<string, FactValue>,
+  origin: Origin,
+  profile: HardwareProfile,
+): { fact: Record<string, FactValue> | null; origin: Origin } | null {
+  const entries = Object.entries(fact);
+  if (!entries.some(([, value]) => placeholdersIn(value).length > 0)) return null;
+  const slots = profile.pci.filter((d) => origin.devices.includes(d.slot)).map((d) => d.slot);
+  const filled: Record<string, FactValue> = {};
+  for (const [name, value] of entries) {
+    if (placeholdersIn(value).length === 0) setOwn(filled, name, value);
+    else if (slots.length > 0) setOwn(filled, name, fillPlaceholders(value as string, { slot: slots[0]! }));
+  }
+  const why =
+    slots.length > 1
+      ? `{slot} = ${slots[0]}, the first of ${slots.length} matching PCI functions in profile order (${slots.join(', ')})`
+      : slots.length === 1
+        ? `{slot} = ${slots[0]}`
+        : '{slot}: no matching PCI function, so the facts that need it are not set';
+  return { fact: Object.keys(filled).length > 0 ? filled : null, origin: { ...origin, evidence: [...origin.evidence, why] } };
+}
+
 export function evaluateRules(input: EvaluateInput): RuleOutcome {
   const out = new Outcome();
   const ctx: ConditionContext = conditionContext({
@@ -228,7 +256,10 @@ export function evaluateRules(input: EvaluateInput): RuleOutcome {
       if (!r.match) continue;
       rule.then.forEach((action, i) => {
         const line = rule.paths?.[`then.${i}`]?.line ?? rule.pos.line;
-        out.apply({ rule: rule.id, file: file.file, line, evidence: r.evidence, devices: r.devices }, action);
+        const origin: Origin = { rule: rule.id, file: file.file, line, evidence: r.evidence, devices: r.devices };
+        const filled = 'fact' in action ? fillFacts(action.fact, origin, input.profile) : null;
+        if (filled === null) out.apply(origin, action);
+        else if (filled.fact !== null) out.apply(filled.origin, { fact: filled.fact });
       });
     }
   }

@@ -49,3 +49,22 @@ export function factValueProblem(type: FactType, values: readonly string[] | und
 export function truthy(value: FactValue | undefined): boolean {
   return value !== undefined && value !== null && value !== false && value !== 0 && value !== '';
 }
+
+// Placeholders in string fact values: `{slot}` is the PCI slot of the device the rule matched, so that a rule can
+// say *which* device a fact is about (uma.device: "{slot}"). Any `{word}` in a fact value is a placeholder; lint
+// rejects names other than these (bad_placeholder) and `{slot}` in a rule without a pci condition.
+export const FACT_PLACEHOLDERS = ['slot'] as const;
+export type FactPlaceholder = (typeof FACT_PLACEHOLDERS)[number];
+
+const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+/** The placeholder names in a fact value, in order, each once ("{slot}" -> ["slot"]). */
+export function placeholdersIn(value: FactValue): string[] {
+  if (typeof value !== 'string') return [];
+  return [...new Set([...value.matchAll(PLACEHOLDER)].map((m) => m[1]!))];
+}
+
+/** The value with every placeholder replaced from `values` (names lint accepted only). */
+export function fillPlaceholders(value: string, values: Readonly<Record<FactPlaceholder, string>>): string {
+  return value.replace(PLACEHOLDER, (whole, name: string) => (Object.hasOwn(values, name) ? values[name as FactPlaceholder] : whole));
+}

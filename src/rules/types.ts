@@ -211,7 +211,8 @@ export type RuleIssueCode =
   | 'duplicate_rule_id'
   | 'duplicate_list'
   | 'multiple_actions' // more than one key in one then: entry
-  | 'device_action_without_device'; // module load/prefer/blacklist with no pci/usb condition to scope it
+  | 'device_action_without_device' // module load/prefer/blacklist with no pci/usb condition to scope it
+  | 'bad_placeholder'; // an unknown {name} in a fact value, or {slot} in a rule without a pci condition
 
 export interface Target {
   /** Xen version the plan is for: "3.0.2", "3.0.3", "4.17". */

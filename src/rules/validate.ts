@@ -2,7 +2,7 @@
 // Everything that can be checked before the machine is known is checked here, so that evaluation never meets a
 // malformed rule: a rule with an error is left out (its issue says why); warnings keep it. Checks that span files
 // (unique rule ids and list names, known lists and facts) see the files in load order.
-import { BUILTIN_FACTS, FACT_NAME, factValueProblem, type FactType } from './facts.ts';
+import { BUILTIN_FACTS, FACT_NAME, FACT_PLACEHOLDERS, factValueProblem, placeholdersIn, type FactType } from './facts.ts';
 import { parseSize } from './conditions.ts';
 import { parseRange } from './version.ts';
 import type {
@@ -143,6 +143,12 @@ export function globProblem(pattern: string): string | null {
 export function hasDeviceCondition(c: Condition | undefined): boolean {
   if (!c) return false;
   return c.pci !== undefined || c.usb !== undefined || (c.all ?? []).some(hasDeviceCondition) || (c.any ?? []).some(hasDeviceCondition);
+}
+
+/** True when a pci condition (outside any `not`) gives the rule PCI functions: what `{slot}` needs. */
+export function hasPciCondition(c: Condition | undefined): boolean {
+  if (!c) return false;
+  return c.pci !== undefined || (c.all ?? []).some(hasPciCondition) || (c.any ?? []).some(hasPciCondition);
 }
 
 /** Sets an own property even for names like "__proto__" (rule files choose fact and variable names). */
@@ -554,6 +560,16 @@ class DocChecker {
         this.issue('device_action_without_device', prefer.pos, [...path, 'then', i, 'module', 'prefer'], "prefer chooses among the candidates of the rule's devices, but no pci or usb condition gives it devices");
       });
     }
+    if (then?.kind === 'seq' && !hasPciCondition(rule.when)) {
+      then.items.forEach((item, i) => {
+        const fact = this.findNode(item, ['fact']);
+        if (item.kind !== 'map' || item.entries.length !== 1 || fact?.kind !== 'map') return;
+        for (const f of fact.entries) {
+          if (f.value.kind !== 'scalar' || typeof f.value.value !== 'string' || !placeholdersIn(f.value.value).includes('slot')) continue;
+          this.issue('bad_placeholder', f.value.pos, [...path, 'then', i, 'fact', f.key], "{slot} is the slot of the PCI function the rule matched, but no pci condition gives the rule one");
+        }
+      });
+    }
     rule.paths = {};
     collectPaths(m, [], rule.paths, this.file);
     return rule;
@@ -805,6 +821,11 @@ class DocChecker {
           if (!known) this.issue('unknown_fact', e.keyPos, fp, `fact "${e.key}" is not built in; declare it under facts:`, 'warning');
           const problem = known ? factValueProblem(known.type, known.values, value) : null;
           if (problem) this.issue('invalid_type', e.value.pos, fp, `fact "${e.key}": ${problem}`);
+          for (const name of placeholdersIn(value)) {
+            if ((FACT_PLACEHOLDERS as readonly string[]).includes(name)) continue;
+            const known = FACT_PLACEHOLDERS.map((p) => `{${p}}`).join(', ');
+            this.issue('bad_placeholder', e.value.pos, fp, `{${name}} is not a placeholder; a fact value knows ${known} (the matched PCI slot)`);
+          }
           setOwn(fact, e.key, value);
         }
         return { fact };

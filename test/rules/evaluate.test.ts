@@ -218,6 +218,63 @@ describe('order and overrides', () => {
   });
 });
 
+describe('placeholders: {slot} in a fact value', () => {
+  const rules = () =>
+    load({
+      'a.yaml': yaml`
+        facts:
+          gpu.first: { type: string }
+          gpu.seen: { type: boolean }
+        rules:
+          - id: gpu
+            source: s
+            when:
+              any:
+                - pci: { class: "03" }
+                - cpu: { vendor: GenuineIntel }
+            then:
+              - fact: { gpu.first: "{slot}", gpu.seen: true }
+              - fact: { gpu.label: "display at {slot}" }
+      `,
+    });
+
+  it('is the slot of the matched PCI function; with several, the first in profile order, every slot in the evidence', async () => {
+    const { files, issues } = await rules();
+    expect(issues.filter((i) => i.severity === 'error')).toEqual([]);
+    // Core i7 laptop: Intel UHD 630 at 00:02.0, GeForce (3D controller) at 01:00.0.
+    const out = await evaluate(fixtureProfile('intel-nvidia-laptop'), files);
+    expect(out.facts).toEqual({ 'gpu.first': '0000:00:02.0', 'gpu.seen': true, 'gpu.label': 'display at 0000:00:02.0' });
+    const first = out.decisions.find((d) => 'fact' in d.action && 'gpu.first' in d.action.fact)!;
+    expect(first.action).toEqual({ fact: { 'gpu.first': '0000:00:02.0' } });
+    expect(first.evidence.at(-1)).toBe(
+      '{slot} = 0000:00:02.0, the first of 2 matching PCI functions in profile order (0000:00:02.0, 0000:01:00.0)',
+    );
+    expect(first.line).toBe(12);
+  });
+
+  it('one matched function: its slot; an AMD APU is not at 00:02.0', async () => {
+    const { files } = await rules();
+    const out = await evaluate(fixtureProfile('amd-apu-laptop'), files);
+    expect(out.facts['gpu.first']).toBe('0000:05:00.0');
+    expect(out.decisions.find((d) => d.rule === 'gpu')!.evidence.at(-1)).toBe('{slot} = 0000:05:00.0');
+  });
+
+  it('a rule that matched without a PCI function (the cpu branch of any:) does not set the facts that need {slot}', async () => {
+    const { files } = await rules();
+    // The Firecracker VM has an Intel CPU and no display function.
+    const out = await evaluate(fixtureProfile('firecracker-vm'), files);
+    expect(out.facts).toEqual({ 'gpu.seen': true });
+    expect(out.decisions.map((d) => d.action)).toEqual([{ fact: { 'gpu.seen': true } }]);
+    expect(out.decisions[0]!.evidence.at(-1)).toBe('{slot}: no matching PCI function, so the facts that need it are not set');
+  });
+
+  it('is not filled in cheatcode values', async () => {
+    const profile = fixtureProfile('thinkpad-t60');
+    const out = await evaluate(profile, [], XEN_4, [{ token: 't', action: { fact: { 'uma.device': '{slot}' } }, devices: ['0000:00:02.0'] }]);
+    expect(out.facts).toEqual({ 'uma.device': '{slot}' });
+  });
+});
+
 describe('cheatcodes', () => {
   // The T60 as booted with cheatcodes on its (otherwise empty) recorded command line.
   const booted = (cmdline: string[]) => ({ ...fixtureProfile('thinkpad-t60'), cmdline });

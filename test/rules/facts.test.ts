@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BUILTIN_FACTS, builtinFact, FACT_NAME, factValueProblem, truthy } from '../../src/rules/facts.ts';
+import { BUILTIN_FACTS, builtinFact, FACT_NAME, factValueProblem, fillPlaceholders, placeholdersIn, truthy } from '../../src/rules/facts.ts';
 import { repoRoot } from '../_support/memfs.ts';
 
 describe('built-in facts', () => {
@@ -44,5 +44,19 @@ describe('built-in facts', () => {
   it('names facts with dotted words', () => {
     for (const ok of ['safe', 'hvm.available', 'guests.64bit', 'quirks.igfx_2', 'a-b.c']) expect(FACT_NAME.test(ok)).toBe(true);
     for (const bad of ['', '.x', 'x.', 'x..y', 'a b', 'x=1', '-x']) expect(FACT_NAME.test(bad)).toBe(false);
+  });
+});
+
+describe('placeholders in fact values', () => {
+  it('are {word} in a string, each name once', () => {
+    expect(placeholdersIn('{slot}')).toEqual(['slot']);
+    expect(placeholdersIn('at {slot}, again {slot}, {bus_2}')).toEqual(['slot', 'bus_2']);
+    expect(placeholdersIn('no { slot } here, {} nor {0x}')).toEqual([]);
+    expect([true, 3, null].map(placeholdersIn)).toEqual([[], [], []]);
+  });
+
+  it('are filled by name; an unknown one stays as written', () => {
+    expect(fillPlaceholders('{slot}', { slot: '0000:05:00.0' })).toBe('0000:05:00.0');
+    expect(fillPlaceholders('gpu {slot} / {slot} / {bus}', { slot: '0000:00:02.0' })).toBe('gpu 0000:00:02.0 / 0000:00:02.0 / {bus}');
   });
 });

@@ -170,6 +170,19 @@ const CASES: Case[] = [
       'error device_action_without_device b.yaml:9:27 rules[0].then[2].module.prefer',
     ],
   },
+  {
+    name: 'bad_placeholder: an unknown {name} in a fact value; {slot} with no pci condition, or one only under not',
+    files: {
+      'a.yaml': rule('pci: { class: "03" }', '- fact: { uma.device: "{bus}" }'),
+      'b.yaml': rule('cpu: { vt: enabled }', '- fact: { uma.device: "{slot}" }').replace('id: r', 'id: s'),
+      'c.yaml': rule('not: { pci: { class: "03" } }', '- note: n\n- fact: { uma.device: "{slot}", uma.present: true }').replace('id: r', 'id: t'),
+    },
+    issues: [
+      'error bad_placeholder a.yaml:7:29 rules[0].then[0].fact["uma.device"]',
+      'error bad_placeholder b.yaml:7:29 rules[0].then[0].fact["uma.device"]',
+      'error bad_placeholder c.yaml:8:29 rules[0].then[1].fact["uma.device"]',
+    ],
+  },
 ];
 
 describe('lint: every issue code at its exact place', () => {
@@ -190,6 +203,7 @@ describe('lint: every issue code at its exact place', () => {
       duplicate_list: true,
       multiple_actions: true,
       device_action_without_device: true,
+      bad_placeholder: true,
     };
     const produced = new Set(CASES.flatMap((c) => c.issues.map((i) => i.split(' ')[1])));
     expect([...produced].sort()).toEqual(Object.keys(every).sort());
