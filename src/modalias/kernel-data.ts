@@ -1,10 +1,17 @@
-// Loads one kernel's module metadata (the depmod text files) and picks which kernel: the target root's own
-// /lib/modules/<release> when it is there (the modules the machine will really run), else `--kernel DIR`,
-// else the reference data shipped in data/kernel/. A directory that cannot be used falls back to the shipped
-// reference with a warning: matching against some real kernel beats matching against none.
+// Loads one kernel's module metadata and picks which kernel: the target root's own /lib/modules/<release> when it
+// is there (the modules the machine will really run), else `--kernel DIR`, else the reference data shipped in
+// data/kernel/. A directory that cannot be used falls back to the shipped reference with a warning: matching
+// against some real kernel beats matching against none.
+//
+// Lookups go where libkmod's go: depmod's binary indexes modules.alias.bin, modules.dep.bin, modules.builtin.bin
+// and modules.builtin.alias.bin, read whole and walked per lookup (kmod-index.ts), nothing indexed up front.
+// Where a .bin is missing, or damaged (reported as an issue naming it), the text file depmod writes next to it
+// answers instead, parsed and indexed here (alias-file.ts, index-build.ts). Damage found only by a later lookup
+// switches that table to its text file then, with the same issue.
 import { posix } from 'node:path';
 import { dataDir } from '../data-dir.ts';
-import { nodeFsPromises, type FsLike } from '../fs.ts';
+import { errnoCode } from '../errors.ts';
+import { nodeFsPromises, type FsLike, type SyncFsLike } from '../fs.ts';
 import { LARGE_FILE_CAP, Reader } from '../probe/_reader.ts';
 import {
   parseBuiltinModinfo,
@@ -13,26 +20,35 @@ import {
   parseModulesDep,
   type ModaliasIssue,
 } from './alias-file.ts';
+import { moduleName } from './glob.ts';
 import { AliasIndexBuilder, type AliasIndex } from './index-build.ts';
+import { KmodIndex, KmodIndexError } from './kmod-index.ts';
 
 export type KernelSource = 'target' | 'option' | 'reference';
+
+/** The four tables kmod looks modules up in. */
+export type KernelTable = 'alias' | 'dep' | 'builtin' | 'builtinAlias';
 
 export interface KernelData {
   source: KernelSource;
   /** The module directory: a path on the target for 'target', a local path otherwise. */
   dir: string;
   release: string;
-  /** Loadable modules (modules.dep): name -> dependency paths as written (see dependencies()). */
-  deps: Map<string, string>;
-  /** Built-in modules (modules.builtin), in link order. */
-  builtin: string[];
-  builtinSet: Set<string>;
-  /** Link order of the loadable modules (modules.order); defines which of several matches comes first. */
-  order: string[];
-  /** modules.alias. */
-  aliasIndex: AliasIndex;
-  /** The `alias=` records of modules.builtin.modinfo. */
-  builtinAliasIndex: AliasIndex;
+  /** The file that answers each table: its .bin index, or the text file used instead. */
+  files: Record<KernelTable, string>;
+  /**
+   * modules.alias(.bin): the modules with a pattern that matches a normalized query, in kmod's order (depmod's
+   * priority: modules.order), each once.
+   */
+  lookupAlias(query: string): string[];
+  /** The same over the aliases of built-in modules (modules.builtin.alias.bin, or modules.builtin.modinfo). */
+  lookupBuiltinAlias(query: string): string[];
+  /** A loadable module of this kernel: a name in modules.dep(.bin). */
+  isModule(name: string): boolean;
+  /** A module's direct dependencies from modules.dep(.bin), in order; [] for none or an unknown name. */
+  dependencies(name: string): string[];
+  /** Built into the kernel (modules.builtin(.bin)). */
+  isBuiltin(name: string): boolean;
   /** modules.softdep as text: kmod reads it as one more modprobe.d file (see modprobe-d.ts). */
   softdep: { path: string; text: string } | null;
   /** Parse problems and fallbacks, with file and line. */
@@ -50,8 +66,6 @@ export interface LoadKernelOptions {
   /** Where the shipped reference kernels are; data/kernel by default. */
   referenceDir?: string;
 }
-
-const REQUIRED = ['modules.alias', 'modules.dep'] as const;
 
 export async function loadKernelData(options: LoadKernelOptions = {}): Promise<KernelData> {
   const fs = options.fs ?? nodeFsPromises;
@@ -91,7 +105,40 @@ export async function loadKernelData(options: LoadKernelOptions = {}): Promise<K
   return emptyKernel(dir, release ?? 'unknown', issues);
 }
 
-/** Reads and parses one module directory; null (with issues) when a required file is missing or unreadable. */
+const BIN: Record<KernelTable, string> = {
+  alias: 'modules.alias.bin',
+  dep: 'modules.dep.bin',
+  builtin: 'modules.builtin.bin',
+  builtinAlias: 'modules.builtin.alias.bin',
+};
+const TEXT: Record<KernelTable, string> = {
+  alias: 'modules.alias',
+  dep: 'modules.dep',
+  builtin: 'modules.builtin',
+  builtinAlias: 'modules.builtin.modinfo',
+};
+/** The text files a table's text form reads: its own and the link order its matches are ranked by. */
+const TEXT_NEEDS: Record<KernelTable, readonly string[]> = {
+  alias: ['modules.alias', 'modules.order'],
+  dep: ['modules.dep'],
+  builtin: ['modules.builtin'],
+  builtinAlias: ['modules.builtin.modinfo', 'modules.builtin'],
+};
+const TABLES = ['alias', 'dep', 'builtin', 'builtinAlias'] as const;
+/** Without these (as .bin or text) a directory is not usable. */
+const REQUIRED = ['alias', 'dep'] as const;
+
+/** A table as the lookups see it, from an index or from text. */
+interface Table {
+  /** modules.dep: the rest of the module's line (its dependency paths); modules.builtin: ''; null if absent. */
+  get(name: string): string | null;
+  /** Alias tables: matching modules in kmod's order, each once. */
+  lookup(query: string): string[];
+}
+
+type Texts = ReadonlyMap<string, string | null>;
+
+/** Reads one module directory; null (with issues) when a required table can be read neither as .bin nor as text. */
 async function readKernelDir(
   reader: Reader,
   dir: string,
@@ -99,78 +146,267 @@ async function readKernelDir(
   release: string,
   issues: ModaliasIssue[],
 ): Promise<KernelData | null> {
-  const names = ['modules.alias', 'modules.dep', 'modules.order', 'modules.builtin', 'modules.builtin.modinfo'];
   const seen = reader.diagnostics.length;
-  const [alias, dep, order, builtin, modinfo, softdep] = await Promise.all(
-    [...names, 'modules.softdep'].map((name) => reader.text(posix.join(dir, name), { cap: LARGE_FILE_CAP })),
-  );
+  const indexes = new Map<KernelTable, KmodIndex>();
+  const bins = await Promise.all(TABLES.map((t) => readBytes(reader, posix.join(dir, BIN[t]))));
+  TABLES.forEach((t, i) => {
+    const file = posix.join(dir, BIN[t]);
+    const bytes = bins[i]!;
+    if (bytes === null) return; // no index: the text file, silently, as for any directory depmod did not index
+    if (typeof bytes === 'string') {
+      issues.push({ file, line: null, message: `${bytes}; using ${TEXT[t]} instead` });
+      return;
+    }
+    try {
+      indexes.set(t, KmodIndex.open(bytes, file));
+    } catch (error) {
+      if (!(error instanceof KmodIndexError)) throw error;
+      issues.push({ file, line: null, message: `${error.detail}; using ${TEXT[t]} instead` });
+    }
+  });
+  const fromText = TABLES.filter((t) => !indexes.has(t));
+  const names = [...new Set(fromText.flatMap((t) => TEXT_NEEDS[t])), 'modules.softdep'];
+  const read = await Promise.all(names.map((name) => reader.text(posix.join(dir, name), { cap: LARGE_FILE_CAP })));
+  const texts: Texts = new Map(names.map((name, i) => [name, read[i]!]));
   for (const d of reader.diagnostics.slice(seen)) issues.push({ file: d.path, line: null, message: d.message });
-  const missing = REQUIRED.filter((_, i) => [alias, dep][i] == null);
-  if (missing.length > 0 || alias == null || dep == null) {
+  const missing = REQUIRED.filter((t) => !indexes.has(t) && texts.get(TEXT[t]) == null).map((t) => TEXT[t]);
+  if (missing.length > 0) {
     issues.push({ file: dir, line: null, message: `cannot read ${missing.join(' and ')}` });
     return null;
   }
-  for (const [name, text] of [
-    ['modules.order', order],
-    ['modules.builtin', builtin],
-  ] as const) {
-    if (text == null) issues.push({ file: posix.join(dir, name), line: null, message: 'missing; assumed empty' });
+  const tables = {} as Record<KernelTable, Table>;
+  const files = {} as Record<KernelTable, string>;
+  for (const [t, index] of indexes) {
+    tables[t] = indexTable(t, index);
+    files[t] = BIN[t];
   }
-  const aliases = new AliasIndexBuilder();
-  const builtinAliases = new AliasIndexBuilder();
-  issues.push(...parseModulesAlias(alias, posix.join(dir, 'modules.alias'), aliases));
-  const parsedDep = parseModulesDep(dep, posix.join(dir, 'modules.dep'));
-  issues.push(...parsedDep.issues);
-  issues.push(...parseBuiltinModinfo(modinfo ?? '', posix.join(dir, 'modules.builtin.modinfo'), builtinAliases));
-  return assemble({
+  Object.assign(tables, textTables(fromText, texts, dir, issues));
+  for (const t of fromText) files[t] = TEXT[t];
+  const softdep = texts.get('modules.softdep');
+  const fallback = indexes.size > 0 ? await textFallback(reader, dir, [...indexes.keys()], issues) : null;
+  return kernelData({
     source,
     dir,
     release,
-    deps: parsedDep.deps,
-    order: parseModuleList(order ?? ''),
-    builtin: parseModuleList(builtin ?? ''),
-    aliases,
-    builtinAliases,
+    tables,
+    files,
     softdep: softdep == null ? null : { path: posix.join(dir, 'modules.softdep'), text: softdep },
     issues,
+    fallback,
   });
 }
 
-export interface KernelParts extends Omit<KernelData, 'aliasIndex' | 'builtinAliasIndex' | 'builtinSet'> {
-  aliases: AliasIndexBuilder;
-  builtinAliases: AliasIndexBuilder;
-}
-
-/** Builds the indexes from parsed parts (also for callers that hold the files in memory). */
-export function assemble({ aliases, builtinAliases, ...parts }: KernelParts): KernelData {
-  // depmod gives each module the priority of its (last) line in modules.order; modules that file does not
-  // list come after, in the order depmod wrote them, which is their order in modules.alias.
-  const position = new Map<string, number>();
-  parts.order.forEach((name, i) => position.set(name, i));
-  let unlisted = parts.order.length;
-  for (const module of aliases.moduleNames()) if (!position.has(module)) position.set(module, unlisted++);
-  const builtinPosition = new Map<string, number>();
-  parts.builtin.forEach((name, i) => builtinPosition.set(name, i));
+/** A table answered by a .bin index, as libkmod answers it. */
+function indexTable(table: KernelTable, index: KmodIndex): Table {
   return {
-    ...parts,
-    builtinSet: new Set(parts.builtin),
-    aliasIndex: aliases.build((m) => position.get(m)!),
-    builtinAliasIndex: builtinAliases.build((m) => builtinPosition.get(m) ?? parts.builtin.length),
+    get(name) {
+      const value = index.search(name);
+      // modules.dep.bin holds the module's whole modules.dep line.
+      return value !== null && table === 'dep' ? value.slice(value.indexOf(':') + 1) : value;
+    },
+    lookup: (query) => unique(index.searchWild(query)),
   };
 }
 
+/**
+ * The text forms of `wanted` from the files in `texts`. A missing link order is assumed empty, with an issue;
+ * malformed lines are issues too, and skipped.
+ */
+function textTables(wanted: readonly KernelTable[], texts: Texts, dir: string, issues: ModaliasIssue[]): Partial<Record<KernelTable, Table>> {
+  const has = (t: KernelTable) => wanted.includes(t);
+  for (const name of ['modules.order', 'modules.builtin']) {
+    if (texts.has(name) && texts.get(name) == null) issues.push({ file: posix.join(dir, name), line: null, message: 'missing; assumed empty' });
+  }
+  const out: Partial<Record<KernelTable, Table>> = {};
+  const builtin = has('builtin') || has('builtinAlias') ? parseModuleList(texts.get('modules.builtin') ?? '') : [];
+  if (has('alias')) {
+    const aliases = new AliasIndexBuilder();
+    issues.push(...parseModulesAlias(texts.get('modules.alias') ?? '', posix.join(dir, 'modules.alias'), aliases));
+    // depmod gives each module the priority of its (last) line in modules.order; modules that file does not
+    // list come after, in the order depmod wrote them, which is their order in modules.alias.
+    const position = new Map<string, number>();
+    parseModuleList(texts.get('modules.order') ?? '').forEach((name, i) => position.set(name, i));
+    let unlisted = position.size;
+    for (const module of aliases.moduleNames()) if (!position.has(module)) position.set(module, unlisted++);
+    out.alias = aliasTable(aliases.build((m) => position.get(m)!));
+  }
+  if (has('dep')) {
+    const parsed = parseModulesDep(texts.get('modules.dep') ?? '', posix.join(dir, 'modules.dep'));
+    issues.push(...parsed.issues);
+    out.dep = { get: (name) => parsed.deps.get(name) ?? null, lookup: () => [] };
+  }
+  if (has('builtinAlias')) {
+    const aliases = new AliasIndexBuilder();
+    issues.push(...parseBuiltinModinfo(texts.get('modules.builtin.modinfo') ?? '', posix.join(dir, 'modules.builtin.modinfo'), aliases));
+    const position = new Map<string, number>();
+    builtin.forEach((name, i) => position.set(name, i));
+    out.builtinAlias = aliasTable(aliases.build((m) => position.get(m) ?? builtin.length));
+  }
+  if (has('builtin')) {
+    const set = new Set(builtin);
+    out.builtin = { get: (name) => (set.has(name) ? '' : null), lookup: () => [] };
+  }
+  return out;
+}
+
+function aliasTable(index: AliasIndex): Table {
+  return { get: () => null, lookup: (query) => index.lookup(query) };
+}
+
+interface Parts {
+  source: KernelSource;
+  dir: string;
+  release: string;
+  tables: Record<KernelTable, Table>;
+  files: Record<KernelTable, string>;
+  softdep: KernelData['softdep'];
+  issues: ModaliasIssue[];
+  /** Replaces a damaged index's table by its text form; null when every table is text already. */
+  fallback: ((table: KernelTable, error: KmodIndexError) => Table) | null;
+}
+
+function kernelData({ tables, files, fallback, ...parts }: Parts): KernelData {
+  // Damage deep in an index shows only when a lookup reaches it: that table then answers from text.
+  const use = <T>(table: KernelTable, run: (t: Table) => T): T => {
+    try {
+      return run(tables[table]);
+    } catch (error) {
+      if (!(error instanceof KmodIndexError) || fallback === null || files[table] === TEXT[table]) throw error;
+      tables[table] = fallback(table, error);
+      files[table] = TEXT[table];
+      return run(tables[table]);
+    }
+  };
+  return {
+    ...parts,
+    files,
+    lookupAlias: (query) => use('alias', (t) => t.lookup(query)),
+    lookupBuiltinAlias: (query) => use('builtinAlias', (t) => t.lookup(query)),
+    isModule: (name) => use('dep', (t) => t.get(name)) !== null,
+    dependencies(name) {
+      const rest = use('dep', (t) => t.get(name))?.trim();
+      return rest ? rest.split(/\s+/).map(moduleName) : [];
+    },
+    isBuiltin: (name) => use('builtin', (t) => t.get(name)) !== null,
+  };
+}
+
+/**
+ * For tables answered by an index: their text files' real paths, found now (through the root, as every read),
+ * so that a lookup that finds the index damaged can read them synchronously. Without a synchronous fs, or
+ * when a text file cannot be read either, the table answers nothing from then on; the issues say so.
+ */
+async function textFallback(
+  reader: Reader,
+  dir: string,
+  indexed: readonly KernelTable[],
+  issues: ModaliasIssue[],
+): Promise<(table: KernelTable, error: KmodIndexError) => Table> {
+  const names = [...new Set(indexed.flatMap((t) => TEXT_NEEDS[t]))];
+  const real = new Map<string, string | null>();
+  for (const name of names) real.set(name, await reader.realPath(posix.join(dir, name)).catch(() => null));
+  return (table, error) => {
+    issues.push({ file: error.file, line: null, message: `${error.detail}; using ${TEXT[table]} instead` });
+    const texts = new Map<string, string | null>();
+    for (const name of TEXT_NEEDS[table]) {
+      const path = real.get(name) ?? null;
+      const bytes = path === null || !reader.fs.sync ? null : readWholeSyncOrNull(reader.fs.sync, path);
+      texts.set(name, bytes === null ? null : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+    }
+    if (texts.get(TEXT[table]) == null) {
+      issues.push({ file: posix.join(dir, TEXT[table]), line: null, message: 'cannot be read either: no answers from it' });
+      return { get: () => null, lookup: () => [] };
+    }
+    return textTables([table], texts, dir, issues)[table]!;
+  };
+}
+
+/** A whole file through the reader's root and fs: its bytes, null when it does not exist, else why not. */
+async function readBytes(reader: Reader, path: string, cap = LARGE_FILE_CAP): Promise<Uint8Array | null | string> {
+  let real: string;
+  try {
+    real = await reader.realPath(path);
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+  reader.touched.add(path);
+  try {
+    const { fs } = reader;
+    return fs.sync ? readWholeSync(fs.sync, real, cap) : await readWhole(fs, real, cap);
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === 'ENOENT') return null;
+    return error instanceof RangeError ? error.message : (code ?? String(error));
+  }
+}
+
+// Regular files: stat's size is trusted for the first read, and reading goes on to EOF all the same.
+function readWholeSync(fs: SyncFsLike, real: string, cap: number): Uint8Array {
+  const fd = fs.openSync(real, 'r');
+  try {
+    return fill(cap, fs.statSync(real).size, (buffer, at) => fs.readSync(fd, buffer, at, buffer.length - at, at));
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function readWholeSyncOrNull(fs: SyncFsLike, real: string): Uint8Array | null {
+  try {
+    return readWholeSync(fs, real, LARGE_FILE_CAP);
+  } catch {
+    return null;
+  }
+}
+
+async function readWhole(fs: FsLike, real: string, cap: number): Promise<Uint8Array> {
+  const handle = await fs.open(real, 'r');
+  try {
+    const size = (await fs.stat(real)).size;
+    let buffer: Buffer = Buffer.allocUnsafe(Math.min(size, cap) + 1);
+    for (let total = 0; ; ) {
+      if (total === buffer.length) buffer = grow(buffer, cap);
+      const { bytesRead } = await handle.read(buffer, total, buffer.length - total, total);
+      if (bytesRead === 0) return buffer.subarray(0, total);
+      total += bytesRead;
+    }
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+function fill(cap: number, size: number, read: (buffer: Buffer, at: number) => number): Uint8Array {
+  // One byte more than the size, to see EOF in the same read.
+  let buffer: Buffer = Buffer.allocUnsafe(Math.min(size, cap) + 1);
+  for (let total = 0; ; ) {
+    if (total === buffer.length) buffer = grow(buffer, cap);
+    const bytesRead = read(buffer, total);
+    if (bytesRead === 0) return buffer.subarray(0, total);
+    total += bytesRead;
+  }
+}
+
+function grow(buffer: Buffer, cap: number): Buffer {
+  if (buffer.length > cap) throw new RangeError(`larger than ${cap} bytes, not used`);
+  const bigger = Buffer.allocUnsafe(Math.min(buffer.length * 2, cap + 1));
+  buffer.copy(bigger);
+  return bigger;
+}
+
+function unique(names: readonly string[]): string[] {
+  if (names.length < 2) return names as string[];
+  return [...new Set(names)];
+}
+
 function emptyKernel(dir: string, release: string, issues: ModaliasIssue[]): KernelData {
-  const none = new AliasIndexBuilder();
-  return assemble({
+  const none: Table = { get: () => null, lookup: () => [] };
+  return kernelData({
     source: 'reference',
     dir,
     release,
-    deps: new Map(),
-    order: [],
-    builtin: [],
-    aliases: none,
-    builtinAliases: none,
+    tables: { alias: none, dep: none, builtin: none, builtinAlias: none },
+    files: { ...TEXT },
     softdep: null,
     issues,
+    fallback: null,
   });
 }

@@ -47,13 +47,13 @@ export function lookupModules(ctx: DriverContext, query: string): Lookup {
     const modules = unique(lines.map((a) => a.module));
     return { modules, source: 'modprobe.d alias', viaAlias: true, configAlias: lines[0]! };
   }
-  if (kernel.deps.has(alias)) return { modules: [alias], source: 'module name', viaAlias: false };
+  if (kernel.isModule(alias)) return { modules: [alias], source: 'module name', viaAlias: false };
   if (config.install.some((c) => c.module === alias)) return { modules: [alias], source: 'install command', viaAlias: false };
   if (config.remove.some((c) => c.module === alias)) return { modules: [alias], source: 'remove command', viaAlias: false };
-  const fromAlias = kernel.aliasIndex.lookup(alias);
+  const fromAlias = kernel.lookupAlias(alias);
   if (fromAlias.length > 0) return { modules: fromAlias, source: 'modules.alias', viaAlias: true };
-  if (kernel.builtinSet.has(alias)) return { modules: [alias], source: 'built-in module', viaAlias: false };
-  const fromBuiltin = kernel.builtinAliasIndex.lookup(alias);
+  if (kernel.isBuiltin(alias)) return { modules: [alias], source: 'built-in module', viaAlias: false };
+  const fromBuiltin = kernel.lookupBuiltinAlias(alias);
   if (fromBuiltin.length > 0) return { modules: fromBuiltin, source: 'built-in alias', viaAlias: true };
   return { modules: [], source: null, viaAlias: false };
 }
@@ -112,15 +112,15 @@ export function resolveDevice(ctx: DriverContext, device: DriverDevice): DriverM
   const { kernel, config } = ctx;
   const found = lookupModules(ctx, device.modalias);
   const candidates = found.modules;
-  const builtin = candidates.filter((m) => kernel.builtinSet.has(m));
+  const builtin = candidates.filter((m) => kernel.isBuiltin(m));
   const why = new Map<string, string>();
   for (const m of candidates) {
     const origin: ConfigOrigin | undefined = found.viaAlias ? config.blacklist.get(m) : undefined;
     if (origin) why.set(m, `blacklist ${where(origin)}`);
-    else if (ctx.kernelDenied?.has(m) && !kernel.builtinSet.has(m)) why.set(m, 'module_blacklist= on the kernel command line');
+    else if (ctx.kernelDenied?.has(m) && !kernel.isBuiltin(m)) why.set(m, 'module_blacklist= on the kernel command line');
   }
   const blacklisted = candidates.filter((m) => why.has(m));
-  const loadable = (m: string) => kernel.builtinSet.has(m) || kernel.deps.has(m);
+  const loadable = (m: string) => kernel.isBuiltin(m) || kernel.isModule(m);
   const chosen = candidates.find((m) => !why.has(m) && loadable(m)) ?? null;
 
   const notes: string[] = [];
@@ -131,7 +131,7 @@ export function resolveDevice(ctx: DriverContext, device: DriverDevice): DriverM
     const missing = candidates.filter((m) => !loadable(m));
     if (missing.length > 0) notes.push(`not in this kernel: ${missing.join(', ')}`);
     if (chosen === null) notes.push('no candidate can load');
-    else if (kernel.builtinSet.has(chosen)) notes.push(`${chosen} is built into the kernel`);
+    else if (kernel.isBuiltin(chosen)) notes.push(`${chosen} is built into the kernel`);
     else if (candidates.length === 1) notes.push('the only candidate');
     else notes.push(`first loadable of ${candidates.length} candidates in modules.order`);
   }

@@ -12,7 +12,7 @@ describe('which kernel', () => {
     const { fs } = volume({ files: { '/t/lib/modules/6.1.0-56-amd64/modules.alias': alias, '/t/lib/modules/6.1.0-56-amd64/modules.dep': dep } });
     const k = await loadKernelData({ fs, root: '/t', release: '6.1.0-56-amd64', kernelDir: '/elsewhere' });
     expect(k).toMatchObject({ source: 'target', dir: '/lib/modules/6.1.0-56-amd64', release: '6.1.0-56-amd64' });
-    expect(k.aliasIndex.lookup('xen_backend:vif')).toEqual(['xen_netback']);
+    expect(k.lookupAlias('xen_backend:vif')).toEqual(['xen_netback']);
     // modules.order and modules.builtin are missing there: said, and assumed empty.
     expect(k.issues.map((i) => i.file)).toEqual(['/lib/modules/6.1.0-56-amd64/modules.order', '/lib/modules/6.1.0-56-amd64/modules.builtin']);
   });
@@ -34,7 +34,7 @@ describe('which kernel', () => {
     expect(fallback.issues.map((i) => i.message)).toEqual(
       expect.arrayContaining(['cannot read modules.dep', 'not usable; falling back to the reference']),
     );
-    expect(fallback.aliasIndex.lookup('xen_backend:vif')).toEqual(['xen_netback']);
+    expect(fallback.lookupAlias('xen_backend:vif')).toEqual(['xen_netback']);
   });
 
   it('reports a malformed alias line with file and line, and goes on', async () => {
@@ -46,6 +46,7 @@ describe('which kernel', () => {
       '/lib/modules/r/modules.alias:3',
       '/lib/modules/r/modules.alias:4',
     ]);
-    expect(k.aliasIndex.size).toBe(2);
+    expect(k.lookupAlias('pci:v00001AF4d00001041sv1sd2bc3sc4i5')).toEqual(['virtio_pci']);
+    expect(k.files).toEqual({ alias: 'modules.alias', dep: 'modules.dep', builtin: 'modules.builtin', builtinAlias: 'modules.builtin.modinfo' });
   });
 });

@@ -1,0 +1,298 @@
+// kmod's binary index (modules.alias.bin, modules.dep.bin, modules.builtin.bin, modules.builtin.alias.bin), read the
+// way libkmod reads it (kmod-project/kmod libkmod/libkmod-index.c, the mmap variant index_mm_*): lazily, one node
+// at a time, straight from the file's bytes; nothing is parsed up front but the header and the root node.
+//
+// Format v2 (depmod's index_write): big-endian u32 magic 0xB007F457, version 0x0002xxxx, root node offset. A node
+// offset's high nibble says which parts the node has (PREFIX, CHILDS, VALUES), its low 28 bits where it starts:
+//   prefix: NUL-terminated chars (path compression)
+//   first, last: one byte each, then (last - first + 1) u32 child offsets, 0 for no child
+//   value count: u32, then per value a u32 priority and a NUL-terminated string
+// depmod writes keys and values in 7-bit ASCII and children before their parent (post-order).
+//
+// libkmod trusts the file (a damaged index makes it read out of bounds or recurse without end). Here every read
+// is checked: a short, truncated or damaged file gives a KmodIndexError naming the file and the offset, never a
+// RangeError, and a trie whose child offsets loop (or share subtrees) is cut off by a budget of node visits.
+import { AutoconfigError } from '../errors.ts';
+import { fnmatch } from './glob.ts';
+
+const MAGIC = 0xb007f457;
+const VERSION_MAJOR = 0x0002;
+const HEADER = 12;
+const NODE_PREFIX = 0x80000000;
+const NODE_VALUES = 0x40000000;
+const NODE_CHILDS = 0x20000000;
+const NODE_MASK = 0x0fffffff;
+/** depmod indexes children by 7-bit chars only (INDEX_CHILDMAX). */
+const CHILDMAX = 128;
+/**
+ * depmod builds its keys in PATH_MAX buffers, so a real key is under 4096 bytes; a key this long can only come
+ * from child offsets that loop.
+ */
+const MAX_KEY = 65536;
+
+const STAR = 0x2a;
+const QUESTION = 0x3f;
+const OPEN = 0x5b;
+
+/** A damaged or foreign index file (E_PARSE): what is wrong and where. */
+export class KmodIndexError extends AutoconfigError {
+  constructor(
+    readonly file: string,
+    /** What is wrong, without the file name. */
+    readonly detail: string,
+  ) {
+    super('E_PARSE', `${file}: ${detail}`, { path: file });
+  }
+}
+Object.defineProperty(KmodIndexError.prototype, 'name', { value: 'KmodIndexError', enumerable: false });
+
+export interface IndexValue {
+  value: string;
+  priority: number;
+}
+
+interface Node {
+  /** Where the node starts (for messages). */
+  offset: number;
+  prefix: string;
+  /** Range of child chars; first = CHILDMAX, last = 0 when the node has none (as libkmod sets them). */
+  first: number;
+  last: number;
+  /** Byte position of the child offsets. */
+  children: number;
+  valueCount: number;
+  /** Byte position of the first value (after the count). */
+  values: number;
+}
+
+export class KmodIndex {
+  private readonly bytes: Buffer;
+  private readonly size: number;
+  private readonly root: Node;
+  /**
+   * Node visits one search may make. In a tree every node but the root has its own 4-byte offset in its parent's
+   * child array, so no search of an intact file visits more nodes than this; only a damaged trie whose offsets
+   * loop or share nodes gets there.
+   */
+  private readonly budget: number;
+
+  private constructor(
+    bytes: Uint8Array,
+    readonly file: string,
+  ) {
+    this.bytes = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.size = this.bytes.length;
+    this.budget = Math.floor(this.size / 4) + 16;
+    if (this.size < HEADER) this.fail(`${this.size} bytes, too short for a kmod index (${HEADER}-byte header)`);
+    const magic = this.bytes.readUInt32BE(0);
+    if (magic !== MAGIC) this.fail(`not a kmod index (magic 0x${hex(magic)}, expected 0x${hex(MAGIC)})`);
+    const version = this.bytes.readUInt32BE(4);
+    // libkmod checks the major version only (index_mm_open).
+    if (version >>> 16 !== VERSION_MAJOR) this.fail(`unsupported kmod index version 0x${hex(version)} (expected 0x0002xxxx)`);
+    const rootOffset = this.bytes.readUInt32BE(8);
+    const root = this.node(rootOffset, 'the root node');
+    if (root === null) this.fail('no root node (root offset 0)');
+    this.root = root;
+    // The root is the last node depmod writes: a truncated file loses it first.
+    if (root.valueCount > 0) this.values(root);
+  }
+
+  /** Checks the header and the root node of `bytes`, the contents of `file` (named in errors). */
+  static open(bytes: Uint8Array, file: string): KmodIndex {
+    return new KmodIndex(bytes, file);
+  }
+
+  /**
+   * index_mm_search: the first value stored under exactly `key`, null when there is none. The key ends at a NUL
+   * as in C.
+   */
+  search(key: string): string | null {
+    key = cString(key);
+    let node: Node | null = this.root;
+    let i = 0;
+    while (node !== null) {
+      const { prefix } = node;
+      for (let j = 0; j < prefix.length; j++) if (prefix.charCodeAt(j) !== charAt(key, i + j)) return null;
+      i += prefix.length;
+      if (i >= key.length) return node.valueCount > 0 ? this.values(node)[0]!.value : null;
+      node = this.child(node, key.charCodeAt(i));
+      i++;
+    }
+    return null;
+  }
+
+  /** index_mm_searchwild: the values of every key that, taken as an fnmatch pattern, matches `key`. */
+  searchWild(key: string): string[] {
+    return this.searchWildValues(key).map((v) => v.value);
+  }
+
+  /**
+   * index_mm_searchwild with priorities, in libkmod's order: the literal head of each key is descended char by
+   * char; at a `*`, `?` or `[` (in a node's prefix, or as a child char) the whole sub-keyspace below is
+   * matched with fnmatch(pattern from the wildcard on, rest of the key, 0). Values are merged as add_value()
+   * does: by priority, and a value goes before those of equal priority already there. Duplicates stay.
+   */
+  searchWildValues(key: string): IndexValue[] {
+    key = cString(key);
+    const found: IndexValue[] = [];
+    const visits = { left: this.budget };
+    let node: Node | null = this.root;
+    let i = 0;
+    descend: while (node !== null) {
+      const { prefix } = node;
+      for (let j = 0; j < prefix.length; j++) {
+        const ch = prefix.charCodeAt(j);
+        if (ch === STAR || ch === QUESTION || ch === OPEN) {
+          this.matchAll(node, prefix.slice(j), key.slice(i + j), found, visits);
+          break descend;
+        }
+        if (ch !== charAt(key, i + j)) break descend;
+      }
+      i += prefix.length;
+      for (const wild of [STAR, QUESTION, OPEN]) {
+        const child = this.child(node, wild);
+        if (child !== null) this.matchAll(child, String.fromCharCode(wild) + child.prefix, key.slice(i), found, visits);
+      }
+      if (i >= key.length) {
+        this.addValues(node, found);
+        break;
+      }
+      node = this.child(node, key.charCodeAt(i));
+      i++;
+    }
+    // add_value() order: ascending priority, later additions before earlier ones of the same priority.
+    found.reverse();
+    return found.sort((a, b) => a.priority - b.priority);
+  }
+
+  /** Every (key, value, priority) in index_mm_dump's order: a node's values, then its children by char. */
+  entries(): Array<{ key: string; value: string; priority: number }> {
+    const out: Array<{ key: string; value: string; priority: number }> = [];
+    let left = this.budget;
+    const stack: Array<{ node: Node; key: string }> = [{ node: this.root, key: this.root.prefix }];
+    while (stack.length > 0) {
+      const { node, key } = stack.pop()!;
+      for (const v of node.valueCount > 0 ? this.values(node) : []) out.push({ key, ...v });
+      // Pushed last char first, so that the lowest char is taken next.
+      for (let ch = node.last; ch >= node.first; ch--) {
+        const child = this.child(node, ch);
+        if (child === null) continue;
+        if (--left < 0) this.fail('more nodes than the file can hold: child offsets loop', child.offset);
+        const childKey = key + String.fromCharCode(ch) + child.prefix;
+        if (childKey.length > MAX_KEY) this.fail(`a key longer than ${MAX_KEY} bytes: child offsets loop`, child.offset);
+        stack.push({ node: child, key: childKey });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * index_mm_searchwild_all: every node under `start`, children (by char) before the node itself; the values of
+   * each node whose pattern (from the first wildcard to here) fnmatches `subkey`. Iterative, so that a deep or
+   * looping trie cannot overflow the stack.
+   */
+  private matchAll(start: Node, pattern: string, subkey: string, found: IndexValue[], visits: { left: number }): void {
+    const stack: Array<{ node: Node; pattern: string; next: number }> = [{ node: start, pattern, next: start.first }];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      if (top.next <= top.node.last) {
+        const ch = top.next++;
+        const child = this.child(top.node, ch);
+        if (child === null) continue;
+        if (--visits.left < 0) this.fail('more nodes than the file can hold: child offsets loop', child.offset);
+        const childPattern = top.pattern + String.fromCharCode(ch) + child.prefix;
+        if (childPattern.length > MAX_KEY) this.fail(`a key longer than ${MAX_KEY} bytes: child offsets loop`, child.offset);
+        stack.push({ node: child, pattern: childPattern, next: child.first });
+        continue;
+      }
+      stack.pop();
+      if (top.node.valueCount > 0 && fnmatch(top.pattern, subkey)) this.addValues(top.node, found);
+    }
+  }
+
+  private addValues(node: Node, found: IndexValue[]): void {
+    if (node.valueCount > 0) for (const v of this.values(node)) found.push(v);
+  }
+
+  /** index_mm_readchild: the child under char `ch`, null when there is none. */
+  private child(node: Node, ch: number): Node | null {
+    if (ch < node.first || ch > node.last) return null;
+    return this.node(this.bytes.readUInt32BE(node.children + 4 * (ch - node.first)), 'a child node');
+  }
+
+  /** index_mm_read_node, with every position checked against the file's end. */
+  private node(offset: number, what: string): Node | null {
+    const at = offset & NODE_MASK;
+    if (at === 0) return null;
+    if (at < HEADER || at > this.size) {
+      this.fail(`${what} at offset ${at}, outside the file's nodes (${HEADER}..${this.size})`, null);
+    }
+    let p = at;
+    let prefix = '';
+    if (offset & NODE_PREFIX) {
+      const end = this.bytes.indexOf(0, p);
+      if (end < 0) this.fail('a node prefix runs past the end of the file', at);
+      prefix = this.bytes.toString('latin1', p, end);
+      p = end + 1;
+    }
+    let first = CHILDMAX;
+    let last = 0;
+    let children = 0;
+    if (offset & NODE_CHILDS) {
+      this.need(p, 2, at);
+      first = this.bytes[p]!;
+      last = this.bytes[p + 1]!;
+      // libkmod's reader has room for 128 children and depmod writes 7-bit chars only.
+      if (first > last || last >= CHILDMAX) this.fail(`child range ${first}..${last} is not within 0..127`, at);
+      children = p + 2;
+      p = children + 4 * (last - first + 1);
+      this.need(children, p - children, at);
+    }
+    let valueCount = 0;
+    let values = 0;
+    if (offset & NODE_VALUES) {
+      this.need(p, 4, at);
+      valueCount = this.bytes.readUInt32BE(p);
+      values = p + 4;
+      // Each value takes at least a priority and a NUL.
+      if (valueCount > (this.size - values) / 5) this.fail(`${valueCount} values cannot fit in the file`, at);
+    }
+    return { offset: at, prefix, first, last, children, valueCount, values };
+  }
+
+  private values(node: Node): IndexValue[] {
+    const out: IndexValue[] = [];
+    let p = node.values;
+    for (let k = 0; k < node.valueCount; k++) {
+      this.need(p, 4, node.offset);
+      const priority = this.bytes.readUInt32BE(p);
+      const end = this.bytes.indexOf(0, p + 4);
+      if (end < 0) this.fail('a value runs past the end of the file', node.offset);
+      out.push({ value: this.bytes.toString('latin1', p + 4, end), priority });
+      p = end + 1;
+    }
+    return out;
+  }
+
+  private need(p: number, length: number, node: number): void {
+    if (p + length > this.size) this.fail(`the file ends inside a node (needs byte ${p + length - 1}, has ${this.size})`, node);
+  }
+
+  private fail(detail: string, node: number | null = null): never {
+    throw new KmodIndexError(this.file, node === null ? detail : `${detail} (node at offset ${node})`);
+  }
+}
+
+/** key[i] as C sees it: NUL past the end. */
+function charAt(key: string, i: number): number {
+  return i < key.length ? key.charCodeAt(i) : 0;
+}
+
+function cString(key: string): string {
+  const nul = key.indexOf('\0');
+  return nul < 0 ? key : key.slice(0, nul);
+}
+
+function hex(n: number): string {
+  return (n >>> 0).toString(16).padStart(8, '0');
+}
