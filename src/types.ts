@@ -196,6 +196,18 @@ export interface Hypervisor {
   evidence: string[];
 }
 
+/** Main memory that graphics takes away from the OS, as the running kernel reports it (xen.md §5). */
+export interface GraphicsMemory {
+  /**
+   * Intel stolen memory: the "Graphics Stolen Memory" region of /proc/iomem (requested by i915 over the range the
+   * x86 early quirk reserved in e820). Addresses as lower-case hex without 0x; null when no such region is listed or
+   * its addresses are hidden (not root).
+   */
+  stolen: { start: string; end: string; bytes: number } | null;
+  /** amdgpu's mem_info_vram_total of each display function that has it, in bytes: on an APU, the UMA carve-out. */
+  vram: { slot: string; bytes: number }[];
+}
+
 export interface Kernel {
   /** /proc/sys/kernel/osrelease */
   release: string | null;
@@ -208,6 +220,7 @@ export interface HardwareProfile {
   usb: UsbDevice[];
   cpu: Cpu;
   memory: Memory;
+  graphicsMemory: GraphicsMemory;
   dmi: Dmi;
   firmware: Firmware;
   hypervisor: Hypervisor;

@@ -124,6 +124,13 @@ function formatSystem(p: HardwareProfile): string[] {
   out.push(
     `Memory: ${p.memory.totalKiB === null ? 'unknown' : `${(p.memory.totalKiB / 1048576).toFixed(1)} GiB (${p.memory.totalKiB} KiB)`}`,
   );
+  const g = p.graphicsMemory;
+  const mib = (bytes: number) => `${+(bytes / 1048576).toFixed(1)} MiB`;
+  const graphics = [
+    g.stolen ? `Graphics Stolen Memory ${mib(g.stolen.bytes)} at ${g.stolen.start}-${g.stolen.end}` : null,
+    ...g.vram.map((v) => `${v.slot.replace(/^0000:/, '')} VRAM ${mib(v.bytes)} (mem_info_vram_total)`),
+  ].filter(Boolean);
+  if (graphics.length) out.push(`  Graphics memory: ${graphics.join('; ')}`);
   const f = p.firmware;
   const iommu = [
     f.iommu.dmar ? 'DMAR (Intel VT-d)' : null,

@@ -5,6 +5,7 @@ import { Reader } from './_reader.ts';
 import { probeCpu } from './cpu.ts';
 import { probeDmi } from './dmi.ts';
 import { probeFirmware } from './firmware.ts';
+import { probeGraphicsMemory } from './graphics-memory.ts';
 import { probeHypervisor } from './hypervisor.ts';
 import { probeKernel } from './kernel.ts';
 import { probeMemory } from './memory.ts';
@@ -39,7 +40,7 @@ export function createReader(options: ProbeOptions = {}): Reader {
 /** The same, with a caller-made Reader (the snapshot command records what it reads). */
 export async function probeWith(reader: Reader): Promise<HardwareProfile> {
   // Independent sources are read concurrently; the CPU needs the kernel release (old kernels never hide vmx),
-  // the hypervisor verdict needs the CPU's CPUID signature and the DMI strings.
+  // the hypervisor verdict needs the CPU's CPUID signature and the DMI strings, graphics memory the display functions.
   const [kernel, pci, usb, memory, dmi, firmware] = await Promise.all([
     probeKernel(reader),
     probePci(reader),
@@ -48,7 +49,10 @@ export async function probeWith(reader: Reader): Promise<HardwareProfile> {
     probeDmi(reader),
     probeFirmware(reader),
   ]);
-  const cpu = await probeCpu(reader, { kernelRelease: kernel.kernel.release });
+  const [cpu, graphicsMemory] = await Promise.all([
+    probeCpu(reader, { kernelRelease: kernel.kernel.release }),
+    probeGraphicsMemory(reader, pci),
+  ]);
   const hypervisor = await probeHypervisor(reader, { cpu, dmi, pci });
   return {
     version: 1,
@@ -56,6 +60,7 @@ export async function probeWith(reader: Reader): Promise<HardwareProfile> {
     usb,
     cpu,
     memory,
+    graphicsMemory,
     dmi,
     firmware,
     hypervisor,

@@ -30,6 +30,7 @@ export const SNAPSHOT_ALLOWLIST = [
   '/sys/hypervisor',
   '/proc/cpuinfo',
   '/proc/meminfo',
+  '/proc/iomem',
   '/proc/cmdline',
   '/proc/sys/kernel/osrelease',
   '/proc/sys/kernel/arch',

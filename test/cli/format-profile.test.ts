@@ -30,6 +30,19 @@ describe('formatProfile', () => {
     for (const line of expected) expect(text).toContain(line);
   });
 
+  it('prints the graphics memory the kernel reported, when it reported any', () => {
+    const profile = profileOf('amd-apu-laptop');
+    expect(formatProfile(profile)).not.toContain('Graphics memory');
+    // Intel stolen memory at the range the Legion Y520's kernel reserved; a Raphael APU's 512M carve-out.
+    profile.graphicsMemory = {
+      stolen: { start: '7e000000', end: '7fffffff', bytes: 32 << 20 },
+      vram: [{ slot: '0000:59:00.0', bytes: 512 << 20 }],
+    };
+    expect(formatProfile(profile)).toContain(
+      '\n  Graphics memory: Graphics Stolen Memory 32 MiB at 7e000000-7fffffff; 59:00.0 VRAM 512 MiB (mem_info_vram_total)\n',
+    );
+  });
+
   it('falls back to ids when no names are loaded', () => {
     const text = formatProfile(profileOf('thinkpad-t60'));
     expect(text).toContain('00:02.0 Class [0300]: Vendor 8086 Device 27a2 [8086:27a2] (rev 03)');

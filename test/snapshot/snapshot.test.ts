@@ -6,6 +6,7 @@ import { nodeFsPromises } from '../../src/fs.ts';
 import { probe } from '../../src/probe/probe.ts';
 import { MANIFEST_NAME, snapshot } from '../../src/snapshot/snapshot.ts';
 import { fixtureNames, loadFixture } from '../_support/memfs.ts';
+import { dataFile } from '../probe/_corpus.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'autoconfig-snapshot-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -24,6 +25,24 @@ describe('snapshot', () => {
     expect(Object.keys(after).filter((p) => !(p in before) && !p.startsWith('/out/'))).toEqual([]);
     const manifest = JSON.parse(after[`/out/${MANIFEST_NAME}`] as string);
     expect(manifest).toMatchObject({ format: 1, kind: 'snapshot', created: '1970-01-01T00:00:00.000Z' });
+  });
+
+  it('captures /proc/iomem and amdgpu mem_info_vram_total, and reads them back to the same graphics memory', async () => {
+    const { fs, root } = loadFixture('amd-apu-laptop');
+    // This machine's /proc/iomem with the region i915 requests (r_show() format, the Legion Y520's range), and a
+    // carve-out a real APU reported (the Raphael of corpus desktop-asrock-x670e_taichi: 512M) at the Renoir's slot.
+    const iomem = `${dataFile('this-machine-firecracker-kvm', 'proc__iomem')}  7e000000-7fffffff : Graphics Stolen Memory\n`;
+    await fs.writeFile(`${root}/proc/iomem`, iomem);
+    await fs.writeFile(`${root}/sys/devices/pci0000:00/0000:05:00.0/mem_info_vram_total`, `${512 << 20}\n`);
+    const direct = await probe({ fs, root });
+    expect(direct.graphicsMemory).toEqual({
+      stolen: { start: '7e000000', end: '7fffffff', bytes: 32 << 20 },
+      vram: [{ slot: '0000:05:00.0', bytes: 512 << 20 }],
+    });
+    const result = await snapshot({ fs, root, out: '/out', outFs: fs });
+    expect(result.tree.files['proc/iomem']).toBe(iomem);
+    expect(result.tree.files['sys/devices/pci0000:00/0000:05:00.0/mem_info_vram_total']).toBe(`${512 << 20}\n`);
+    expect(await probe({ fs, root: '/out' })).toEqual(direct);
   });
 
   it('refuses a non-empty output directory without force, and writes nothing', async () => {
