@@ -141,7 +141,12 @@ export function renderGuestConfig(plan: Plan): string {
       ? `An emulated NIC on the bridge xenbr0: Xen ${version} has no PV drivers for HVM guests.`
       : 'An emulated NIC on the bridge xenbr0.',
   ];
-  if (pvDrivers === true) vifComment.push('A guest with PV drivers may use the paravirtual NIC and disk instead.');
+  // xl offers an ioemu vif to the guest as PV too (it may unplug the emulated one); xend of 3.x makes no netfront
+  // for type=ioemu (netif.py: `if typ == 'ioemu': front = {}`): PV drivers there need a vif of their own.
+  if (pvDrivers === true && !xm) vifComment.push('A guest with PV drivers may use the paravirtual NIC and disk instead.');
+  if (pvDrivers === true && xm) {
+    vifComment.push("A guest with PV drivers gets a paravirtual NIC only from a vif without type=ioemu: add 'bridge=xenbr0'.");
+  }
   if (xm) {
     const type = typeof vifType === 'string' ? vifType : 'ioemu';
     set('vif', PYTHON.list([`type=${type}, bridge=xenbr0`], 'vif'), ...vifComment);

@@ -53,9 +53,12 @@ export function plan(input: PlanInput): Plan {
   const totalMiB = profile.memory.totalKiB === null ? null : Math.floor(profile.memory.totalKiB / 1024);
   const dom0Mem = outcome.dom0Memory;
   const dom0MiB = dom0Mem === null ? null : sizeMiB(dom0Mem.split(',')[0]!.replace(/^(min|max):/, ''));
-  const hostCpus = profile.cpu.cores ?? profile.cpu.logicalCpus;
+  // Xen schedules every logical CPU (a hyperthread is a PCPU, and dom0_max_vcpus defaults to their number:
+  // xen.md §1.2); a guest's "host-cores" is the core count, so that its vCPUs do not share cores.
+  const hostCpus = profile.cpu.logicalCpus;
   const guestVcpus = outcome.guest['vcpus'];
-  const guests = guestVcpus === 'host-cores' ? hostCpus : typeof guestVcpus === 'number' ? guestVcpus : null;
+  const hostCores = profile.cpu.cores ?? profile.cpu.logicalCpus;
+  const guests = guestVcpus === 'host-cores' ? hostCores : typeof guestVcpus === 'number' ? guestVcpus : null;
 
   // Xen options: the rules' own, then what the plan owns (Dom0 sizing), in the target's syntax.
   const xenOptions = outcome.xen.filter((o) => o.name !== 'dom0_mem' && o.name !== 'dom0_max_vcpus');
@@ -108,7 +111,8 @@ export function plan(input: PlanInput): Plan {
     safe,
     hvm: {
       available: fact('hvm.available') === true,
-      technology: str('hvm.technology') === 'vmx' ? 'vmx' : str('hvm.technology') === 'svm' ? 'svm' : null,
+      // Only with HVM: a PV guest's cpuinfo may still show vmx, which it cannot use.
+      technology: fact('hvm.available') !== true ? null : str('hvm.technology') === 'vmx' ? 'vmx' : str('hvm.technology') === 'svm' ? 'svm' : null,
       reason: str('hvm.reason') ?? 'no rule decided about HVM',
       unreliable: fact('hvm.unreliable') === true,
     },

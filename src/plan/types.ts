@@ -45,6 +45,7 @@ export interface Plan {
     /** totalMiB - dom0MiB - UMA stolen memory, when all are known. */
     guestsMiB: number | null;
   };
+  /** host: the logical CPUs Xen schedules (PCPUs); guests: the template's vCPUs. */
   vcpus: { host: number | null; dom0: number | 'all' | null; guests: number | null };
   iommu: { available: boolean; hidden: string[] };
   xen: { options: BootOption[]; cmdline: string };
