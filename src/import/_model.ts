@@ -60,6 +60,8 @@ export interface PciRecord {
    * "0x%016llx 0x%016llx 0x%016llx" form without the newline; an unused one all zeros. A missing index is unknown.
    */
   resources?: Partial<Record<number, string>>;
+  /** amdgpu's mem_info_vram_total: bytes in decimal, as the attribute prints them (without the newline). */
+  vramTotal?: string;
   /** 1-based line of the record in its file. */
   line: number;
 }

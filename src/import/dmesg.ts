@@ -10,6 +10,18 @@
 // - "usb 1-6: new high-speed USB device number 2 using xhci_hcd" and "usb 1-6: New USB device found,
 //   idVendor=04f2, idProduct=b57e, bcdDevice=87.40" (hub.c): port path, device number, speed and ids; a later
 //   "USB disconnect" removes the device.
+// - graphics memory (xen.md §5): the x86 early quirk's "Reserving Intel graphics stolen memory at 0x%x-0x%x"
+//   (arch/x86/kernel/early-quirks.c intel_graphics_stolen(); a 3.16 log in the corpus), later "Reserving Intel
+//   graphics memory at %pR" ("[mem 0x7e000000-0x7fffffff]"; 5.6 to 6.19 logs in the corpus): the range the kernel
+//   reserved in e820, which i915 requests as "Graphics Stolen Memory", so it becomes that /proc/iomem line (i915's
+//   own request can be a little smaller: the GTT cut out on gen4, or its start + 1 retry). intel-gtt's
+//   "<dev>: detected %dK stolen memory" (drivers/char/agp/intel-gtt.c) gives a size without an address, and before
+//   the 2.6.3x rework the size less the GTT and the BIOS popup: only checked against the range. amdgpu's
+//   "amdgpu: %uM of VRAM memory ready" (amdgpu_ttm_init(), real_vram_size in MiB, rounded down) is its
+//   mem_info_vram_total (real_vram_size in bytes) at N MiB; printed with DRM_INFO ("[drm] amdgpu: ...", no device:
+//   it belongs to the last "amdgpu <slot>:" line before it, as the driver probes its devices one at a time), and
+//   with dev_info ("amdgpu <slot>: amdgpu: ...") since the 2025 "Convert from DRM_* to dev_*" patch. radeon prints
+//   the same line but has no sysfs file for it: noted only.
 // A log holding several boots is cut at its last "Linux version" line: that boot is the one described.
 import { emptyParsed, normalizeSlot, toLines } from './_model.ts';
 import type { Parsed, PciRecord, UsbDeviceRecord } from './_model.ts';
@@ -25,6 +37,11 @@ const USB_FOUND_RE = new RegExp(
   '^usb (usb(\\d+)|\\d+-[\\d.]+): New USB device found, idVendor=([0-9a-f]{4}), idProduct=([0-9a-f]{4})' +
     '(?:, bcdDevice=\\s*([0-9a-f]{1,2})\\.([0-9a-f]{2}))?$',
 );
+const STOLEN_RES_RE = /^Reserving Intel graphics (?:stolen memory at 0x([0-9a-f]+)-0x([0-9a-f]+)|memory at \[mem 0x([0-9a-f]+)-0x([0-9a-f]+)(?: [^\]]*)?\])$/;
+const GTT_STOLEN_RE = /^\S+ [0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]: detected (\d+)K stolen memory$/;
+const GPU_DEVICE_RE = /^(amdgpu|radeon) ([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]): /;
+const VRAM_RE = /^(?:\[drm\] |(?:amdgpu|radeon) ([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]): )(amdgpu|radeon): (\d+)M of VRAM memory ready$/;
+
 // What precedes the message: a syslog level, a syslog or ISO date with host and "kernel:", a [timestamp].
 const PREFIX_RE =
   /^(?:<\d>)?(?:(?:[A-Z][a-z]{2} +\d+ \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\S+) \S+ kernel: )?(?:\[[^\]]*\] ?)?/;
@@ -94,6 +111,10 @@ export function parseDmesg(text: string, file: string): Parsed {
   const pci = new Map<string, PciRecord>();
   let bootVga: string | undefined;
   const usb = new Map<string, UsbDeviceRecord>();
+  let stolen: { start: bigint; end: bigint; line: number } | undefined;
+  let gttStolen: { kib: number; line: number } | undefined;
+  const lastGpu = new Map<string, string>();
+  const vram = new Map<string, { mib: number; line: number }>();
 
   msgs.forEach((msg, i) => {
     let m: RegExpExecArray | null;
@@ -147,6 +168,18 @@ export function parseDmesg(text: string, file: string): Parsed {
       const record = usb.get(m[1]!);
       if (record && m[2] === 'Product') record.productName = m[3]!;
       else if (record) record.manufacturer = m[3]!;
+    } else if ((m = STOLEN_RES_RE.exec(msg))) {
+      stolen = { start: BigInt(`0x${m[1] ?? m[3]}`), end: BigInt(`0x${m[2] ?? m[4]}`), line: lineOf(i) };
+    } else if ((m = GTT_STOLEN_RE.exec(msg))) {
+      gttStolen = { kib: Number(m[1]), line: lineOf(i) };
+    } else if ((m = VRAM_RE.exec(msg))) {
+      const [driver, mib, slot] = [m[2]!, Number(m[3]), m[1] ?? lastGpu.get(m[2]!)];
+      if (slot === undefined) parsed.notes.push(`${file}:${lineOf(i)}: ${driver} VRAM of no known device; not used`);
+      else if (driver === 'radeon') {
+        parsed.notes.push(`${file}:${lineOf(i)}: radeon ${slot}: ${mib}M of VRAM (radeon has no sysfs file for it; not written)`);
+      } else vram.set(slot, { mib, line: lineOf(i) });
+    } else if ((m = GPU_DEVICE_RE.exec(msg))) {
+      lastGpu.set(m[1]!, m[2]!);
     } else if ((m = /^usb (\d+-[\d.]+): USB disconnect, (?:device number|address) (\d+)$/.exec(msg))) {
       const record = usb.get(m[1]!);
       if (record && record.devnum === Number(m[2])) usb.delete(m[1]!);
@@ -185,12 +218,31 @@ export function parseDmesg(text: string, file: string): Parsed {
     }
     parsed.used.push('firmware.acpi');
   }
+  if (stolen !== undefined && stolen.end >= stolen.start) {
+    // kernel/resource.c r_show(): "%0*llx-%0*llx : %s", 8 digits at least.
+    const hex8 = (v: bigint) => v.toString(16).padStart(8, '0');
+    parsed.files['proc/iomem'] = `${hex8(stolen.start)}-${hex8(stolen.end)} : Graphics Stolen Memory\n`;
+    parsed.used.push('graphics.stolen');
+    const kib = Number((stolen.end - stolen.start + 1n) / 1024n);
+    if (gttStolen !== undefined && gttStolen.kib !== kib) {
+      parsed.notes.push(`${file}:${gttStolen.line}: intel-gtt detected ${gttStolen.kib}K stolen memory, the early quirk reserved ${kib}K (line ${stolen.line}); the reserved range was taken`);
+    }
+  } else if (gttStolen !== undefined) {
+    parsed.notes.push(`${file}:${gttStolen.line}: intel-gtt detected ${gttStolen.kib}K stolen memory but no log line gives its address; /proc/iomem not written`);
+  }
   for (const record of pci.values()) {
     // boot_vga exists for VGA-class devices only; vgaarb has exactly one default device.
     if (bootVga !== undefined && record.class!.startsWith('0300')) record.bootVga = record.slot === bootVga ? '1' : '0';
     parsed.pci.push(record);
   }
   if (parsed.pci.length > 0) parsed.used.push('pci.ids', 'pci.class');
+  for (const [slot, { mib, line }] of vram) {
+    // A device whose "pci <slot>: [vvvv:dddd]" line the log lost keeps its VRAM for another log that names it.
+    const record = pci.get(slot) ?? { slot, line };
+    record.vramTotal = String(mib * 1048576);
+    if (!pci.has(slot)) parsed.pci.push(record);
+  }
+  if (vram.size > 0) parsed.used.push('graphics.vram');
   if (bootVga !== undefined && parsed.pci.some((r) => r.bootVga !== undefined)) parsed.used.push('pci.boot_vga');
   for (const record of usb.values()) {
     if (record.vendor === undefined) continue; // enumeration failed: no descriptor was read

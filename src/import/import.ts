@@ -225,6 +225,7 @@ function mergeFiles(
 function usedKey(path: string): string {
   if (path === 'proc/cpuinfo') return 'cpu';
   if (path === 'proc/meminfo') return 'memory';
+  if (path === 'proc/iomem') return 'graphics.stolen';
   if (path === 'proc/cmdline') return 'kernel.cmdline';
   if (path === 'proc/sys/kernel/osrelease') return 'kernel.osrelease';
   if (path === 'proc/sys/kernel/arch') return 'cpu.arch';

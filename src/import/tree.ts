@@ -20,6 +20,7 @@ export interface RankedSource {
 
 const PCI_FIELDS = [
   ...['vendor', 'device', 'subvendor', 'subdevice', 'class', 'revision', 'driver', 'bootVga', 'iommuGroup'],
+  'vramTotal',
 ] as const;
 
 /**
@@ -212,6 +213,8 @@ function addPci(tree: Tree, r: PciRecord): void {
   put('revision', hex0x(r.revision));
   put('boot_vga', r.bootVga === undefined ? undefined : `${r.bootVga}\n`);
   put('modalias', pciModalias(r));
+  // amdgpu_vram_mgr.c: an attribute of the PCI device itself (what /sys/class/drm/card*/device/ shows).
+  put('mem_info_vram_total', r.vramTotal === undefined ? undefined : `${r.vramTotal}\n`);
   // Not for a device whose BARs are all unknown (lspci -v): the file would say they are unused.
   if (knowsBars(r.resources)) put('resource', resourceFile(r.resources!));
   tree.links[`sys/bus/pci/devices/${r.slot}`] = `../../../devices/${root}/${r.slot}`;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseDmesg } from '../../src/import/dmesg.ts';
-import { dataFile, importFiles, importMachine, pciDevice, usbEntry, usbNames } from './_support.ts';
+import { corpusFile, dataFile, importFiles, importMachine, pciDevice, probeImport, usbEntry, usbNames } from './_support.ts';
 
 const LEGION = 'notebook-lenovo-legion_y520-15ikbn-gh-sergeyklay';
 const Z510 = 'notebook-lenovo-ideapad_z510-gh-xakrume';
@@ -113,5 +113,89 @@ describe('dmesg: USB', () => {
       manufacturer: 'Logitech',
       product: 'USB Receiver',
     });
+  });
+});
+
+// Real kernel logs: the Legion Y520's (test/import/data, Unlicense), the others read in place from the shared corpus.
+const M11X = () => corpusFile('notebook-alienware-m11x-autoport-gh-cmotc', 'dmesg.log');
+const EXTENSA = () => corpusFile('notebook-acer-extensa_5630-autoport-gh-filipleple', 'dmesg.log');
+const X670E = () => corpusFile('desktop-asrock-x670e_taichi-gh-lattrommi', 'dmesg28Jul2023.txt');
+const JETWAY = () => corpusFile('embedded-jetway-amd-fam14h-autoport-gh-alterapraxis', 'dmesg.log');
+const MiB = 1048576;
+
+describe('dmesg: graphics memory', () => {
+  it('Intel stolen memory: the early quirk\'s "[mem ...]" range becomes the Graphics Stolen Memory line of /proc/iomem (6.19)', async () => {
+    const parsed = legion();
+    expect(parsed.files['proc/iomem']).toBe('7e000000-7fffffff : Graphics Stolen Memory\n');
+    expect(parsed.used).toContain('graphics.stolen');
+    const profile = await probeImport(await importMachine(LEGION));
+    expect(profile.graphicsMemory).toEqual({ stolen: { start: '7e000000', end: '7fffffff', bytes: 32 * MiB }, vram: [] });
+  });
+
+  it('the 3.16 form "stolen memory at 0x%x-0x%x"; intel-gtt agrees, so no note (Alienware M11x, GM45)', () => {
+    const parsed = parseDmesg(M11X(), 'dmesg.log');
+    expect(parsed.files['proc/iomem']).toBe('9c000000-9fffffff : Graphics Stolen Memory\n');
+    expect(parsed.notes.filter((n) => n.includes('stolen'))).toEqual([]);
+  });
+
+  it('intel-gtt printed by the host bridge without a driver (Acer Extensa 5630, 5.15): agrees with the range', () => {
+    const parsed = parseDmesg(EXTENSA(), 'dmesg.log');
+    expect(parsed.files['proc/iomem']).toBe('b8000000-bfffffff : Graphics Stolen Memory\n');
+    expect(parsed.notes.filter((n) => n.includes('stolen'))).toEqual([]);
+  });
+
+  it('intel-gtt alone gives a size without an address: noted, no /proc/iomem', () => {
+    // The Extensa's log without its early-quirk line, as a kernel before the quirk would print it.
+    const log = EXTENSA().replace(/^.*Reserving Intel graphics memory at .*\n/m, '');
+    const parsed = parseDmesg(log, 'dmesg.log');
+    expect(parsed.files['proc/iomem']).toBeUndefined();
+    expect(parsed.used).not.toContain('graphics.stolen');
+    expect(parsed.notes).toContain(
+      'dmesg.log:804: intel-gtt detected 131072K stolen memory but no log line gives its address; /proc/iomem not written',
+    );
+  });
+
+  it('intel-gtt disagreeing with the reserved range: the range is kept and the difference noted', () => {
+    // Two machines' real lines in one log, only to exercise the check: the M11x's intel-gtt line in the Extensa's log.
+    const gtt = /^.*agpgart-intel 0000:00:00.0: detected 65536K stolen memory$/m.exec(M11X())![0];
+    const log = EXTENSA().replace(/^.*pci 0000:00:00.0: detected 131072K stolen memory$/m, gtt);
+    const parsed = parseDmesg(log, 'dmesg.log');
+    expect(parsed.files['proc/iomem']).toBe('b8000000-bfffffff : Graphics Stolen Memory\n');
+    expect(parsed.notes).toContain(
+      'dmesg.log:805: intel-gtt detected 65536K stolen memory, the early quirk reserved 131072K (line 87); the reserved range was taken',
+    );
+  });
+
+  it('amdgpu VRAM of two devices, each from the "[drm] amdgpu: NM of VRAM memory ready" after its own device lines', async () => {
+    // ASRock X670E Taichi (6.1): a discrete Radeon at 03:00.0 and the Ryzen 7950X's Raphael graphics at 59:00.0.
+    const result = await importFiles({ 'dmesg.txt': X670E() });
+    expect(pciDevice(result, '0000:03:00.0')).toMatchObject({ device: '0x73a5', mem_info_vram_total: String(16368 * MiB) });
+    expect(pciDevice(result, '0000:59:00.0')).toMatchObject({ device: '0x164e', mem_info_vram_total: String(512 * MiB) });
+    expect(result.manifest.sources[0]!.used).toContain('graphics.vram');
+    const profile = await probeImport(result);
+    expect(profile.graphicsMemory.vram).toEqual([
+      { slot: '0000:03:00.0', bytes: 16368 * MiB },
+      { slot: '0000:59:00.0', bytes: 512 * MiB },
+    ]);
+  });
+
+  it('the dev_info form names its device; a DRM_INFO line with no amdgpu device before it is not used', () => {
+    // The Raphael's line as amdgpu prints it since the 2025 conversion to dev_info(adev->dev, ...).
+    const named = parseDmesg(
+      X670E().replace('[    9.898215] [drm] amdgpu: 512M of VRAM memory ready', '[    9.898215] amdgpu 0000:59:00.0: amdgpu: 512M of VRAM memory ready'),
+      'dmesg.txt',
+    );
+    expect(named.pci.find((r) => r.slot === '0000:59:00.0')!.vramTotal).toBe(String(512 * MiB));
+    const lines = X670E().split('\n');
+    const orphan = parseDmesg([lines[0], ...lines.filter((l) => l.includes('of VRAM memory ready'))].join('\n'), 'dmesg.txt');
+    expect(orphan.pci.some((r) => r.vramTotal !== undefined)).toBe(false);
+    expect(orphan.notes).toEqual(['dmesg.txt:2: amdgpu VRAM of no known device; not used', 'dmesg.txt:3: amdgpu VRAM of no known device; not used']);
+  });
+
+  it('radeon prints the same line but has no sysfs file for it: noted only (Jetway, AMD Palm APU, 3.10)', () => {
+    const parsed = parseDmesg(JETWAY(), 'dmesg.log');
+    expect(parsed.pci.find((r) => r.slot === '0000:00:01.0')).toMatchObject({ device: '9806' });
+    expect(parsed.pci.some((r) => r.vramTotal !== undefined)).toBe(false);
+    expect(parsed.notes).toContain('dmesg.log:666: radeon 0000:00:01.0: 384M of VRAM (radeon has no sysfs file for it; not written)');
   });
 });
