@@ -11,9 +11,10 @@
 //
 // libkmod trusts the file (a damaged index makes it read out of bounds or recurse without end). Here every read
 // is checked: a short, truncated or damaged file gives a KmodIndexError naming the file and the offset, never a
-// RangeError, and a trie whose child offsets loop (or share subtrees) is cut off by a budget of node visits.
+// RangeError, and child offsets that loop or share nodes are found the first time a second path reaches a node.
+// Nodes once read are kept (with their whole key), so lookups that share a sub-trie read it once.
 import { AutoconfigError } from '../errors.ts';
-import { fnmatch } from './glob.ts';
+import { fnmatchFrom } from './glob.ts';
 
 const MAGIC = 0xb007f457;
 const VERSION_MAJOR = 0x0002;
@@ -24,11 +25,6 @@ const NODE_CHILDS = 0x20000000;
 const NODE_MASK = 0x0fffffff;
 /** depmod indexes children by 7-bit chars only (INDEX_CHILDMAX). */
 const CHILDMAX = 128;
-/**
- * depmod builds its keys in PATH_MAX buffers, so a real key is under 4096 bytes; a key this long can only come
- * from child offsets that loop.
- */
-const MAX_KEY = 65536;
 
 const STAR = 0x2a;
 const QUESTION = 0x3f;
@@ -51,18 +47,24 @@ export interface IndexValue {
   priority: number;
 }
 
+/** A node as read from the file, kept once read: later lookups through it read nothing again. */
 interface Node {
   /** Where the node starts (for messages). */
   offset: number;
-  prefix: string;
+  /** The whole key from the root to the end of this node's prefix (the prefix is key.slice(prefixStart)). */
+  key: string;
+  prefixStart: number;
   /** Range of child chars; first = CHILDMAX, last = 0 when the node has none (as libkmod sets them). */
   first: number;
   last: number;
   /** Byte position of the child offsets. */
   children: number;
+  /** The children read so far, by char - first: a node, null for none, undefined when not read yet. */
+  kids: Array<Node | null | undefined> | null;
   valueCount: number;
   /** Byte position of the first value (after the count). */
-  values: number;
+  valuesAt: number;
+  values: IndexValue[] | null;
 }
 
 export class KmodIndex {
@@ -70,11 +72,11 @@ export class KmodIndex {
   private readonly size: number;
   private readonly root: Node;
   /**
-   * Node visits one search may make. In a tree every node but the root has its own 4-byte offset in its parent's
-   * child array, so no search of an intact file visits more nodes than this; only a damaged trie whose offsets
-   * loop or share nodes gets there.
+   * Offsets of the nodes read. In a tree each node is the child of one slot only, so a second slot that leads to
+   * a node already read means offsets that loop or share nodes: a damaged file, and without this check a search
+   * that never ends.
    */
-  private readonly budget: number;
+  private readonly seen = new Set<number>();
 
   private constructor(
     bytes: Uint8Array,
@@ -82,19 +84,17 @@ export class KmodIndex {
   ) {
     this.bytes = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.size = this.bytes.length;
-    this.budget = Math.floor(this.size / 4) + 16;
     if (this.size < HEADER) this.fail(`${this.size} bytes, too short for a kmod index (${HEADER}-byte header)`);
     const magic = this.bytes.readUInt32BE(0);
     if (magic !== MAGIC) this.fail(`not a kmod index (magic 0x${hex(magic)}, expected 0x${hex(MAGIC)})`);
     const version = this.bytes.readUInt32BE(4);
     // libkmod checks the major version only (index_mm_open).
     if (version >>> 16 !== VERSION_MAJOR) this.fail(`unsupported kmod index version 0x${hex(version)} (expected 0x0002xxxx)`);
-    const rootOffset = this.bytes.readUInt32BE(8);
-    const root = this.node(rootOffset, 'the root node');
+    const root = this.read(this.bytes.readUInt32BE(8), '', 'the root node');
     if (root === null) this.fail('no root node (root offset 0)');
     this.root = root;
     // The root is the last node depmod writes: a truncated file loses it first.
-    if (root.valueCount > 0) this.values(root);
+    this.values(root);
   }
 
   /** Checks the header and the root node of `bytes`, the contents of `file` (named in errors). */
@@ -109,14 +109,12 @@ export class KmodIndex {
   search(key: string): string | null {
     key = cString(key);
     let node: Node | null = this.root;
-    let i = 0;
     while (node !== null) {
-      const { prefix } = node;
-      for (let j = 0; j < prefix.length; j++) if (prefix.charCodeAt(j) !== charAt(key, i + j)) return null;
-      i += prefix.length;
-      if (i >= key.length) return node.valueCount > 0 ? this.values(node)[0]!.value : null;
-      node = this.child(node, key.charCodeAt(i));
-      i++;
+      // The descent is literal: a position in the node's key is the same position in the searched key.
+      const k = node.key;
+      for (let j = node.prefixStart; j < k.length; j++) if (k.charCodeAt(j) !== charAt(key, j)) return null;
+      if (k.length >= key.length) return this.values(node)[0]?.value ?? null;
+      node = this.child(node, key.charCodeAt(k.length));
     }
     return null;
   }
@@ -135,52 +133,44 @@ export class KmodIndex {
   searchWildValues(key: string): IndexValue[] {
     key = cString(key);
     const found: IndexValue[] = [];
-    const visits = { left: this.budget };
     let node: Node | null = this.root;
-    let i = 0;
     descend: while (node !== null) {
-      const { prefix } = node;
-      for (let j = 0; j < prefix.length; j++) {
-        const ch = prefix.charCodeAt(j);
+      const k = node.key;
+      for (let j = node.prefixStart; j < k.length; j++) {
+        const ch = k.charCodeAt(j);
         if (ch === STAR || ch === QUESTION || ch === OPEN) {
-          this.matchAll(node, prefix.slice(j), key.slice(i + j), found, visits);
+          this.matchAll(node, j, key, found);
           break descend;
         }
-        if (ch !== charAt(key, i + j)) break descend;
+        if (ch !== charAt(key, j)) break descend;
       }
-      i += prefix.length;
-      for (const wild of [STAR, QUESTION, OPEN]) {
+      const i = k.length;
+      for (const wild of WILDCARDS) {
         const child = this.child(node, wild);
-        if (child !== null) this.matchAll(child, String.fromCharCode(wild) + child.prefix, key.slice(i), found, visits);
+        if (child !== null) this.matchAll(child, i, key, found);
       }
       if (i >= key.length) {
-        this.addValues(node, found);
+        for (const v of this.values(node)) found.push(v);
         break;
       }
       node = this.child(node, key.charCodeAt(i));
-      i++;
     }
     // add_value() order: ascending priority, later additions before earlier ones of the same priority.
-    found.reverse();
-    return found.sort((a, b) => a.priority - b.priority);
+    if (found.length > 1) found.reverse().sort((a, b) => a.priority - b.priority);
+    return found;
   }
 
   /** Every (key, value, priority) in index_mm_dump's order: a node's values, then its children by char. */
   entries(): Array<{ key: string; value: string; priority: number }> {
     const out: Array<{ key: string; value: string; priority: number }> = [];
-    let left = this.budget;
-    const stack: Array<{ node: Node; key: string }> = [{ node: this.root, key: this.root.prefix }];
+    const stack: Node[] = [this.root];
     while (stack.length > 0) {
-      const { node, key } = stack.pop()!;
-      for (const v of node.valueCount > 0 ? this.values(node) : []) out.push({ key, ...v });
+      const node = stack.pop()!;
+      for (const v of this.values(node)) out.push({ key: node.key, ...v });
       // Pushed last char first, so that the lowest char is taken next.
       for (let ch = node.last; ch >= node.first; ch--) {
         const child = this.child(node, ch);
-        if (child === null) continue;
-        if (--left < 0) this.fail('more nodes than the file can hold: child offsets loop', child.offset);
-        const childKey = key + String.fromCharCode(ch) + child.prefix;
-        if (childKey.length > MAX_KEY) this.fail(`a key longer than ${MAX_KEY} bytes: child offsets loop`, child.offset);
-        stack.push({ node: child, key: childKey });
+        if (child !== null) stack.push(child);
       }
     }
     return out;
@@ -188,51 +178,58 @@ export class KmodIndex {
 
   /**
    * index_mm_searchwild_all: every node under `start`, children (by char) before the node itself; the values of
-   * each node whose pattern (from the first wildcard to here) fnmatches `subkey`. Iterative, so that a deep or
-   * looping trie cannot overflow the stack.
+   * each node whose key, from the first wildcard at `from` on, fnmatches the searched key from `from` on (the
+   * heads before are equal: they were descended literally). Iterative: a deep trie cannot overflow the stack.
    */
-  private matchAll(start: Node, pattern: string, subkey: string, found: IndexValue[], visits: { left: number }): void {
-    const stack: Array<{ node: Node; pattern: string; next: number }> = [{ node: start, pattern, next: start.first }];
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1]!;
-      if (top.next <= top.node.last) {
-        const ch = top.next++;
-        const child = this.child(top.node, ch);
-        if (child === null) continue;
-        if (--visits.left < 0) this.fail('more nodes than the file can hold: child offsets loop', child.offset);
-        const childPattern = top.pattern + String.fromCharCode(ch) + child.prefix;
-        if (childPattern.length > MAX_KEY) this.fail(`a key longer than ${MAX_KEY} bytes: child offsets loop`, child.offset);
-        stack.push({ node: child, pattern: childPattern, next: child.first });
+  private matchAll(start: Node, from: number, key: string, found: IndexValue[]): void {
+    const nodes: Node[] = [start];
+    const next: number[] = [start.first];
+    while (nodes.length > 0) {
+      const top = nodes.length - 1;
+      const node = nodes[top]!;
+      const ch = next[top]!;
+      if (ch <= node.last) {
+        next[top] = ch + 1;
+        const child = this.child(node, ch);
+        if (child !== null) {
+          nodes.push(child);
+          next.push(child.first);
+        }
         continue;
       }
-      stack.pop();
-      if (top.node.valueCount > 0 && fnmatch(top.pattern, subkey)) this.addValues(top.node, found);
+      nodes.pop();
+      next.pop();
+      if (node.valueCount > 0 && fnmatchFrom(node.key, from, key, from)) for (const v of this.values(node)) found.push(v);
     }
-  }
-
-  private addValues(node: Node, found: IndexValue[]): void {
-    if (node.valueCount > 0) for (const v of this.values(node)) found.push(v);
   }
 
   /** index_mm_readchild: the child under char `ch`, null when there is none. */
   private child(node: Node, ch: number): Node | null {
     if (ch < node.first || ch > node.last) return null;
-    return this.node(this.bytes.readUInt32BE(node.children + 4 * (ch - node.first)), 'a child node');
+    const kids = (node.kids ??= new Array<Node | null | undefined>(node.last - node.first + 1));
+    let kid = kids[ch - node.first];
+    if (kid === undefined) {
+      const offset = this.bytes.readUInt32BE(node.children + 4 * (ch - node.first));
+      kid = kids[ch - node.first] = this.read(offset, node.key + String.fromCharCode(ch), 'a child node');
+    }
+    return kid;
   }
 
   /** index_mm_read_node, with every position checked against the file's end. */
-  private node(offset: number, what: string): Node | null {
+  private read(offset: number, head: string, what: string): Node | null {
     const at = offset & NODE_MASK;
     if (at === 0) return null;
     if (at < HEADER || at > this.size) {
-      this.fail(`${what} at offset ${at}, outside the file's nodes (${HEADER}..${this.size})`, null);
+      this.fail(`${what} at offset ${at}, outside the file's nodes (${HEADER}..${this.size})`);
     }
+    if (this.seen.has(at)) this.fail('a second path to this node: child offsets loop or share nodes', at);
+    this.seen.add(at);
     let p = at;
-    let prefix = '';
+    let key = head;
     if (offset & NODE_PREFIX) {
       const end = this.bytes.indexOf(0, p);
       if (end < 0) this.fail('a node prefix runs past the end of the file', at);
-      prefix = this.bytes.toString('latin1', p, end);
+      key += this.bytes.toString('latin1', p, end);
       p = end + 1;
     }
     let first = CHILDMAX;
@@ -249,20 +246,32 @@ export class KmodIndex {
       this.need(children, p - children, at);
     }
     let valueCount = 0;
-    let values = 0;
+    let valuesAt = 0;
     if (offset & NODE_VALUES) {
       this.need(p, 4, at);
       valueCount = this.bytes.readUInt32BE(p);
-      values = p + 4;
+      valuesAt = p + 4;
       // Each value takes at least a priority and a NUL.
-      if (valueCount > (this.size - values) / 5) this.fail(`${valueCount} values cannot fit in the file`, at);
+      if (valueCount > (this.size - valuesAt) / 5) this.fail(`${valueCount} values cannot fit in the file`, at);
     }
-    return { offset: at, prefix, first, last, children, valueCount, values };
+    return {
+      offset: at,
+      key,
+      prefixStart: head.length,
+      first,
+      last,
+      children,
+      kids: null,
+      valueCount,
+      valuesAt,
+      values: valueCount === 0 ? NO_VALUES : null,
+    };
   }
 
   private values(node: Node): IndexValue[] {
+    if (node.values !== null) return node.values;
     const out: IndexValue[] = [];
-    let p = node.values;
+    let p = node.valuesAt;
     for (let k = 0; k < node.valueCount; k++) {
       this.need(p, 4, node.offset);
       const priority = this.bytes.readUInt32BE(p);
@@ -271,7 +280,7 @@ export class KmodIndex {
       out.push({ value: this.bytes.toString('latin1', p + 4, end), priority });
       p = end + 1;
     }
-    return out;
+    return (node.values = out);
   }
 
   private need(p: number, length: number, node: number): void {
@@ -282,6 +291,9 @@ export class KmodIndex {
     throw new KmodIndexError(this.file, node === null ? detail : `${detail} (node at offset ${node})`);
   }
 }
+
+const WILDCARDS = [STAR, QUESTION, OPEN] as const;
+const NO_VALUES: IndexValue[] = [];
 
 /** key[i] as C sees it: NUL past the end. */
 function charAt(key: string, i: number): number {
