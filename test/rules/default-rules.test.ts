@@ -235,7 +235,6 @@ const WHERE: Record<string, string[]> = {
   'grub-bios': at(ALL, FIXTURES),
   'grub-bios-amd-3.0': at(OLD, ['amd-apu-laptop']),
   'uma-intel': at(ALL, INTEL_IGD),
-  'uma-intel-device': at(ALL, INTEL_IGD),
   'uma-amd': at(ALL, ['amd-apu-laptop']),
   'uma-nvidia': at(ALL, ['macbookpro5-5']),
   'uma-hvm-xen-3.0.2': at(['3.0.2'], ['thinkpad-t60', 'macbookpro5-5', 'amd-apu-laptop', 'intel-nvidia-laptop']),
@@ -258,9 +257,10 @@ const WHERE: Record<string, string[]> = {
   'guest-platform-pci': at(['4.17'], HVM_CAPABLE),
   'x2apic-off-amd-before-4.19': at(['4.17'], ['amd-apu-laptop']),
   'nvidia-pv-dom0-nouveau': at(['4.17'], ['macbookpro5-5', 'intel-nvidia-laptop']),
-  'dom0-backends-xenlinux': at(OLD, FIXTURES),
-  'dom0-netloop-3.0': at(OLD, FIXTURES),
-  'dom0-backends-pvops': at(['4.17'], FIXTURES),
+  // Everywhere but in a Xen PV guest, which is no Dom0.
+  'dom0-backends-xenlinux': at(OLD, FIXTURES.filter((f) => f !== 'xen-pv-guest')),
+  'dom0-netloop-3.0': at(OLD, FIXTURES.filter((f) => f !== 'xen-pv-guest')),
+  'dom0-backends-pvops': at(['4.17'], FIXTURES.filter((f) => f !== 'xen-pv-guest')),
   'gpu-amdgpu': at(ALL, ['thinkpad-t42', 'amd-apu-laptop', 'desktop-amd-gpu']),
   'gpu-radeon': at(ALL, ['thinkpad-t42', 'desktop-amd-gpu']),
   'fbdev-radeonfb': at(ALL, ['thinkpad-t42']),
@@ -321,7 +321,12 @@ describe('decisions on the fixture machines', () => {
   it('Renoir APU (1002:1636): amdgpu, integrated graphics, x2apic off before Xen 4.19', async () => {
     const out = await evaluate(fixtureProfile('amd-apu-laptop'), '4.17');
     expect(preferFor(out, '0000:05:00.0')).toBe('amdgpu');
-    expect(out.facts['uma.present']).toBe(true);
+    // The APU's graphics sits behind a bridge, not at 00:02.0: uma.device is the slot the rule matched.
+    expect(out.facts).toMatchObject({ 'uma.present': true, 'uma.device': '0000:05:00.0' });
+    expect(out.decisions.find((d) => d.rule === 'uma-amd' && 'fact' in d.action && 'uma.device' in d.action.fact)?.evidence).toEqual([
+      'pci 0000:05:00.0 [1002:1636] class 03, in list amd-amdgpu-apu',
+      '{slot} = 0000:05:00.0',
+    ]);
     expect(out.xen).toContainEqual({ name: 'x2apic', value: 'false', rule: 'x2apic-off-amd-before-4.19' });
     expect(fired(await evaluate(fixtureProfile('amd-apu-laptop'), '4.19'))).not.toContain('x2apic-off-amd-before-4.19');
   });
@@ -346,7 +351,7 @@ describe('decisions on the fixture machines', () => {
     const out = await evaluate(fixtureProfile('macbookpro5-5'), '4.17');
     expect(preferFor(out, '0000:02:00.0')).toBe('nouveau');
     expect(out.modules.blacklist.map((b) => b.name)).toContain('nvidia');
-    expect(out.facts['uma.present']).toBe(true);
+    expect(out.facts).toMatchObject({ 'uma.present': true, 'uma.device': '0000:02:00.0' });
     expect(xmodule(out)).toBe('modesetting');
   });
 
@@ -541,7 +546,7 @@ const VARIANTS: Variant[] = [
     why: 'VIA K8M800 UniChrome Pro (1106:3108) at 00:02.0',
     profile: () => withPci(fixtureProfile('thinkpad-t60'), '0000:00:02.0', '1106:3108'),
     xen: '4.17',
-    check: (out) => expect(out.facts['uma.present']).toBe(true),
+    check: (out) => expect(out.facts).toMatchObject({ 'uma.present': true, 'uma.device': '0000:00:02.0' }),
   },
   {
     rule: 'dom0-mem-small',
