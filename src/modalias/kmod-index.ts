@@ -68,7 +68,11 @@ interface Node {
 }
 
 export class KmodIndex {
-  private readonly bytes: Buffer;
+  /**
+   * The file as a one-byte string (one char per byte): V8's string builtins (indexOf, slice, charCodeAt) are fast
+   * even in code that has not been compiled yet, which is all of it at boot.
+   */
+  private readonly text: string;
   private readonly size: number;
   private readonly root: Node;
   /**
@@ -82,15 +86,15 @@ export class KmodIndex {
     bytes: Uint8Array,
     readonly file: string,
   ) {
-    this.bytes = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.size = this.bytes.length;
+    this.text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+    this.size = this.text.length;
     if (this.size < HEADER) this.fail(`${this.size} bytes, too short for a kmod index (${HEADER}-byte header)`);
-    const magic = this.bytes.readUInt32BE(0);
+    const magic = this.u32(0);
     if (magic !== MAGIC) this.fail(`not a kmod index (magic 0x${hex(magic)}, expected 0x${hex(MAGIC)})`);
-    const version = this.bytes.readUInt32BE(4);
+    const version = this.u32(4);
     // libkmod checks the major version only (index_mm_open).
     if (version >>> 16 !== VERSION_MAJOR) this.fail(`unsupported kmod index version 0x${hex(version)} (expected 0x0002xxxx)`);
-    const root = this.read(this.bytes.readUInt32BE(8), '', 'the root node');
+    const root = this.read(this.u32(8), '', 'the root node');
     if (root === null) this.fail('no root node (root offset 0)');
     this.root = root;
     // The root is the last node depmod writes: a truncated file loses it first.
@@ -209,7 +213,7 @@ export class KmodIndex {
     const kids = (node.kids ??= new Array<Node | null | undefined>(node.last - node.first + 1));
     let kid = kids[ch - node.first];
     if (kid === undefined) {
-      const offset = this.bytes.readUInt32BE(node.children + 4 * (ch - node.first));
+      const offset = this.u32(node.children + 4 * (ch - node.first));
       kid = kids[ch - node.first] = this.read(offset, node.key + String.fromCharCode(ch), 'a child node');
     }
     return kid;
@@ -227,9 +231,9 @@ export class KmodIndex {
     let p = at;
     let key = head;
     if (offset & NODE_PREFIX) {
-      const end = this.bytes.indexOf(0, p);
+      const end = this.text.indexOf('\0', p);
       if (end < 0) this.fail('a node prefix runs past the end of the file', at);
-      key += this.bytes.toString('latin1', p, end);
+      key += this.text.slice(p, end);
       p = end + 1;
     }
     let first = CHILDMAX;
@@ -237,8 +241,8 @@ export class KmodIndex {
     let children = 0;
     if (offset & NODE_CHILDS) {
       this.need(p, 2, at);
-      first = this.bytes[p]!;
-      last = this.bytes[p + 1]!;
+      first = this.text.charCodeAt(p);
+      last = this.text.charCodeAt(p + 1);
       // libkmod's reader has room for 128 children and depmod writes 7-bit chars only.
       if (first > last || last >= CHILDMAX) this.fail(`child range ${first}..${last} is not within 0..127`, at);
       children = p + 2;
@@ -249,7 +253,7 @@ export class KmodIndex {
     let valuesAt = 0;
     if (offset & NODE_VALUES) {
       this.need(p, 4, at);
-      valueCount = this.bytes.readUInt32BE(p);
+      valueCount = this.u32(p);
       valuesAt = p + 4;
       // Each value takes at least a priority and a NUL.
       if (valueCount > (this.size - valuesAt) / 5) this.fail(`${valueCount} values cannot fit in the file`, at);
@@ -274,13 +278,19 @@ export class KmodIndex {
     let p = node.valuesAt;
     for (let k = 0; k < node.valueCount; k++) {
       this.need(p, 4, node.offset);
-      const priority = this.bytes.readUInt32BE(p);
-      const end = this.bytes.indexOf(0, p + 4);
+      const priority = this.u32(p);
+      const end = this.text.indexOf('\0', p + 4);
       if (end < 0) this.fail('a value runs past the end of the file', node.offset);
-      out.push({ value: this.bytes.toString('latin1', p + 4, end), priority });
+      out.push({ value: this.text.slice(p + 4, end), priority });
       p = end + 1;
     }
     return (node.values = out);
+  }
+
+  /** A big-endian u32; callers have checked that its 4 bytes are in the file. */
+  private u32(p: number): number {
+    const t = this.text;
+    return t.charCodeAt(p) * 0x1000000 + ((t.charCodeAt(p + 1) << 16) | (t.charCodeAt(p + 2) << 8) | t.charCodeAt(p + 3));
   }
 
   private need(p: number, length: number, node: number): void {
