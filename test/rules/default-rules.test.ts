@@ -267,8 +267,6 @@ const WHERE: Record<string, string[]> = {
   // The T42's 00:1f.6 is an 82801DB AC'97 modem (8086:24c6).
   'hwsetup-blacklist-snd-intel8x0m': at(ALL, ['thinkpad-t42']),
   'x-xfree86-server': at(OLD, WITH_DISPLAY),
-  'x-xfree86-default-intel': at(OLD, INTEL_IGD),
-  'x-xfree86-default-nvidia': at(OLD, ['macbookpro5-5', 'intel-nvidia-laptop']),
   'x-xfree86-ati': at(OLD, ['thinkpad-t42']),
   'x-xfree86-i810': at(OLD, ['thinkpad-t60']),
   'x-xorg-server': at(['4.17'], WITH_DISPLAY),
@@ -637,13 +635,12 @@ const VARIANTS: Variant[] = [
     not: [{ profile: () => fixtureProfile('server-iommu-bmc'), xen: '4.15' }],
   },
   {
-    rule: 'x-xfree86-default-sis',
-    why: 'SiS 771/671 (1039:6351), which the XFree86 table lacks: the SiS default entry',
+    rule: 'x-xfree86-server',
+    why: 'SiS 771/671 (1039:6351), which the XFree86 table lacks: vesa, as hwsetup gave unknown devices (no vendor default)',
     profile: () => withPci(t60Single(), '0000:00:02.0', '1039:6351'),
     xen: '3.0.2',
     check: (out) => {
-      expect(xmodule(out)).toBe('sis');
-      expect(out.decisions.find((d) => d.rule === 'x-xfree86-default-sis')?.overriddenBy).toBeUndefined();
+      expect(xmodule(out)).toBe('vesa');
       expect(out.facts['uma.present']).toBe(true);
     },
   },
