@@ -101,6 +101,9 @@ export function plan(input: PlanInput): Plan {
   const variant = grubFact === 'efi' || grubFact === 'bios' ? grubFact : profile.firmware.efi ? 'efi' : 'bios';
   const flavor = target.generation === '4.x' ? 'grub2' : 'legacy';
 
+  const umaPresent = fact('uma.present') === true;
+  const umaDevice = str('uma.device');
+
   const hidden = outcome.decisions
     .filter((d) => d.rule.startsWith('cheatcode:passthrough') && !d.overriddenBy)
     .flatMap((d) => d.devices ?? []);
@@ -118,11 +121,18 @@ export function plan(input: PlanInput): Plan {
     },
     longMode,
     arch: { xen: xenArch, dom0: dom0Arch, guests64: fact('guests.64bit') === true },
-    uma: { present: fact('uma.present') === true, device: str('uma.device'), stolenMiB: null },
+    uma: { present: umaPresent, device: umaDevice, stolenMiB: umaPresent ? umaStolenMiB(profile, umaDevice) : null },
     memory: {
       totalMiB,
       dom0: dom0Mem,
       dom0MiB,
+      // totalMiB is MemTotal (probe/memory.ts; an import takes it only from a /proc/meminfo log, never from the
+      // installed DIMMs of dmidecode): at most the RAM the e820 map calls usable. UMA memory is never in it: the
+      // firmware leaves the graphics carve-out out of the usable map (the corpus's Jetway Palm board: usable RAM ends
+      // at 0xa7efffff, and 0xa8000000-0xbfffffff, the 384M of its radeon "VRAM: 384M", is not in the map at all), and
+      // for Intel the x86 early quirk also reserves the stolen range in e820 itself (xen.md §5.1). Subtracting
+      // stolenMiB here would count it twice; it would belong here only if totalMiB were the installed DIMMs, which
+      // the profile never is.
       guestsMiB: totalMiB !== null && dom0MiB !== null ? Math.max(0, totalMiB - dom0MiB) : null,
     },
     vcpus: { host: hostCpus, dom0: outcome.dom0Vcpus, guests },
@@ -159,6 +169,20 @@ export function plan(input: PlanInput): Plan {
     warnings: outcome.warnings.map((w) => w.text),
     decisions: outcome.decisions,
   };
+}
+
+/**
+ * The memory the UMA device takes, in whole MiB rounded up, where the profile tells: amdgpu's carve-out of that
+ * slot, or, for an Intel device, the Graphics Stolen Memory region (only Intel IGDs have one: the early quirk and
+ * i915 are Intel's). Rounded up because i915's request can be a little short of what the firmware took (its
+ * off-by-one retry, the GTT cut out on gen4). null when the profile does not tell.
+ */
+export function umaStolenMiB(profile: HardwareProfile, slot: string | null): number | null {
+  if (slot === null) return null;
+  const { vram, stolen } = profile.graphicsMemory;
+  const intel = profile.pci.find((d) => d.slot === slot)?.vendor === '8086';
+  const bytes = vram.find((v) => v.slot === slot)?.bytes ?? (intel ? stolen?.bytes : undefined);
+  return bytes === undefined ? null : Math.ceil(bytes / 1048576);
 }
 
 function norm(name: string): string {

@@ -36,13 +36,19 @@ export interface Plan {
   hvm: { available: boolean; technology: 'vmx' | 'svm' | null; reason: string; unreliable: boolean };
   longMode: boolean | null;
   arch: { xen: XenArch; dom0: XenArch; guests64: boolean };
-  uma: { present: boolean; device: string | null; stolenMiB: number | null };
+  uma: {
+    present: boolean;
+    /** PCI slot of the UMA graphics (fact uma.device). */
+    device: string | null;
+    /** What that device takes from main memory, in MiB (rounded up), where the profile tells; null otherwise. */
+    stolenMiB: number | null;
+  };
   memory: {
     totalMiB: number | null;
     /** The Dom0 size as decided (null: Xen's default, all memory, ballooning). */
     dom0: string | null;
     dom0MiB: number | null;
-    /** totalMiB - dom0MiB - UMA stolen memory, when all are known. */
+    /** totalMiB - dom0MiB, when both are known. UMA memory is already outside totalMiB (MemTotal; see plan.ts). */
     guestsMiB: number | null;
   };
   /** host: the logical CPUs Xen schedules (PCPUs); guests: the template's vCPUs. */

@@ -157,6 +157,20 @@ describe('xenVerdicts', () => {
       IOMMU_HIDDEN: '0000:01:00.0 0000:01:00.1',
     });
   });
+
+  it('UMA: the device and, where the profile told it, the stolen size in MiB', () => {
+    const p = t60Plan();
+    expect(xenVerdicts({ ...p, uma: { present: true, device: '0000:05:00.0', stolenMiB: 512 } })).toMatchObject({
+      UMA: 'yes',
+      UMA_DEVICE: '0000:05:00.0',
+      UMA_STOLEN_MIB: '512',
+    });
+    expect(xenVerdicts({ ...p, uma: { present: false, device: null, stolenMiB: null } })).toMatchObject({
+      UMA: 'no',
+      UMA_DEVICE: '',
+      UMA_STOLEN_MIB: '',
+    });
+  });
 });
 
 // ---- real shells --------------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../src/plan/decide.ts';
-import { dom0MemOption, plan, sizeMiB, targetInfo } from '../../src/plan/plan.ts';
+import { dom0MemOption, plan, sizeMiB, targetInfo, umaStolenMiB } from '../../src/plan/plan.ts';
 import type { Plan } from '../../src/plan/types.ts';
-import { fixtureNames, loadFixture } from '../_support/memfs.ts';
+import type { HardwareProfile } from '../../src/types.ts';
+import { fixtureNames, loadFixture, readExpected } from '../_support/memfs.ts';
 
 async function planFor(name: string, xen: string): Promise<Plan> {
   const { fs, root } = loadFixture(name);
@@ -126,4 +127,70 @@ describe('plan over real machines', () => {
       expect(new Set(p.dom0.modules.map((m) => m.name)).size).toBe(p.dom0.modules.length);
     },
   );
+});
+
+describe('UMA graphics', () => {
+  const MiB = 1048576;
+  async function planWith(name: string, xen: string, edit: (p: HardwareProfile) => void): Promise<Plan> {
+    const { fs, root } = loadFixture(name);
+    const d = await decide({ fs, root, xen });
+    edit(d.profile);
+    return plan({ profile: d.profile, drivers: d.drivers.devices, target: d.target, outcome: d.outcome });
+  }
+
+  it.each([
+    // The fixtures' logs tell no stolen size: it stays unknown.
+    ['thinkpad-t60', { present: true, device: '0000:00:02.0', stolenMiB: null }],
+    ['amd-apu-laptop', { present: true, device: '0000:05:00.0', stolenMiB: null }],
+    ['macbookpro5-5', { present: true, device: '0000:02:00.0', stolenMiB: null }],
+    ['desktop-amd-gpu', { present: false, device: null, stolenMiB: null }],
+  ] as const)('%s: the device the rules named', async (name, uma) => {
+    expect((await planFor(name, '4.17')).uma).toEqual(uma);
+  });
+
+  it("an APU: amdgpu's carve-out of the UMA slot, not a discrete card's VRAM", async () => {
+    // Byte counts real amdgpu devices reported: a Raphael APU's 512M, a discrete Radeon's 16368M (corpus
+    // desktop-asrock-x670e_taichi), put on the ProBook's Renoir slot and a slot of its own for the card.
+    const p = await planWith('amd-apu-laptop', '4.17', (profile) => {
+      profile.graphicsMemory.vram = [
+        { slot: '0000:03:00.0', bytes: 16368 * MiB },
+        { slot: '0000:05:00.0', bytes: 512 * MiB },
+      ];
+    });
+    expect(p.uma).toEqual({ present: true, device: '0000:05:00.0', stolenMiB: 512 });
+  });
+
+  it('an Intel IGD: the Graphics Stolen Memory region, rounded up to whole MiB', async () => {
+    // The Legion Y520's 32 MiB range as i915 requests it after the BIOS off-by-one retry (start + 1, size - 2).
+    const p = await planWith('thinkpad-t60', '4.17', (profile) => {
+      profile.graphicsMemory.stolen = { start: '7e000001', end: '7ffffffe', bytes: 32 * MiB - 2 };
+    });
+    expect(p.uma).toEqual({ present: true, device: '0000:00:02.0', stolenMiB: 32 });
+  });
+
+  it('the Intel region is not taken for another vendor, nor without a UMA device', async () => {
+    const stolen = { start: '7e000000', end: '7fffffff', bytes: 32 * MiB };
+    const nvidia = await planWith('macbookpro5-5', '4.17', (profile) => {
+      profile.graphicsMemory.stolen = stolen;
+    });
+    expect(nvidia.uma.stolenMiB).toBeNull();
+    const discrete = await planWith('desktop-amd-gpu', '4.17', (profile) => {
+      profile.graphicsMemory.vram = [{ slot: '0000:01:00.0', bytes: 512 * MiB }];
+    });
+    expect(discrete.uma).toEqual({ present: false, device: null, stolenMiB: null });
+    const t60 = readExpected('thinkpad-t60', 'profile.json') as HardwareProfile;
+    t60.graphicsMemory.stolen = stolen;
+    expect(umaStolenMiB(t60, '0000:00:02.0')).toBe(32);
+    expect(umaStolenMiB(t60, null)).toBeNull();
+  });
+
+  it('the memory for guests is MemTotal less Dom0: stolen memory is already outside MemTotal, not subtracted again', async () => {
+    // ThinkPad T60 on Xen 3.0.2 (Dom0 512M), with this machine's real MemTotal and the IGD's stolen memory known.
+    const p = await planWith('thinkpad-t60', '3.0.2', (profile) => {
+      profile.memory.totalKiB = 24683656;
+      profile.graphicsMemory.stolen = { start: '7e000000', end: '7fffffff', bytes: 32 * MiB };
+    });
+    expect(p.uma.stolenMiB).toBe(32);
+    expect(p.memory).toMatchObject({ totalMiB: 24105, dom0MiB: 512, guestsMiB: 24105 - 512 });
+  });
 });
