@@ -314,7 +314,8 @@ async function textFallback(
       texts.set(name, bytes === null ? null : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
     }
     if (texts.get(TEXT[table]) == null) {
-      issues.push({ file: posix.join(dir, TEXT[table]), line: null, message: 'cannot be read either: no answers from it' });
+      const why = reader.fs.sync ? 'cannot be read either' : 'cannot be read here (no synchronous fs)';
+      issues.push({ file: posix.join(dir, TEXT[table]), line: null, message: `${why}: no answers from it` });
       return { get: () => null, lookup: () => [] };
     }
     return textTables([table], texts, dir, issues)[table]!;

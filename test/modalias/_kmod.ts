@@ -276,3 +276,52 @@ export function oracleQueries(): { queries: string[]; generated: number; devices
   const queries = [...new Set([...generated, ...devices.map((d) => d.modalias), ...odd])];
   return { queries, generated: generated.length, devices: devices.length, fixtures: fixtures.length };
 }
+
+// Reading kmod's index format independently of src/modalias/kmod-index.ts, to damage real files on purpose.
+const NODE_PREFIX = 0x80000000;
+const NODE_CHILDS = 0x20000000;
+const NODE_MASK = 0x0fffffff;
+
+/** Where the node `ref` (flags | offset) keeps its child offset for `ch`; null when it has no such slot. */
+export function childSlot(bytes: Buffer, ref: number, ch: number): number | null {
+  let p = ref & NODE_MASK;
+  if (ref & NODE_PREFIX) p = bytes.indexOf(0, p) + 1;
+  if (!(ref & NODE_CHILDS)) return null;
+  const [first, last] = [bytes[p]!, bytes[p + 1]!];
+  return ch < first || ch > last ? null : p + 2 + 4 * (ch - first);
+}
+
+/** The reference of the node whose key ends exactly at `path`, descending from the root. */
+export function nodeAt(bytes: Buffer, path: string): number {
+  let ref = bytes.readUInt32BE(8);
+  for (let i = 0; ; ) {
+    if (ref & NODE_PREFIX) {
+      const at = ref & NODE_MASK;
+      const prefix = bytes.toString('latin1', at, bytes.indexOf(0, at));
+      if (!path.startsWith(prefix, i)) throw new Error(`"${path}" does not end at a node boundary`);
+      i += prefix.length;
+    }
+    if (i === path.length) return ref;
+    const slot = childSlot(bytes, ref, path.charCodeAt(i++));
+    if (slot === null) throw new Error(`no node for "${path}"`);
+    ref = bytes.readUInt32BE(slot);
+  }
+}
+
+/**
+ * The shipped modules.alias.bin with one child offset under the `pci:v*` node (the class-wide PCI patterns)
+ * rewritten to point back at `pci:v`: the header and root are intact, and only a PCI lookup meets the loop.
+ */
+export function loopedAliasIndex(): Buffer {
+  const bytes = readFileSync(join(shippedDir, 'modules.alias.bin'));
+  const pciV = nodeAt(bytes, 'pci:v');
+  const star = bytes.readUInt32BE(childSlot(bytes, pciV, 0x2a)!);
+  for (let ch = 0; ch < 128; ch++) {
+    const slot = childSlot(bytes, star, ch);
+    if (slot !== null && bytes.readUInt32BE(slot) !== 0) {
+      bytes.writeUInt32BE(pciV >>> 0, slot);
+      return bytes;
+    }
+  }
+  throw new Error('the pci:v* node has no children');
+}

@@ -1,7 +1,12 @@
-import { describe, expect, it } from 'vitest';
-import { loadKernelData } from '../../src/modalias/kernel-data.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { FsLike, SyncFsLike } from '../../src/fs.ts';
+import { parseModuleList, parseModulesDep } from '../../src/modalias/alias-file.ts';
+import { normalizeAlias, toByteString } from '../../src/modalias/glob.ts';
+import { loadKernelData, type KernelData } from '../../src/modalias/kernel-data.ts';
 import { volume } from '../_support/memfs.ts';
-import { readText, shippedDir, shippedRelease } from './_kmod.ts';
+import { BIN_FILES, loopedAliasIndex, oracleQueries, readText, shippedDir, shippedRelease, TEXT_FILES } from './_kmod.ts';
 
 // Small module directories made of real lines of Debian's 6.1.0-56-amd64 files.
 const alias = 'alias xen-backend:vif xen_netback\nalias pci:v00001AF4d00001041sv*sd*bc*sc*i* virtio_pci\n';
@@ -48,5 +53,97 @@ describe('which kernel', () => {
     ]);
     expect(k.lookupAlias('pci:v00001AF4d00001041sv1sd2bc3sc4i5')).toEqual(['virtio_pci']);
     expect(k.files).toEqual({ alias: 'modules.alias', dep: 'modules.dep', builtin: 'modules.builtin', builtinAlias: 'modules.builtin.modinfo' });
+  });
+});
+
+describe("depmod's .bin indexes, with the text files as fallback", () => {
+  const dir = '/lib/modules/r';
+  const real = (files: readonly string[]) => Object.fromEntries(files.map((f) => [`/t${dir}/${f}`, readFileSync(join(shippedDir, f))]));
+  const binNames = { alias: 'modules.alias.bin', dep: 'modules.dep.bin', builtin: 'modules.builtin.bin', builtinAlias: 'modules.builtin.alias.bin' };
+  const textNames = { alias: 'modules.alias', dep: 'modules.dep', builtin: 'modules.builtin', builtinAlias: 'modules.builtin.modinfo' };
+  /** memfs with its synchronous calls, as node:fs has them. */
+  const withSync = (v: ReturnType<typeof volume>): FsLike => Object.assign(Object.create(v.fs) as FsLike, { sync: v.sync as unknown as SyncFsLike });
+  const radeon = 'pci:v00001002d00006798sv00001002sd00003000bc03sc00i00';
+  let text: KernelData;
+  beforeAll(async () => {
+    text = await loadKernelData({ fs: volume({ files: real(TEXT_FILES) }).fs, root: '/t', release: 'r' });
+    expect(text.files).toEqual(textNames);
+  });
+
+  it('answers from the .bin files when the directory has them, as the text files do', async () => {
+    const bin = await loadKernelData({ fs: volume({ files: real([...TEXT_FILES, ...BIN_FILES]) }).fs, root: '/t', release: 'r' });
+    expect(bin.files).toEqual(binNames);
+    expect(bin.issues).toEqual([]);
+    expect(bin.softdep?.text).toBe(readText(join(shippedDir, 'modules.softdep')));
+    // modules.dep.bin against modules.dep for every module, and for names that are not modules.
+    const modules = parseModulesDep(readText(join(shippedDir, 'modules.dep')), 'x').deps;
+    expect(modules.size).toBe(4023);
+    for (const name of [...modules.keys(), 'ext', 'xen-netback', 'e1000e_local', '']) {
+      expect([bin.isModule(name), bin.dependencies(name)], name).toEqual([text.isModule(name), text.dependencies(name)]);
+    }
+    expect(bin.dependencies('ext4')).toEqual(['crc16', 'mbcache', 'jbd2']);
+    for (const name of [...parseModuleList(readText(join(shippedDir, 'modules.builtin'))), 'xenbus', 'ext4', 'radeon']) {
+      expect(bin.isBuiltin(name), name).toBe(text.isBuiltin(name));
+    }
+    expect(bin.isBuiltin('xenbus')).toBe(true);
+    const queries = oracleQueries().queries.filter((_, i) => i % 10 === 0).map((q) => normalizeAlias(toByteString(q)) ?? '');
+    for (const q of [...queries, 'xen:vfb', 'xen:vkbd', 'fs_debugfs']) {
+      expect([bin.lookupAlias(q), bin.lookupBuiltinAlias(q)], q).toEqual([text.lookupAlias(q), text.lookupBuiltinAlias(q)]);
+    }
+    expect(bin.lookupAlias(radeon)).toEqual(['radeon', 'amdgpu']);
+  });
+
+  it('needs no text file when all four .bin files are there', async () => {
+    const k = await loadKernelData({ fs: volume({ files: real(BIN_FILES) }).fs, root: '/t', release: 'r' });
+    expect(k).toMatchObject({ source: 'target', files: binNames, issues: [], softdep: null });
+    expect(k.lookupAlias(radeon)).toEqual(['radeon', 'amdgpu']);
+    expect(k.lookupBuiltinAlias('xen:vfb')).toEqual(['xen_fbfront']);
+  });
+
+  it('a truncated .bin: an issue naming it, and its text file answers', async () => {
+    const files = real([...TEXT_FILES, ...BIN_FILES]);
+    files[`/t${dir}/modules.alias.bin`] = files[`/t${dir}/modules.alias.bin`]!.subarray(0, 70_000);
+    files[`/t${dir}/modules.builtin.bin`] = files[`/t${dir}/modules.builtin.bin`]!.subarray(0, 5_000);
+    const k = await loadKernelData({ fs: volume({ files }).fs, root: '/t', release: 'r' });
+    expect(k.issues).toEqual([
+      { file: `${dir}/modules.alias.bin`, line: null, message: expect.stringMatching(/^the root node at offset \d+, outside the file's nodes \(12\.\.70000\); using modules\.alias instead$/) },
+      { file: `${dir}/modules.builtin.bin`, line: null, message: expect.stringMatching(/; using modules\.builtin instead$/) },
+    ]);
+    expect(k.files).toEqual({ ...binNames, alias: 'modules.alias', builtin: 'modules.builtin' });
+    expect(k.lookupAlias(radeon)).toEqual(['radeon', 'amdgpu']);
+    expect(k.isBuiltin('xenbus')).toBe(true);
+    // Without its text file either, the table cannot be read: the directory is not used.
+    delete files[`/t${dir}/modules.alias`];
+    const fallback = await loadKernelData({ fs: volume({ files }).fs, root: '/t', release: 'r' });
+    expect(fallback.source).toBe('reference');
+    expect(fallback.issues.map((i) => `${i.file}: ${i.message}`)).toEqual(
+      expect.arrayContaining([`${dir}: cannot read modules.alias`, `${dir}: not usable; falling back`]),
+    );
+  });
+
+  it('damage only a lookup meets: reported then, and the text file answers from then on', async () => {
+    const files = { ...real([...TEXT_FILES, ...BIN_FILES]), [`/t${dir}/modules.alias.bin`]: loopedAliasIndex() };
+    const k = await loadKernelData({ fs: withSync(volume({ files })), root: '/t', release: 'r' });
+    expect(k.files.alias).toBe('modules.alias.bin');
+    expect(k.issues).toEqual([]);
+    expect(k.lookupAlias('usb:v0781p5567d0100dc00dsc00dp00ic08isc06ip50in00')).toEqual(['uas', 'usb_storage']);
+    expect(k.lookupAlias(radeon)).toEqual(['radeon', 'amdgpu']);
+    expect(k.files.alias).toBe('modules.alias');
+    expect(k.issues).toEqual([
+      {
+        file: `${dir}/modules.alias.bin`,
+        line: null,
+        message: expect.stringMatching(/^a second path to this node: child offsets loop or share nodes \(node at offset \d+\); using modules\.alias instead$/),
+      },
+    ]);
+    expect(k.lookupAlias('pci:v000010ECd00008139sv000010ECsd00008139bc02sc00i00')).toEqual(['8139cp', '8139too']);
+    expect(k.issues).toHaveLength(1);
+    // An fs without synchronous calls cannot read the text file in the middle of a lookup: said, and no answers.
+    const noSync = await loadKernelData({ fs: volume({ files }).fs, root: '/t', release: 'r' });
+    expect(noSync.lookupAlias(radeon)).toEqual([]);
+    expect(noSync.issues.map((i) => `${i.file}: ${i.message.replace(/.*; /, '')}`)).toEqual([
+      `${dir}/modules.alias.bin: using modules.alias instead`,
+      `${dir}/modules.alias: cannot be read here (no synchronous fs): no answers from it`,
+    ]);
   });
 });
