@@ -1,11 +1,14 @@
 // bench/drivers: driver matching against one `modprobe -R` process per device, measured in the same run.
-// Rows: index build (loading a kernel's module data, cold, in a fresh process), one lookup, resolving every
-// modalias of this machine's /sys with a built index, and a whole process doing load + resolve.
+// Two ways of reading the kernel's module data, each row for both: depmod's .bin indexes (what the shipped data
+// and every real /lib/modules/<release> have; read as libkmod does, lookups walk the tries lazily) and the text
+// files alone (the fallback; parsed and indexed at load). Rows: loading the data (cold, in a fresh process), load
+// plus resolving every modalias of this machine's /sys once (cold: the lazy .bin reads land there), one lookup
+// and all of them warm, and a whole process doing load + resolve.
 // It bundles src/modalias with esbuild into a temp dir, so it needs no `npm run build`. The modprobe baseline needs
 // the kmod tree the tests build (node_modules/.cache/xenoppix-kmod, made by scripts/update-kernel-data.sh).
 // Usage: node bench/drivers.mjs [runs]
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,8 +49,11 @@ const t0 = performance.now();
 const kernel = await loadKernelData({ kernelDir: dir });
 const t1 = performance.now();
 const ctx = { kernel, config: emptyConfig() };
-if (mode === 'load') console.log(JSON.stringify({ loadMs: t1 - t0 }));
-else if (mode === 'machine') resolveDrivers(ctx, queries.map((modalias, i) => ({ bus: 'x', id: String(i), modalias, bound: null })));
+if (kernel.issues.length > 0) throw new Error(JSON.stringify(kernel.issues));
+if (mode === 'load') {
+  resolveDrivers(ctx, queries.map((modalias, i) => ({ bus: 'x', id: String(i), modalias, bound: null })));
+  console.log(JSON.stringify({ loadMs: t1 - t0, firstMs: performance.now() - t0, files: kernel.files }));
+} else if (mode === 'machine') resolveDrivers(ctx, queries.map((modalias, i) => ({ bus: 'x', id: String(i), modalias, bound: null })));
 else {
   // Warm, then time many rounds: per lookup and per whole machine.
   for (let i = 0; i < 2000; i++) lookupModules(ctx, queries[i % queries.length]);
@@ -62,7 +68,16 @@ else {
   const bundle = join(tmp, 'bench.mjs');
   await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: bundle, logLevel: 'warning' });
   const list = JSON.stringify(modaliases);
-  const node = (mode) => [process.execPath, bundle, mode, refDir, list];
+  // The same kernel without its .bin files: the text fallback.
+  const textDir = join(tmp, 'text', release);
+  mkdirSync(textDir, { recursive: true });
+  for (const f of readdirSync(refDir)) if (!f.endsWith('.bin')) copyFileSync(join(refDir, f), join(textDir, f));
+  const node = (mode, dir) => [process.execPath, bundle, mode, dir, list];
+  const run = (argv) => {
+    const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`${argv.slice(0, 4).join(' ')}: ${r.stderr}`);
+    return JSON.parse(r.stdout);
+  };
 
   // Baseline: one modprobe -R process on the same kernel's indexes (what a per-device shell-out costs).
   const modprobe = which('modprobe') ?? ['/usr/sbin/modprobe', '/sbin/modprobe'].find(existsSync) ?? null;
@@ -77,19 +92,29 @@ else {
   }
   baselines['node -e 0'] = timeProcess([process.execPath, '-e', '0'], { runs });
 
-  // In-process numbers, each from fresh processes: cold load, warm lookups.
-  const loads = [];
-  for (let i = 0; i < runs; i++) loads.push(JSON.parse(spawnSync(node('load')[0], node('load').slice(1), { encoding: 'utf8' }).stdout).loadMs);
-  loads.sort((a, b) => a - b);
-  const warm = JSON.parse(spawnSync(node('warm')[0], node('warm').slice(1), { encoding: 'utf8' }).stdout);
+  // In-process numbers, each from fresh processes: cold load (and first resolve), warm lookups.
+  const spread = (values) => {
+    values.sort((a, b) => a - b);
+    return { median: values[values.length >> 1], min: values[0], max: values.at(-1) };
+  };
   const fixed = (ms) => ({ median: ms, min: ms, max: ms });
-  const rows = [
-    ...Object.entries(baselines).map(([k, v]) => [k, v]),
-    ['index build: load + index the kernel data (cold, in process)', { median: loads[loads.length >> 1], min: loads[0], max: loads.at(-1) }],
-    [`one lookup (warm, in process): ${warm.perLookupUs.toFixed(1)} us`, fixed(warm.perLookupUs / 1000)],
-    [`whole machine: ${modaliases.length} modaliases resolved (warm)`, fixed(warm.perMachineMs)],
-    [`whole process: node + load + resolve ${modaliases.length}`, timeProcess(node('machine'), { runs })],
-  ];
+  const rows = [...Object.entries(baselines).map(([k, v]) => [k, v])];
+  for (const [how, dir] of [
+    ['.bin', refDir],
+    ['text', textDir],
+  ]) {
+    const cold = Array.from({ length: runs }, () => run(node('load', dir)));
+    const want = how === '.bin' ? 'modules.alias.bin' : 'modules.alias';
+    if (cold[0].files.alias !== want) throw new Error(`${dir}: read ${cold[0].files.alias}, not ${want}`);
+    const warm = run(node('warm', dir));
+    rows.push(
+      [`${how}: load the kernel data (cold, in process)`, spread(cold.map((c) => c.loadMs))],
+      [`${how}: load + resolve ${modaliases.length} modaliases (cold, in process)`, spread(cold.map((c) => c.firstMs))],
+      [`${how}: one lookup (warm, in process): ${warm.perLookupUs.toFixed(1)} us`, fixed(warm.perLookupUs / 1000)],
+      [`${how}: whole machine: ${modaliases.length} modaliases resolved (warm)`, fixed(warm.perMachineMs)],
+      [`${how}: whole process: node + load + resolve ${modaliases.length}`, timeProcess(node('machine', dir), { runs })],
+    );
+  }
   if (baselines['modprobe -R']) rows.push([`modprobe -R x ${modaliases.length} (one per device)`, fixed(baselines['modprobe -R'].median * modaliases.length)]);
   console.log(`bench/drivers: kernel ${release} (${refDir}), ${modaliases.length} modaliases from /sys, ${runs} runs\n`);
   console.log(table(rows, baselines));

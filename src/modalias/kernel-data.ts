@@ -174,14 +174,14 @@ async function readKernelDir(
     issues.push({ file: dir, line: null, message: `cannot read ${missing.join(' and ')}` });
     return null;
   }
+  const fromFiles = textTables(fromText, texts, dir, issues);
   const tables = {} as Record<KernelTable, Table>;
   const files = {} as Record<KernelTable, string>;
-  for (const [t, index] of indexes) {
-    tables[t] = indexTable(t, index);
-    files[t] = BIN[t];
+  for (const t of TABLES) {
+    const index = indexes.get(t);
+    tables[t] = index ? indexTable(t, index) : fromFiles[t]!;
+    files[t] = index ? BIN[t] : TEXT[t];
   }
-  Object.assign(tables, textTables(fromText, texts, dir, issues));
-  for (const t of fromText) files[t] = TEXT[t];
   const softdep = texts.get('modules.softdep');
   const fallback = indexes.size > 0 ? await textFallback(reader, dir, [...indexes.keys()], issues) : null;
   return kernelData({

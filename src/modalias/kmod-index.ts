@@ -65,6 +65,8 @@ interface Node {
   /** Byte position of the first value (after the count). */
   valuesAt: number;
   values: IndexValue[] | null;
+  /** See withValues(). */
+  withValues: Node[] | null;
 }
 
 export class KmodIndex {
@@ -181,11 +183,24 @@ export class KmodIndex {
   }
 
   /**
-   * index_mm_searchwild_all: every node under `start`, children (by char) before the node itself; the values of
-   * each node whose key, from the first wildcard at `from` on, fnmatches the searched key from `from` on (the
-   * heads before are equal: they were descended literally). Iterative: a deep trie cannot overflow the stack.
+   * index_mm_searchwild_all: the values of each node under `start` (children by char before the node itself) whose
+   * key, from the first wildcard at `from` on, fnmatches the searched key from `from` on (the heads before are
+   * equal: they were descended literally).
    */
   private matchAll(start: Node, from: number, key: string, found: IndexValue[]): void {
+    for (const node of this.withValues(start)) {
+      if (fnmatchFrom(node.key, from, key, from)) for (const v of this.values(node)) found.push(v);
+    }
+  }
+
+  /**
+   * The nodes with values in the sub-trie of `start`, in searchwild_all's order, listed on the first search that
+   * needs them (every PCI lookup walks the same `pci:v*` sub-trie). Iterative: a deep trie cannot overflow the
+   * stack.
+   */
+  private withValues(start: Node): Node[] {
+    if (start.withValues !== null) return start.withValues;
+    const list: Node[] = [];
     const nodes: Node[] = [start];
     const next: number[] = [start.first];
     while (nodes.length > 0) {
@@ -203,8 +218,9 @@ export class KmodIndex {
       }
       nodes.pop();
       next.pop();
-      if (node.valueCount > 0 && fnmatchFrom(node.key, from, key, from)) for (const v of this.values(node)) found.push(v);
+      if (node.valueCount > 0) list.push(node);
     }
+    return (start.withValues = list);
   }
 
   /** index_mm_readchild: the child under char `ch`, null when there is none. */
@@ -269,6 +285,7 @@ export class KmodIndex {
       valueCount,
       valuesAt,
       values: valueCount === 0 ? NO_VALUES : null,
+      withValues: null,
     };
   }
 
