@@ -45,7 +45,8 @@ export function xenVerdicts(plan: Plan): Vars {
     XEN_GENERATION: plan.target.generation,
     TOOLSTACK: plan.target.toolstack,
     SAFE: yesNo(plan.safe),
-    XEN_ARCH: plan.arch.xen,
+    // No Xen build runs here when Xen is disabled; the kernel's architecture stays in DOM0_ARCH.
+    XEN_ARCH: plan.xenDisabled ? '' : plan.arch.xen,
     DOM0_ARCH: plan.arch.dom0,
     GUESTS_64BIT: yesNo(plan.arch.guests64),
     LONG_MODE: plan.longMode === null ? '' : yesNo(plan.longMode),

@@ -96,6 +96,7 @@ export function plan(input: PlanInput): Plan {
   const xserverVars = outcome.sysconfig['xserver'] ?? {};
 
   const xenDisabled = fact('xen.disabled') === true;
+  const hvmAvailable = fact('hvm.available') === true && !xenDisabled;
   const safe = fact('safe') === true;
   const grubFact = str('grub.variant');
   const variant = grubFact === 'efi' || grubFact === 'bios' ? grubFact : profile.firmware.efi ? 'efi' : 'bios';
@@ -112,11 +113,15 @@ export function plan(input: PlanInput): Plan {
     target,
     xenDisabled,
     safe,
+    // HVM guests need Xen booted: where it will not be (xen.disabled), none, whatever the CPU offers. The
+    // technology only with HVM: a PV guest's cpuinfo may still show vmx, which it cannot use.
     hvm: {
-      available: fact('hvm.available') === true,
-      // Only with HVM: a PV guest's cpuinfo may still show vmx, which it cannot use.
-      technology: fact('hvm.available') !== true ? null : str('hvm.technology') === 'vmx' ? 'vmx' : str('hvm.technology') === 'svm' ? 'svm' : null,
-      reason: str('hvm.reason') ?? 'no rule decided about HVM',
+      available: hvmAvailable,
+      technology: !hvmAvailable ? null : str('hvm.technology') === 'vmx' ? 'vmx' : str('hvm.technology') === 'svm' ? 'svm' : null,
+      reason:
+        fact('hvm.available') === true && xenDisabled
+          ? 'Xen does not run on this machine (see the warnings), so neither do HVM guests'
+          : (str('hvm.reason') ?? 'no rule decided about HVM'),
       unreliable: fact('hvm.unreliable') === true,
     },
     longMode,

@@ -250,6 +250,11 @@ export function evaluateRules(input: EvaluateInput): RuleOutcome {
     cheatcodes: parseCheatcodes(input.profile.cmdline),
     lists: input.files.flatMap((f) => f.lists),
   });
+  // Rules see the facts the boot line sets (`noxen`: xen.disabled), so that what they decide can follow them; the
+  // cheatcodes are still applied last, with their decisions, so that they also beat every rule.
+  for (const cc of input.cheatcodes) {
+    if ('fact' in cc.action) for (const [name, value] of Object.entries(cc.action.fact)) out.facts.set(name, value);
+  }
   for (const file of input.files) {
     for (const rule of file.rules) {
       const r = rule.when ? evaluateCondition(rule.when, ctx) : { match: true, evidence: ['always (no when:)'], devices: [] };

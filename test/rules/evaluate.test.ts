@@ -292,6 +292,23 @@ describe('cheatcodes', () => {
     expect(hide).toMatchObject({ file: CMDLINE_FILE, line: 1, evidence: ['boot line passthrough=02:00.0'], devices: ['0000:02:00.0'] });
   });
 
+  it("rules see the facts the boot line sets, and still cannot override them", async () => {
+    const { files } = await load({
+      'a.yaml': [
+        'rules:',
+        '  - { id: backends, source: s, when: { not: { fact: { xen.disabled: true } } }, then: [module: { load: xen-netback }] }',
+        '  - { id: xen-back-on, source: s, then: [fact: { xen.disabled: false }] }',
+      ].join('\n'),
+    });
+    const profile = booted(['noxen']);
+    const out = await evaluate(profile, files, XEN_4, cheatcodeActions(parseCheatcodes(profile.cmdline), profile));
+    expect(out.modules.load).toEqual([]);
+    expect(out.facts['xen.disabled']).toBe(true);
+    expect(out.decisions.find((d) => d.rule === 'xen-back-on')!.overriddenBy).toBe('cheatcode:noxen');
+    // Without the cheatcode the rule loads its module.
+    expect((await evaluate(booted([]), files)).modules.load.map((m) => m.name)).toEqual(['xen-netback']);
+  });
+
   it('rules can test the boot line themselves', async () => {
     const { files } = await load({ 'a.yaml': 'rules:\n  - { id: nomodeset, source: s, when: { cheatcode: nomodeset }, then: [dom0: { add: nomodeset }] }\n' });
     expect((await evaluate(booted(['quiet', 'nomodeset']), files)).dom0).toEqual([{ name: 'nomodeset', value: null, rule: 'nomodeset' }]);
