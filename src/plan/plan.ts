@@ -275,8 +275,11 @@ function usbMouse(profile: HardwareProfile): Plan['mouse'] {
 }
 
 // The live medium's layout: /boot/<arch>/{xen.gz,vmlinuz,initrd.gz}. x86 and x86_64 entries, each with and without
-// Xen; no x86_64 entries on a CPU without long mode, no x86_32 Xen on Xen 4.3 and later. The default is the Xen entry of the chosen architecture, or
-// the plain kernel when Xen cannot run here.
+// Xen; no x86_64 entries on a CPU without long mode, no x86_32 Xen on Xen 4.3 and later. The default is the Xen
+// entry of the chosen architecture, or the plain kernel when Xen cannot run here. Before Xen 4.0 the Dom0 kernel is
+// a XenLinux build (2.6.16/2.6.18), which cannot boot without the hypervisor, so the Xen entries load their own
+// /boot/<arch>/{vmlinuz-xen,initrd-xen.gz} (the Xenoppix CD had a 2.6.16 Xen kernel beside KNOPPIX's 2.6.19,
+// knoppix.md §7.1); from 4.0 one pvops kernel boots both ways.
 function grubEntries(
   target: TargetInfo,
   xenArch: XenArch,
@@ -288,6 +291,7 @@ function grubEntries(
   const arches: XenArch[] = longMode === false ? ['x86_32'] : ['x86_64', 'x86_32'];
   // The 32-bit hypervisor was removed after Xen 4.2: no x86_32 Xen entry for a newer target.
   const xen32 = !versionAtLeast(target.version, '4.3');
+  const xenLinux = target.generation !== '4.x';
   const entries: GrubEntry[] = [];
   for (const arch of arches) {
     for (const xen of arch === 'x86_32' && !xen32 ? [false] : [true, false]) {
@@ -296,8 +300,8 @@ function grubEntries(
         xen,
         arch,
         hypervisor: xen ? `/boot/${arch}/xen.gz` : null,
-        kernel: `/boot/${arch}/vmlinuz`,
-        initrd: `/boot/${arch}/initrd.gz`,
+        kernel: xen && xenLinux ? `/boot/${arch}/vmlinuz-xen` : `/boot/${arch}/vmlinuz`,
+        initrd: xen && xenLinux ? `/boot/${arch}/initrd-xen.gz` : `/boot/${arch}/initrd.gz`,
         xenOptions: xen ? renderOptions(xenOptions) : '',
         kernelOptions: renderOptions(dom0Options),
         default: arch === (xenDisabled ? arches[0] : xenArch) && xen === !xenDisabled,

@@ -125,6 +125,11 @@ describe('plan over real machines', () => {
       expect(p.xen.cmdline).toBe(p.xen.options.map((o) => (o.value === null ? o.name : `${o.name}=${o.value}`)).join(' '));
       if (p.target.dom0MemSyntax === 'plain') expect(p.xen.cmdline).not.toMatch(/dom0_mem=[^ ]*(max|min):/);
       expect(new Set(p.dom0.modules.map((m) => m.name)).size).toBe(p.dom0.modules.length);
+      // Before 4.0 the Xen entries boot the XenLinux Dom0 kernel, which cannot boot alone; from 4.0 one kernel.
+      for (const e of p.grub.entries) {
+        const own = e.xen && xen !== '4.17' ? '-xen' : '';
+        expect([e.kernel, e.initrd]).toEqual([`/boot/${e.arch}/vmlinuz${own}`, `/boot/${e.arch}/initrd${own}.gz`]);
+      }
     },
   );
 });
