@@ -42,9 +42,10 @@ export class KmodIndexError extends AutoconfigError {
 }
 Object.defineProperty(KmodIndexError.prototype, 'name', { value: 'KmodIndexError', enumerable: false });
 
+/** A value and its priority; shared with the index's cache of the node it came from. */
 export interface IndexValue {
-  value: string;
-  priority: number;
+  readonly value: string;
+  readonly priority: number;
 }
 
 /** A node as read from the file, kept once read: later lookups through it read nothing again. */
@@ -97,6 +98,7 @@ export class KmodIndex {
     // libkmod checks the major version only (index_mm_open).
     if (version >>> 16 !== VERSION_MAJOR) this.fail(`unsupported kmod index version 0x${hex(version)} (expected 0x0002xxxx)`);
     const root = this.read(this.u32(8), '', 'the root node');
+    // depmod always writes a root; libkmod would take offset 0 for an empty index.
     if (root === null) this.fail('no root node (root offset 0)');
     this.root = root;
     // The root is the last node depmod writes: a truncated file loses it first.
