@@ -1,6 +1,6 @@
 // GRUB 2: /boot/grub/grub.cfg for the boot medium, its Xen entries in the shape GRUB's own 20_linux_xen writes
-// (xen.md §2.2), and /etc/default/grub.d/xen.cfg, the settings 20_linux_xen reads when an installed system runs
-// update-grub.
+// (xen.md §2.2), and /etc/default/grub.d/xenoppix-autoconfig.cfg, the settings 20_linux_xen reads when an installed
+// system runs update-grub (named so that it is sourced after Debian's own grub.d/xen.cfg and wins over it).
 //
 // grub.cfg is GRUB script, which expands `$`, splits at `;` and treats quotes, so each word of a command line is
 // quoted where it needs it (Xen's own documentation says `cpufreq=hwp;xen` must be quoted for GRUB). 20_linux_xen
@@ -137,7 +137,8 @@ function bootPath(path: string, entry: GrubEntry): string {
 }
 
 /**
- * /etc/default/grub.d/xen.cfg: grub-mkconfig sources it after /etc/default/grub. GRUB_CMDLINE_XEN_DEFAULT carries
+ * /etc/default/grub.d/xenoppix-autoconfig.cfg: grub-mkconfig sources it after /etc/default/grub and after
+ * Debian's grub.d/xen.cfg (name order). GRUB_CMDLINE_XEN_DEFAULT carries
  * Xen's options; Dom0's are added to the user's GRUB_CMDLINE_LINUX_DEFAULT for Xen entries only (a non-empty
  * GRUB_CMDLINE_LINUX_XEN_REPLACE_DEFAULT replaces it there); GRUB_DEFAULT names 20_linux_xen's top entry unless the
  * plan boots without Xen by default.
@@ -154,6 +155,11 @@ export function renderGrubDefaults(plan: Plan): string {
       `GRUB_CMDLINE_LINUX_XEN_REPLACE_DEFAULT="\${GRUB_CMDLINE_LINUX_DEFAULT}"${shellQuote(` ${dom0}`)}`,
     );
   }
+  lines.push(
+    "# Debian's 20_linux_xen: 1 makes the Xen entries the default, 0 leaves GRUB_DEFAULT alone; set either way so that",
+    '# it does not warn (its grub.d/xen.cfg: "set to 0 or 1 to avoid warning").',
+    `XEN_OVERRIDE_GRUB_DEFAULT=${plan.xenDisabled ? 0 : 1}`,
+  );
   if (plan.xenDisabled) {
     lines.push('# GRUB_DEFAULT is left alone: this machine boots without Xen by default.');
   } else {

@@ -21,7 +21,9 @@ export interface RenderedFile {
 export const PATHS = {
   menuLst: '/boot/grub/menu.lst',
   grubCfg: '/boot/grub/grub.cfg',
-  grubDefaults: '/etc/default/grub.d/xen.cfg',
+  // Not xen.cfg: Debian's Xen packages ship that name as a conffile (replacing it makes dpkg ask on every upgrade).
+  // grub-mkconfig sources grub.d/*.cfg in name order, so this one comes after xen.cfg and its settings win.
+  grubDefaults: '/etc/default/grub.d/xenoppix-autoconfig.cfg',
   modulesLoad: '/etc/modules-load.d/autoconfig.conf',
   modprobe: '/etc/modprobe.d/autoconfig.conf',
   xendConfig: '/etc/xen/xend-config.sxp',

@@ -1,7 +1,9 @@
 // GRUB 2 output, checked with GRUB's own tools where they exist: grub-script-check parses every grub.cfg we write
 // (grub-common), grub-mkconfig_lib's grub_quote is the quoting we must equal, 20_linux_xen's own sed expressions
 // name the versions, and its OS logic is what GRUB_DEFAULT must match.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, posix } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   grubArgs,
@@ -13,6 +15,7 @@ import {
   xenVersionOfPath,
 } from '../../src/emit/grub2.ts';
 import { renderCmdline } from '../../src/emit/cmdline.ts';
+import { PATHS } from '../../src/emit/render.ts';
 import type { Plan } from '../../src/plan/types.ts';
 import { fixtureNames } from '../_support/memfs.ts';
 import { planFor, retarget, t60Plan } from './_plans.ts';
@@ -229,7 +232,7 @@ describe('renderGrubCfg', () => {
   });
 });
 
-describe('renderGrubDefaults (/etc/default/grub.d/xen.cfg)', () => {
+describe('renderGrubDefaults (/etc/default/grub.d/xenoppix-autoconfig.cfg)', () => {
   /** Sources the file in dash after `prelude` and prints the named variables NUL-terminated. */
   function source(text: string, prelude: string, names: string[]) {
     const file = tmp.file(`defaults-${n++}.cfg`, text);
@@ -313,7 +316,24 @@ describe('renderGrubDefaults (/etc/default/grub.d/xen.cfg)', () => {
       'GRUB_DEFAULT',
       'GRUB_CMDLINE_LINUX_XEN_REPLACE_DEFAULT',
       'GRUB_CMDLINE_XEN_DEFAULT',
+      'XEN_OVERRIDE_GRUB_DEFAULT',
     ]);
-    expect(out.vars).toEqual(['saved', 'mine', 'dom0_mem=1024M,max:1024M']);
+    expect(out.vars).toEqual(['saved', 'mine', 'dom0_mem=1024M,max:1024M', '0']);
+  });
+
+  it(`is sourced after Debian's grub.d/xen.cfg (a dpkg conffile, left alone) and its settings win${dashNote}`, () => {
+    if (dash === null) return;
+    // grub-mkconfig: `for x in ${sysconfdir}/default/grub.d/*.cfg; do . "$x"; done`, in dash's glob order.
+    const dir = mkdtempSync(join(tmpdir(), 'grub.d-'));
+    try {
+      writeFileSync(join(dir, 'xen.cfg'), '#XEN_OVERRIDE_GRUB_DEFAULT=0\necho "Including Xen overrides from /etc/default/grub.d/xen.cfg"\n#GRUB_CMDLINE_XEN_DEFAULT=""\nGRUB_CMDLINE_XEN_DEFAULT="from-debian"\n');
+      writeFileSync(join(dir, posix.basename(PATHS.grubDefaults)), renderGrubDefaults(plan417()));
+      for (const locale of ['C', 'C.UTF-8']) {
+        const r = run([dash, '-c', `for x in ${dir}/*.cfg; do . "$x" >/dev/null; done; printf '%s\\0' "$XEN_OVERRIDE_GRUB_DEFAULT" "$GRUB_CMDLINE_XEN_DEFAULT"`], { env: { ...process.env, LC_ALL: locale } });
+        expect(r.stdout.split('\0').slice(0, -1)).toEqual(['1', 'dom0_mem=1024M,max:1024M']);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -51,7 +51,7 @@ describe('render: which files, per target', () => {
     ]);
   });
 
-  it('GRUB 2 (grub.cfg and grub.d/xen.cfg) and xl for 4.17', () => {
+  it('GRUB 2 (grub.cfg and grub.d/xenoppix-autoconfig.cfg) and xl for 4.17', () => {
     const paths = render(retarget(t60Plan(), '4.17')).map((f) => f.path);
     expect(paths).toContain(PATHS.grubCfg);
     expect(paths).toContain(PATHS.grubDefaults);
