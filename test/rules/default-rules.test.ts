@@ -775,6 +775,19 @@ describe('every driver table rule on a device it names', () => {
     expect(out.sysconfig.xserver).toEqual({ XSERVER: 'Xorg', XMODULE: drv });
   });
 
+  it("an Optimus laptop's NVIDIA 3D controller (0302) does not take X from the Intel VGA device", async () => {
+    const laptop = fixtureProfile('intel-nvidia-laptop');
+    expect(laptop.pci.filter((d) => d.class === '03').map((d) => `${d.vendor}:${d.device} ${d.class}${d.subclass}`)).toEqual([
+      '8086:3e9b 0300',
+      '10de:1f91 0302',
+    ]);
+    for (const [xen, module] of [['3.0.2', 'vesa'], ['3.4', 'intel'], ['4.17', 'modesetting']] as const) {
+      const out = await evaluate(laptop, xen);
+      expect(out.sysconfig.xserver?.['XMODULE'], xen).toBe(module);
+      expect(fired(out), xen).not.toContain('x-xorg7-nv');
+    }
+  });
+
   it('a display device of a vendor the table does not know gets vesa before xorg-server 1.17', async () => {
     expect(pciName('1af4:1050')).toMatch(/GPU/); // virtio GPU
     const out = await evaluate(withPci(t60Single(), '0000:00:02.0', '1af4:1050'), '3.4');
