@@ -150,21 +150,28 @@ export function parseModuleList(text: string): string[] {
 
 /**
  * modules.dep: `path.ko: dep.ko dep.ko`; returns module name -> the rest of its line (dependency paths, split
- * by dependencies() when someone asks: most runs only need to know which modules exist).
+ * by dependencies() when someone asks: most runs only need to know which modules exist), and name -> its path.
  */
-export function parseModulesDep(text: string, file: string): { deps: Map<string, string>; issues: ModaliasIssue[] } {
+export function parseModulesDep(
+  text: string,
+  file: string,
+): { deps: Map<string, string>; paths: Map<string, string>; issues: ModaliasIssue[] } {
   const deps = new Map<string, string>();
+  const paths = new Map<string, string>();
   const issues: ModaliasIssue[] = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
     const colon = line.indexOf(':');
-    if (colon > 0) deps.set(moduleName(line.slice(0, colon)), line.slice(colon + 1));
-    else if (line.trim() !== '' && !line.startsWith('#')) {
+    if (colon > 0) {
+      const name = moduleName(line.slice(0, colon));
+      deps.set(name, line.slice(colon + 1));
+      paths.set(name, line.slice(0, colon));
+    } else if (line.trim() !== '' && !line.startsWith('#')) {
       issues.push({ file, line: i + 1, message: `no "path:" at the start: "${clip(line)}"` });
     }
   }
-  return { deps, issues };
+  return { deps, paths, issues };
 }
 
 /** The direct dependencies of a module, from its modules.dep line, in order. */

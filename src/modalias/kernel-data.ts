@@ -47,6 +47,8 @@ export interface KernelData {
   isModule(name: string): boolean;
   /** A module's direct dependencies from modules.dep(.bin), in order; [] for none or an unknown name. */
   dependencies(name: string): string[];
+  /** A loadable module's file, relative to the module directory ("kernel/drivers/net/e1000/e1000.ko"); null if none. */
+  modulePath(name: string): string | null;
   /** Built into the kernel (modules.builtin(.bin)). */
   isBuiltin(name: string): boolean;
   /** modules.softdep as text: kmod reads it as one more modprobe.d file (see modprobe-d.ts). */
@@ -200,9 +202,8 @@ async function readKernelDir(
 function indexTable(table: KernelTable, index: KmodIndex): Table {
   return {
     get(name) {
-      const value = index.search(name);
-      // modules.dep.bin holds the module's whole modules.dep line.
-      return value !== null && table === 'dep' ? value.slice(value.indexOf(':') + 1) : value;
+      // modules.dep.bin holds the module's whole modules.dep line ("path.ko: dep.ko ..."), as the text table gives it.
+      return index.search(name);
     },
     lookup: (query) => unique(index.searchWild(query)),
   };
@@ -233,7 +234,11 @@ function textTables(wanted: readonly KernelTable[], texts: Texts, dir: string, i
   if (has('dep')) {
     const parsed = parseModulesDep(texts.get('modules.dep') ?? '', posix.join(dir, 'modules.dep'));
     issues.push(...parsed.issues);
-    out.dep = { get: (name) => parsed.deps.get(name) ?? null, lookup: () => [] };
+    const line = (name: string) => {
+      const rest = parsed.deps.get(name);
+      return rest === undefined ? null : `${parsed.paths.get(name)}:${rest}`;
+    };
+    out.dep = { get: line, lookup: () => [] };
   }
   if (has('builtinAlias')) {
     const aliases = new AliasIndexBuilder();
@@ -284,8 +289,13 @@ function kernelData({ tables, files, fallback, ...parts }: Parts): KernelData {
     lookupBuiltinAlias: (query) => use('builtinAlias', (t) => t.lookup(query)),
     isModule: (name) => use('dep', (t) => t.get(name)) !== null,
     dependencies(name) {
-      const rest = use('dep', (t) => t.get(name))?.trim();
+      const line = use('dep', (t) => t.get(name));
+      const rest = line?.slice(line.indexOf(':') + 1).trim();
       return rest ? rest.split(/\s+/).map(moduleName) : [];
+    },
+    modulePath(name) {
+      const line = use('dep', (t) => t.get(name));
+      return line === null ? null : line.slice(0, line.indexOf(':'));
     },
     isBuiltin: (name) => use('builtin', (t) => t.get(name)) !== null,
   };

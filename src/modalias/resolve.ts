@@ -1,7 +1,7 @@
 // Per device: which modules the kernel's loader would consider for its modalias (kmod_module_new_from_lookup,
 // step by step), which of them are built in or blacklisted, and the one that would load first.
 import type { HardwareProfile } from '../types.ts';
-import { fnmatch, normalizeAlias, toByteString } from './glob.ts';
+import { fnmatch, moduleName, normalizeAlias, toByteString } from './glob.ts';
 import type { KernelData } from './kernel-data.ts';
 import type { ConfigAlias, ConfigOrigin, ModprobeConfig } from './modprobe-d.ts';
 
@@ -82,6 +82,11 @@ export interface DriverMatch {
   /** Candidates hidden by a blacklist. */
   blacklisted: string[];
   reason: string;
+  /**
+   * Where each loadable candidate and the bound driver are in the module tree (modules.dep paths such as
+   * "kernel/drivers/net/wireless/ath/ath5k/ath5k.ko"): the kernel's own grouping of drivers, e.g. wireless ones.
+   */
+  paths: Record<string, string>;
 }
 
 /** Each PCI function and each USB interface of a profile that has a modalias, in profile order. */
@@ -145,7 +150,17 @@ export function resolveDevice(ctx: DriverContext, device: DriverDevice): DriverM
     chosen,
     blacklisted,
     reason: notes.join('; '),
+    paths: modulePaths(kernel, device.bound === null ? candidates : [...candidates, moduleName(device.bound)]),
   };
+}
+
+function modulePaths(kernel: DriverContext['kernel'], names: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of names) {
+    const path = kernel.modulePath(name);
+    if (path !== null) Object.defineProperty(out, name, { value: path, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
 }
 
 export function resolveDrivers(ctx: DriverContext, devices: readonly DriverDevice[]): DriverMatch[] {

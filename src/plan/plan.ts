@@ -91,6 +91,11 @@ export function plan(input: PlanInput): Plan {
   });
   const chosenFor = (slot: string) => drivers.find((m) => m.id === slot)?.chosen ?? null;
   const boundOr = (d: PciDevice) => d.driver ?? chosenFor(d.slot);
+  const isWireless = (d: PciDevice) => {
+    const driver = boundOr(d);
+    const path = driver === null ? undefined : drivers.find((m) => m.id === d.slot)?.paths[norm(driver)];
+    return path?.includes('/drivers/net/wireless/') === true;
+  };
   const display = profile.pci.filter((d) => d.class === '03');
   const primary = display.find((d) => d.bootVga) ?? display[0] ?? null;
   const xserverVars = outcome.sysconfig['xserver'] ?? {};
@@ -156,12 +161,18 @@ export function plan(input: PlanInput): Plan {
       description: xserverVars['XDESC'] ?? (primary ? (pciName(primary).name ?? null) : null),
       device: primary ? pciName(primary) : null,
     },
-    netcards: profile.pci
-      .filter((d) => d.class === '02')
-      .map((d) => ({ device: pciName(d), driver: boundOr(d) })),
-    sound: profile.pci
-      .filter((d) => d.class === '04' && (d.subclass === '01' || d.subclass === '03'))
-      .map((d) => ({ device: pciName(d), driver: boundOr(d) })),
+    // The first of each is what the sysconfig files name (hwsetup let the last device of a class win, whatever it
+    // was): a wired card before a wireless one (network-bridge needs a wired one; many WLAN chips call themselves
+    // Ethernet, class 0200, so the kernel's own grouping tells: a driver under drivers/net/wireless), and a sound
+    // card before the HDMI/DisplayPort audio function of a graphics card (the function after the display one).
+    netcards: ranked(profile.pci.filter((d) => d.class === '02'), (d) => (isWireless(d) ? 1 : 0)).map((d) => ({
+      device: pciName(d),
+      driver: boundOr(d),
+    })),
+    sound: ranked(
+      profile.pci.filter((d) => d.class === '04' && (d.subclass === '01' || d.subclass === '03')),
+      (d) => (display.some((v) => nextFunction(v.slot, d.slot)) ? 1 : 0),
+    ).map((d) => ({ device: pciName(d), driver: boundOr(d) })),
     mouse: usbMouse(profile),
     grub: {
       variant,
@@ -231,6 +242,20 @@ function dom0Modules(
     add(match.chosen, null, `${match.bus} ${match.id}: ${match.reason}`);
   }
   return out;
+}
+
+/** `items` by rank, lowest first; equal ranks keep their order. */
+function ranked<T>(items: readonly T[], rank: (item: T) => number): T[] {
+  return items.map((item, i) => ({ item, i, r: rank(item) })).sort((a, b) => a.r - b.r || a.i - b.i).map((x) => x.item);
+}
+
+/**
+ * `b` is the function after `a` on the same device ("0000:05:00.0" then "0000:05:00.1"): where a graphics card puts
+ * its HDMI/DisplayPort audio (NVIDIA and AMD cards, AMD APUs, whose analog HD-Audio is a later function, .6).
+ */
+function nextFunction(a: string, b: string): boolean {
+  const dot = a.lastIndexOf('.');
+  return dot > 0 && b.slice(0, b.lastIndexOf('.')) === a.slice(0, dot) && Number.parseInt(b.slice(dot + 1), 16) === Number.parseInt(a.slice(dot + 1), 16) + 1;
 }
 
 /** "1024M,max:1024M" in the target's syntax: before 3.0.4 one plain size, in KiB without a suffix. */

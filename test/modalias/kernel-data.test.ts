@@ -79,9 +79,15 @@ describe("depmod's .bin indexes, with the text files as fallback", () => {
     const modules = parseModulesDep(readText(join(shippedDir, 'modules.dep')), 'x').deps;
     expect(modules.size).toBe(4023);
     for (const name of [...modules.keys(), 'ext', 'xen-netback', 'e1000e_local', '']) {
-      expect([bin.isModule(name), bin.dependencies(name)], name).toEqual([text.isModule(name), text.dependencies(name)]);
+      expect([bin.isModule(name), bin.dependencies(name), bin.modulePath(name)], name).toEqual([
+        text.isModule(name),
+        text.dependencies(name),
+        text.modulePath(name),
+      ]);
     }
     expect(bin.dependencies('ext4')).toEqual(['crc16', 'mbcache', 'jbd2']);
+    expect(bin.modulePath('ext4')).toBe('kernel/fs/ext4/ext4.ko');
+    expect(bin.modulePath('xenbus')).toBeNull(); // built in: no file
     for (const name of [...parseModuleList(readText(join(shippedDir, 'modules.builtin'))), 'xenbus', 'ext4', 'radeon']) {
       expect(bin.isBuiltin(name), name).toBe(text.isBuiltin(name));
     }

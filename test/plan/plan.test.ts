@@ -134,6 +134,26 @@ describe('plan over real machines', () => {
   );
 });
 
+describe('the network and sound cards the sysconfig files name (the first of each)', () => {
+  const first = (p: Plan) => [p.netcards[0]?.device.id ?? null, p.netcards[0]?.driver ?? null, p.sound[0]?.device.id ?? null];
+
+  it.each([
+    // A WLAN chip that calls itself Ethernet (168c:001c, class 0200): its driver's place, drivers/net/wireless, tells.
+    ['atom-netbook', ['0000:03:00.0', 'atl1c', '0000:00:1b.0']],
+    ['thinkpad-t60', ['0000:02:00.0', 'e1000e', '0000:00:1b.0']],
+    // The APU's HDMI/DP audio (05:00.1, right after the GPU at 05:00.0) after its analog HD-Audio (05:00.6).
+    ['amd-apu-laptop', ['0000:01:00.0', 'r8169', '0000:05:00.6']],
+  ] as const)('%s', async (name, expected) => {
+    expect(first(await planFor(name, '4.17'))).toEqual(expected);
+  });
+
+  it('ranks by the kernel module tree, which the driver matches carry', async () => {
+    const p = await planFor('atom-netbook', '4.17');
+    expect(p.drivers.find((m) => m.id === '0000:01:00.0')!.paths['ath5k']).toBe('kernel/drivers/net/wireless/ath/ath5k/ath5k.ko');
+    expect(p.netcards.map((n) => n.driver)).toEqual(['atl1c', 'ath5k']);
+  });
+});
+
 describe('UMA graphics', () => {
   const MiB = 1048576;
   async function planWith(name: string, xen: string, edit: (p: HardwareProfile) => void): Promise<Plan> {
