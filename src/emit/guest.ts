@@ -16,6 +16,8 @@ export const GUEST_NAME = 'autoconfig-hvm';
 export const GUEST_CDROM = '/dev/cdrom';
 /** Video RAM of the emulated Cirrus card, xl.cfg's default for it (xen.md §3.1). */
 export const VIDEO_RAM_MIB = 8;
+/** The guest's memory when the host's is unknown: what a live CD guest needs (KNOPPIX 5 boots X in it). */
+export const UNKNOWN_HOST_GUEST_MIB = 512;
 /** xmexample.hvm: "Allocating less than 32MBs is not recommended". */
 export const MIN_GUEST_MIB = 32;
 
@@ -124,6 +126,13 @@ export function renderGuestConfig(plan: Plan): string {
   if (memory !== null) {
     const why = `MiB: the ${available} left for guests, less shadow page tables and ${VIDEO_RAM_MIB} MiB of video RAM.`;
     set('memory', String(memory), why);
+  } else if (available === null) {
+    // The toolstacks' own defaults cannot boot the CD: xl gives 32 MiB (libxl_create.c, max_memkb default).
+    set(
+      'memory',
+      String(UNKNOWN_HOST_GUEST_MIB),
+      `MiB: how much memory is left for guests is unknown; ${UNKNOWN_HOST_GUEST_MIB} MiB boots the live CD (xl's own default, 32, does not).`,
+    );
   }
   if (vcpus !== null) set('vcpus', String(vcpus));
   // A 64-bit guest needs PAE; xm of 3.x turns it off unless asked (xmexample.hvm: "default=0").
@@ -202,12 +211,8 @@ export function renderGuestConfig(plan: Plan): string {
       '# boots from its own emulated BIOS, not from a kernel the toolstack loads (xm/xl "extra" is for those).',
     );
   }
-  if (memory === null) {
-    lines.push(
-      available === null
-        ? '# memory is not set: how much memory is left for guests is unknown; the toolstack\'s default applies.'
-        : `# memory is not set: ${available} MiB left for guests is too little; the toolstack's default applies.`,
-    );
+  if (memory === null && available !== null) {
+    lines.push(`# memory is not set: ${available} MiB left for guests is too little; the toolstack's default applies.`);
   }
   const what = xm ? `xm create (xend, Xen ${version}): Python syntax` : `xl create (Xen ${version}): xl.cfg(5) syntax`;
   return `${commentHeader(`HVM guest template for ${what}.`)}${lines.join('\n')}\n`;

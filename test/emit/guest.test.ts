@@ -2,7 +2,7 @@
 // files; the xl files use the subset of xl.cfg(5) syntax that Python reads the same way (KEY = number, "string",
 // [ 'item' ]), which python3 checks as well.
 import { afterAll, describe, expect, it } from 'vitest';
-import { GUEST_CDROM, guestMemoryMiB, renderGuestConfig, VIDEO_RAM_MIB } from '../../src/emit/guest.ts';
+import { GUEST_CDROM, guestMemoryMiB, renderGuestConfig, UNKNOWN_HOST_GUEST_MIB, VIDEO_RAM_MIB } from '../../src/emit/guest.ts';
 import type { Plan } from '../../src/plan/types.ts';
 import { fixtureNames } from '../_support/memfs.ts';
 import { planFor, retarget, t60Plan } from './_plans.ts';
@@ -198,12 +198,14 @@ describe('xl syntax (xl: Xen 4.1 on)', () => {
 });
 
 describe('memory and refusal', () => {
-  it('no memory line when what is left for guests is unknown, and says why', () => {
-    const p = t60Plan();
-    p.memory = { ...p.memory, totalMiB: null, guestsMiB: null };
-    const text = renderGuestConfig(p);
-    expect(text).not.toMatch(/^memory = /m);
-    expect(text).toContain('# memory is not set: how much memory is left for guests is unknown');
+  it('512 MiB when what is left for guests is unknown (xl would give 32, too little to boot the CD), and says why', () => {
+    for (const xen of ['3.0.3', '4.17']) {
+      const p = retarget(t60Plan(), xen);
+      p.memory = { ...p.memory, totalMiB: null, guestsMiB: null };
+      const text = renderGuestConfig(p);
+      expect(assignments(text).memory, xen).toBe(String(UNKNOWN_HOST_GUEST_MIB));
+      expect(text).toContain('# MiB: how much memory is left for guests is unknown; 512 MiB boots the live CD');
+    }
   });
 
   it('no memory line when too little is left', () => {
