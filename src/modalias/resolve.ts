@@ -89,11 +89,14 @@ export interface DriverMatch {
   paths: Record<string, string>;
 }
 
-/** Each PCI function and each USB interface of a profile that has a modalias, in profile order. */
+/**
+ * Each PCI function and each USB interface of a profile that has a modalias, in profile order; a PCI function
+ * without one (a log that lacks the ids, /proc/bus/pci/devices) when a driver is bound to it: its modalias is ''.
+ */
 export function devicesFromProfile(profile: Pick<HardwareProfile, 'pci' | 'usb'>): DriverDevice[] {
   const devices: DriverDevice[] = [];
   for (const d of profile.pci) {
-    if (d.modalias) devices.push({ bus: 'pci', id: d.slot, modalias: d.modalias, bound: d.driver });
+    if (d.modalias || d.driver) devices.push({ bus: 'pci', id: d.slot, modalias: d.modalias ?? '', bound: d.driver });
   }
   for (const u of profile.usb) {
     for (const i of u.interfaces) {
@@ -115,6 +118,7 @@ export function kernelDeniedModules(cmdline: readonly string[]): Set<string> {
 
 export function resolveDevice(ctx: DriverContext, device: DriverDevice): DriverMatch {
   const { kernel, config } = ctx;
+  if (device.modalias === '') return boundOnly(ctx, device);
   const found = lookupModules(ctx, device.modalias);
   const candidates = found.modules;
   const builtin = candidates.filter((m) => kernel.isBuiltin(m));
@@ -151,6 +155,31 @@ export function resolveDevice(ctx: DriverContext, device: DriverDevice): DriverM
     blacklisted,
     reason: notes.join('; '),
     paths: modulePaths(kernel, device.bound === null ? candidates : [...candidates, moduleName(device.bound)]),
+  };
+}
+
+/**
+ * A device known only by the driver bound to it (no modalias to look up): that driver, when this kernel has it as
+ * a module or built in, is what would load; nothing otherwise (an out-of-tree module, a core driver like pcieport).
+ */
+function boundOnly(ctx: DriverContext, device: DriverDevice): DriverMatch {
+  const { kernel } = ctx;
+  const name = moduleName(device.bound ?? '');
+  const builtin = kernel.isBuiltin(name);
+  const usable = name !== '' && (builtin || kernel.isModule(name));
+  return {
+    bus: device.bus,
+    id: device.id,
+    modalias: '',
+    candidates: usable ? [name] : [],
+    builtin: builtin ? [name] : [],
+    bound: device.bound,
+    chosen: usable ? name : null,
+    blacklisted: [],
+    reason: usable
+      ? `no modalias; the driver bound to it, ${name}${builtin ? ', is built into the kernel' : ''}`
+      : `no modalias; the bound driver ${device.bound} is no module of this kernel`,
+    paths: modulePaths(kernel, usable ? [name] : []),
   };
 }
 

@@ -22,7 +22,7 @@ describe('autoconfig drivers', () => {
     const device = devices.find((d) => d.id === slot);
     expect(device).toMatchObject({ bus: 'pci', bound, candidates, chosen: candidates[0] });
     expect(Object.keys(device!).sort()).toEqual(
-      ['blacklisted', 'bound', 'builtin', 'bus', 'candidates', 'chosen', 'id', 'modalias', 'reason'].sort(),
+      ['blacklisted', 'bound', 'builtin', 'bus', 'candidates', 'chosen', 'id', 'modalias', 'paths', 'reason'].sort(),
     );
     expect(r.stderr).toContain('kernel 6.1.0-56-amd64 (reference');
   });

@@ -174,4 +174,23 @@ describe('per device', () => {
     expect(text).toContain('Would load: nothing (no module alias matches)');
     expect(text.split('\n')[0]).toContain('shipped reference data');
   });
+
+  it('a PCI function known only by its bound driver (no modalias in the log) loads that driver if this kernel has it', async () => {
+    const kernel = await loadKernelData({ root: join(tmp, 'no-such-root'), release: '6.1.0-56-amd64' });
+    // The VirtualBox guest's /proc/bus/pci/devices: ids and bound drivers, no class, no subsystem ids.
+    const profile = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'fixtures', 'virtualbox-guest', 'profile.json'), 'utf8'));
+    const results = resolveDrivers({ kernel, config: emptyConfig() }, devicesFromProfile(profile));
+    expect(results.map((r) => [r.id, r.modalias, r.chosen])).toEqual([
+      ['0000:00:01.1', '', 'ata_piix'],
+      ['0000:00:04.0', '', 'vboxguest'], // mainline since Linux 4.16
+      ['0000:00:05.0', '', 'snd_intel8x0'],
+      ['0000:00:06.0', '', 'ohci_pci'],
+      ['0000:00:09.0', '', 'e1000'],
+      ['0000:00:0d.0', '', 'ahci'],
+    ]);
+    expect(results[4]).toMatchObject({ reason: 'no modalias; the driver bound to it, e1000', paths: { e1000: 'kernel/drivers/net/ethernet/intel/e1000/e1000.ko' } });
+    // A core driver that is no module (pcieport is bool, not tristate: in neither modules.dep nor modules.builtin).
+    const bridge = resolveDevice({ kernel, config: emptyConfig() }, { bus: 'pci', id: '0000:00:1c.0', modalias: '', bound: 'pcieport' });
+    expect(bridge).toMatchObject({ chosen: null, candidates: [], reason: 'no modalias; the bound driver pcieport is no module of this kernel' });
+  });
 });
