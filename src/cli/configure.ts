@@ -77,6 +77,7 @@ export async function runConfigure(argv: readonly string[], io: CliIO): Promise<
       target: decided.target,
       outcome: decided.outcome,
       name: (v, d) => names.device(v, d),
+      kernel: decided.drivers.kernel,
     });
   } catch (error) {
     // A bad --xen is the user's mistake, not the machine's: a usage error, not a safe plan.

@@ -14,6 +14,8 @@ export interface PlanInput {
   outcome: RuleOutcome;
   /** Device names for the sysconfig files (printed only); ids when absent. */
   name?: (vendor: string, device: string) => string | null;
+  /** The kernel the drivers were matched against (DriversReport.kernel); absent: not known. */
+  kernel?: { source: 'target' | 'option' | 'reference'; release: string };
 }
 
 // PCI classes/subclasses a `skip.<class>` fact (cheatcodes noaudio, noscsi, nousb, ...) leaves out of the module
@@ -81,7 +83,17 @@ export function plan(input: PlanInput): Plan {
       .filter(([name]) => facts[name] === true)
       .flatMap(([, classes]) => classes),
   );
-  const modules = dom0Modules(profile, drivers, outcome, blacklisted, skipped);
+  // A Dom0 before Xen 4.0 runs a 2.6.16/2.6.18 XenLinux kernel. Device modules matched against the shipped 6.1
+  // reference would name modules that kernel does not have (xhci_pci, e1000e, amdgpu): list none, and say why.
+  const foreignKernel = target.generation !== '4.x' && input.kernel?.source === 'reference';
+  const modules = dom0Modules(profile, foreignKernel ? [] : drivers, outcome, blacklisted, skipped);
+  const planWarnings = foreignKernel
+    ? [
+        `No device modules listed: drivers were matched against autoconfig's reference kernel ${input.kernel!.release}, ` +
+          `but a Xen ${target.version} Dom0 runs a 2.6.16/2.6.18 XenLinux kernel with other modules; give --kernel DIR ` +
+          '(its /lib/modules/<release>) or a target root that has it.',
+      ]
+    : [];
 
   const pciName = (d: PciDevice): PlanDevice => ({
     id: d.slot,
@@ -182,7 +194,7 @@ export function plan(input: PlanInput): Plan {
     guest: { ...outcome.guest, ...(guests !== null && guestVcpus === 'host-cores' ? { vcpus: guests } : {}) },
     sysconfig: outcome.sysconfig,
     notes: outcome.notes.map((n) => n.text),
-    warnings: outcome.warnings.map((w) => w.text),
+    warnings: [...outcome.warnings.map((w) => w.text), ...planWarnings],
     decisions: outcome.decisions,
   };
 }

@@ -21,6 +21,7 @@ export async function planFor(fixture: string, xen: string): Promise<Plan> {
     target: d.target,
     outcome: d.outcome,
     name: (v, dev) => ids.device(v, dev),
+    kernel: d.drivers.kernel,
   });
 }
 

@@ -134,6 +134,24 @@ describe('plan over real machines', () => {
   );
 });
 
+describe('Dom0 modules and the kernel they were matched against', () => {
+  it.each([
+    ['thinkpad-t60', '3.0.3', 'reference', 'e1000e', false],
+    ['amd-apu-laptop', '4.17', 'reference', 'r8169', true],
+    ['thinkpad-t60', '3.0.3', 'target', 'e1000e', true],
+  ] as const)('%s on Xen %s, %s kernel data: %s listed: %s', async (fixture, xen, source, module, listed) => {
+    const { fs, root } = loadFixture(fixture);
+    const d = await decide({ fs, root, xen });
+    const p = plan({ profile: d.profile, drivers: d.drivers.devices, target: d.target, outcome: d.outcome, kernel: { source, release: '6.1.0-56-amd64' } });
+    const names = p.dom0.modules.map((m) => m.name);
+    expect(names.includes(module), names.join(' ')).toBe(listed);
+    // The backends come from the rules, whatever kernel the devices were matched against.
+    expect(names).toContain(xen === '4.17' ? 'xen-netback' : 'netbk');
+    const warned = p.warnings.some((w) => w.startsWith('No device modules listed: drivers were matched against'));
+    expect(warned).toBe(!listed);
+  });
+});
+
 describe('the network and sound cards the sysconfig files name (the first of each)', () => {
   const first = (p: Plan) => [p.netcards[0]?.device.id ?? null, p.netcards[0]?.driver ?? null, p.sound[0]?.device.id ?? null];
 
