@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import { AutoconfigError } from '../errors.ts';
-import { compileRules } from '../rules/compile.ts';
+import { compileRules, withoutShippedRules } from '../rules/compile.ts';
 import { loadRules } from '../rules/load.ts';
 import { formatRuleIssue } from '../rules/validate.ts';
 import { parseArgs } from './_args.ts';
@@ -12,11 +12,9 @@ export async function runRules(argv: readonly string[], io: CliIO): Promise<numb
   if (sub !== 'lint') throw new AutoconfigError('E_USAGE', 'usage: autoconfig rules lint [DIR...]');
   const { positionals } = parseArgs(rest, {});
   const shipped = await compileRules();
-  const loaded = await loadRules({
-    shipped: shipped.compiled.files,
-    paths: positionals.map((p) => posix.resolve(io.cwd, p)),
-    fs: io.fs,
-  });
+  const given = withoutShippedRules(positionals.map((p) => posix.resolve(io.cwd, p)));
+  for (const path of given.skipped) io.stdout(`${path}: the shipped rules, checked once\n`);
+  const loaded = await loadRules({ shipped: shipped.compiled.files, paths: given.paths, fs: io.fs });
   const issues = [...shipped.issues, ...loaded.issues];
   for (const issue of issues) io.stdout(formatRuleIssue(issue) + '\n');
   const errors = issues.filter((i) => i.severity === 'error').length;

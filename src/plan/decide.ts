@@ -5,7 +5,7 @@ import { driversReport, type DriversReport } from '../modalias/index.ts';
 import { detectTargetXen, type TargetXen } from './target.ts';
 import { probe } from '../probe/probe.ts';
 import { cheatcodeActions, parseCheatcodes } from '../rules/cheatcodes.ts';
-import { loadShippedRules } from '../rules/compile.ts';
+import { loadShippedRules, withoutShippedRules } from '../rules/compile.ts';
 import { evaluateRules } from '../rules/evaluate.ts';
 import { loadRules } from '../rules/load.ts';
 import type { RuleIssue, RuleOutcome } from '../rules/types.ts';
@@ -38,7 +38,9 @@ export async function decide(options: DecideOptions): Promise<Decided> {
     detectTargetXen({ option: options.xen ?? null, cheatcodes, profile, fs, root }),
     loadShippedRules(),
   ]);
-  const loaded = await loadRules({ shipped: shipped.files, paths: options.rules ?? [], targetRoot: root, fs });
+  // `--rules data/rules` names rules that are loaded already: not twice (every id would be a duplicate).
+  const paths = withoutShippedRules(options.rules ?? []).paths;
+  const loaded = await loadRules({ shipped: shipped.files, paths, targetRoot: root, fs });
   const outcome = evaluateRules({
     files: loaded.files,
     profile,

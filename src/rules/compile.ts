@@ -1,8 +1,8 @@
 // The shipped rule set: data/rules/*.yaml compiled to JSON at build time (scripts/compile-rules.mjs writes
 // dist/rules.json next to the bundles), so that a boot parses JSON instead of importing the YAML parser. From the
 // sources (tests, development) there is no rules.json next to this module and the YAML is loaded instead.
-import { existsSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { dataDir } from '../data-dir.ts';
 import { loadRuleTexts, readRuleTexts, type LoadedRules } from './load.ts';
 import type { RuleFile, RuleIssue } from './types.ts';
@@ -39,6 +39,29 @@ function shippable(file: RuleFile): RuleFile {
       return { ...rule, paths };
     }),
   };
+}
+
+/**
+ * `--rules` paths without those that name the shipped rules (data/rules or a file in it): those are loaded first
+ * anyway, and loading them twice would make every rule id a duplicate.
+ */
+export function withoutShippedRules(paths: readonly string[]): { paths: string[]; skipped: string[] } {
+  const dir = realOrResolved(join(dataDir(), 'rules'));
+  const out: string[] = [];
+  const skipped: string[] = [];
+  for (const path of paths) {
+    const real = realOrResolved(path);
+    (real === dir || real.startsWith(`${dir}/`) ? skipped : out).push(path);
+  }
+  return { paths: out, skipped };
+}
+
+function realOrResolved(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
 }
 
 let shipped: Promise<LoadedRules> | undefined;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { WritableFsLike } from '../../src/fs.ts';
-import { loadFixture } from '../_support/memfs.ts';
+import { loadFixture, repoRoot } from '../_support/memfs.ts';
 import { runCli } from '../_support/cli.ts';
 
 const run = runCli;
@@ -36,6 +36,14 @@ describe('autoconfig --dry-run', () => {
     }
     expect(json['hvm']).toMatchObject({ available: true, technology: 'vmx' });
     expect((json['files'] as { path: string }[]).map((f) => f.path)).toContain('/etc/sysconfig/xen');
+  });
+
+  it('--rules naming the shipped rules adds nothing (not every id twice, which would be the safe plan)', async () => {
+    const { fs, root } = loadFixture('thinkpad-t60');
+    const plain = await run(['--dry-run', '--root', root], fs);
+    const r = await run(['--dry-run', '--root', root, '--rules', join(repoRoot, 'data', 'rules')], fs);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(plain.stdout);
   });
 
   it('falls back to the safe plan, says so and exits 3 when deciding fails', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { WritableFsLike } from '../../src/fs.ts';
-import { volume } from '../_support/memfs.ts';
+import { join } from 'node:path';
+import { repoRoot, volume } from '../_support/memfs.ts';
 import { runCli } from '../_support/cli.ts';
 
 const run = runCli;
@@ -23,6 +24,16 @@ describe('autoconfig rules lint', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^\/rules\.d\/90-mine\.yaml:5:\d+: bad_hex_id: rules\[0\]\.when\.pci\.device: /m);
     expect(r.stdout).toMatch(/1 error\(s\)/);
+  });
+
+  it('given the shipped directory (or a file in it), checks it once instead of reporting every id twice', async () => {
+    const shippedDir = join(repoRoot, 'data', 'rules');
+    const alone = await run(['rules', 'lint']);
+    for (const given of [shippedDir, join(shippedDir, '80-xserver.yaml'), join(repoRoot, 'data', 'rules', '.', '')]) {
+      const r = await run(['rules', 'lint', given]);
+      expect(r.code, given).toBe(0);
+      expect(r.stdout).toBe(`${given}: the shipped rules, checked once\n${alone.stdout}`);
+    }
   });
 
   it('needs the lint subcommand', async () => {
