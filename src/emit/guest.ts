@@ -139,10 +139,9 @@ export function renderGuestConfig(plan: Plan): string {
   if (xm && plan.arch.guests64) set('pae', '1', 'PAE on: 64-bit guests need it.');
 
   if (xm) {
-    // xmexample.hvm computes lib64 on a 64-bit Dom0 (`re.search('64', os.uname()[4])`): Dom0's architecture.
-    const libdir = plan.arch.dom0 === 'x86_64' ? 'lib64' : 'lib';
-    const qemu = PYTHON.str(`/usr/${libdir}/xen/bin/qemu-dm`, 'device_model');
-    set('device_model', qemu, 'QEMU, which emulates the devices.');
+    // Where qemu-dm is depends on the Dom0 that runs xm, and the medium boots a 32- or a 64-bit one: computed when
+    // xm reads the file, as xmexample.hvm does (`re.search('64', os.uname()[4])`), not fixed from this CPU.
+    set('device_model', "'/usr/' + arch_libdir + '/xen/bin/qemu-dm'", 'QEMU, which emulates the devices.');
   }
 
   const vifComment = [
@@ -200,6 +199,17 @@ export function renderGuestConfig(plan: Plan): string {
   }
 
   const lines: string[] = [];
+  if (xm) {
+    lines.push(
+      "# xmexample.hvm's own test: qemu-dm is under lib64 on a 64-bit Dom0, under lib on a 32-bit one.",
+      'import os, re',
+      'arch = os.uname()[4]',
+      "if re.search('64', arch):",
+      "    arch_libdir = 'lib64'",
+      'else:',
+      "    arch_libdir = 'lib'",
+    );
+  }
   for (const [key, { value, comment }] of keys) {
     for (const c of comment) lines.push(`# ${c}`);
     lines.push(`${key} = ${value}`);
