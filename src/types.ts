@@ -107,11 +107,21 @@ export interface Cpu {
   /** Physical cores over all packages (sum of distinct core ids per package), null if not told. */
   cores: number | null;
   packages: number | null;
+  /**
+   * The flags line of the first CPU. When it is unknown (flagsKnown false) only the flags known to be in it, from a
+   * partial statement (an imported lscpu without a Flags line: its op-mode and Virtualization lines), often none.
+   */
   flags: string[];
   /** The newer kernels' separate `vmx flags` line (EPT, VPID, unrestricted_guest ...). */
   vmxFlags: string[];
-  /** True when the flags line was present at all; false means `flags` is empty because unknown. */
+  /** True when the whole flags line was read; false means `flags` lists only what is known to be in it. */
   flagsKnown: boolean;
+  /**
+   * Flags known NOT to be in the flags line although the line itself is unknown (flagsKnown false): what an imported
+   * lscpu's op-mode ("32-bit": no lm) and missing Virtualization line (neither vmx nor svm) say. Empty when the line
+   * is known (then every flag not in `flags` is missing) or nothing is known about it.
+   */
+  flagsAbsent: string[];
   vt: {
     technology: 'vmx' | 'svm' | null;
     state: VtState;

@@ -120,7 +120,10 @@ function formatSystem(p: HardwareProfile): string[] {
           : 'unknown';
   out.push(`  Hardware virtualization: ${vt}${c.vt.evidence.length ? `  [${c.vt.evidence.join('; ')}]` : ''}`);
   out.push(`  64-bit (long mode): ${yesNo(c.longMode)}, PAE: ${yesNo(c.pae)}, under a hypervisor: ${yesNo(c.hypervisorFlag)}`);
-  if (!c.flagsKnown) out.push('  CPU flags: not known');
+  if (!c.flagsKnown) {
+    const known = [...c.flags.map((f) => `${f} yes`), ...c.flagsAbsent.map((f) => `${f} no`)];
+    out.push(`  CPU flags: ${known.length ? `known only in part: ${known.join(', ')}` : 'not known'}`);
+  }
   out.push(
     `Memory: ${p.memory.totalKiB === null ? 'unknown' : `${(p.memory.totalKiB / 1048576).toFixed(1)} GiB (${p.memory.totalKiB} KiB)`}`,
   );

@@ -5,6 +5,16 @@
 // id, siblings, core id, cpu cores) from lscpu's Socket(s), Core(s) per socket and Thread(s) per core when their
 // product is the number of CPUs. lscpu gives only these counts, not which logical CPU sits on which core: the CPUs
 // are numbered socket by socket, core by core, the threads of a core together, and the manifest says so.
+//
+// Older lscpu versions print no Flags line, but two lines they derive from the flags of /proc/cpuinfo (util-linux
+// sys-utils/lscpu.c, read_basicinfo() and print_summary(), e.g. commit 0002704ebe998d70af87d4385cc243baae7b2059;
+// the same in lscpu-arch.c/lscpu-cputype.c today): "CPU op-mode(s)" gets "64-bit" only when " lm " is in the flags
+// (on x86 the mode starts as 32-bit; the first lscpu's MODE_LONG likewise), and "Virtualization:" is printed only
+// when " svm " (AMD-V) or else " vmx " (VT-x) is in them. lscpu reads the first "flags" line, CPU 0's, and an x86
+// kernel always prints one (arch/x86/kernel/cpu/proc.c). So such an lscpu tells lm, vmx and svm, and nothing about
+// any other flag: the synthesized /proc/cpuinfo then carries no flags line but, in CPU 0's block, the probe's
+// partial statement (PARTIAL_FLAGS in src/probe/cpu.ts), e.g. "flags (partial)\t: -lm -vmx -svm".
+import { PARTIAL_FLAGS } from '../probe/cpu.ts';
 import { emptyParsed, toLines } from './_model.ts';
 import type { Parsed } from './_model.ts';
 import { MACHINE_RE } from './proc.ts';
@@ -85,6 +95,7 @@ export function parseLscpu(text: string, file: string): Parsed {
     return parsed;
   }
   const { topology, note } = lscpuTopology(fields, cpus.length);
+  const partial = fields.has('Flags') ? null : partialFlags(fields);
   const block = (n: number, i: number) => {
     const out = [`processor\t: ${n}`];
     const add = (key: string, field: string, numeric = false) => {
@@ -104,14 +115,43 @@ export function parseLscpu(text: string, file: string): Parsed {
       out.push(`cpu cores\t: ${cores}`);
     }
     add('flags\t\t', 'Flags');
+    // lscpu read the first flags line only: the statement is about CPU 0.
+    if (partial !== null && i === 0) out.push(`${PARTIAL_FLAGS}\t: ${partial.line}`);
     return out.join('\n') + '\n\n';
   };
   parsed.files['proc/cpuinfo'] = cpus.map(block).join('');
   parsed.used.push('cpu');
   if (fields.has('Flags')) parsed.used.push('cpu.flags');
+  if (partial !== null) {
+    parsed.used.push('cpu.flags.partial');
+    parsed.notes.push(`${file}: no Flags line; ${partial.why} (lscpu derives both from the flags), other flags unknown`);
+  }
   if (topology !== null) parsed.used.push('cpu.topology');
   parsed.notes.push(`${file}: /proc/cpuinfo synthesized from lscpu (${cpus.length} CPUs${note})`);
   return parsed;
+}
+
+/**
+ * What an x86 lscpu without a Flags line says about the flags: lm from "CPU op-mode(s)" (a "64-bit" in it, or not),
+ * vmx and svm from "Virtualization:" (VT-x: vmx and no svm, as lscpu tests svm first; AMD-V: svm; no such line:
+ * neither). null when it has no op-mode line either (then nothing is known: it may not have read the flags at all).
+ */
+function partialFlags(fields: Map<string, string>): { line: string; why: string } | null {
+  const mode = fields.get('CPU op-mode(s)');
+  if (mode === undefined) return null;
+  const words: string[] = [];
+  const why: string[] = [];
+  const lm = /\b64-bit\b/.test(mode);
+  words.push(lm ? '+lm' : '-lm');
+  why.push(`"CPU op-mode(s): ${mode}": ${lm ? 'lm' : 'no lm'}`);
+  const virt = fields.get('Virtualization');
+  if (virt === 'VT-x') words.push('+vmx', '-svm');
+  else if (virt === 'AMD-V') words.push('+svm');
+  else if (virt === undefined) words.push('-vmx', '-svm');
+  if (virt === undefined) why.push('no Virtualization line: neither vmx nor svm');
+  else if (virt === 'VT-x' || virt === 'AMD-V') why.push(`"Virtualization: ${virt}": ${virt === 'VT-x' ? 'vmx, no svm' : 'svm'}`);
+  else why.push(`"Virtualization: ${virt}" not understood: vmx and svm unknown`);
+  return { line: words.join(' '), why: why.join(', ') };
 }
 
 /**

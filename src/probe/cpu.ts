@@ -32,8 +32,7 @@ export async function probeCpu(reader: Reader, options: CpuProbeOptions = {}): P
   const cpuid = await readCpuid(reader);
   const msr = await readMsr(reader, info.vendor);
 
-  const x86 = info.flagsKey === 'flags';
-  const flag = (name: string): boolean | null => (x86 ? info.flags.includes(name) : null);
+  const flag = (name: string): boolean | null => flagIn(info, name);
   const basic = findLeaf(cpuid, 0x1);
   const ext = validExtendedLeaf(cpuid);
 
@@ -49,8 +48,9 @@ export async function probeCpu(reader: Reader, options: CpuProbeOptions = {}): P
     packages: info.packages,
     flags: info.flags,
     vmxFlags: info.vmxFlags,
-    flagsKnown: info.flagsKey !== null,
-    vt: decideVt({ info, x86, basic, ext, cpuid, msr, release }),
+    flagsKnown: info.flagsKey === 'flags' || info.flagsKey === 'Features',
+    flagsAbsent: info.flagsAbsent,
+    vt: decideVt({ info, basic, ext, cpuid, msr, release }),
     longMode: either(flag('lm'), ext && bit(ext.edx, 29)),
     pae: either(flag('pae'), basic && bit(basic.edx, 6)),
     hypervisorFlag: either(flag('hypervisor'), basic && bit(basic.ecx, 31)),
@@ -62,6 +62,13 @@ export async function probeCpu(reader: Reader, options: CpuProbeOptions = {}): P
 async function oneLine(reader: Reader, path: string): Promise<string | null> {
   const value = (await reader.attr(path))?.trim();
   return value ? value : null;
+}
+
+/** Whether an x86 flag is in the flags line: known from the whole line or a partial statement; null when unknown. */
+function flagIn(info: CpuinfoFacts, name: string): boolean | null {
+  if (info.flagsKey === 'flags') return info.flags.includes(name);
+  if (info.flagsKey !== PARTIAL_FLAGS) return null;
+  return info.flags.includes(name) ? true : info.flagsAbsent.includes(name) ? false : null;
 }
 
 /** true if either source says so, false if a known source says no, null when neither is known. */
@@ -80,11 +87,31 @@ function bit(hex: string, n: number): boolean {
 
 export type CpuinfoFacts = Pick<
   Cpu,
-  'vendor' | 'family' | 'model' | 'stepping' | 'modelName' | 'logicalCpus' | 'cores' | 'packages' | 'flags' | 'vmxFlags'
+  | 'vendor'
+  | 'family'
+  | 'model'
+  | 'stepping'
+  | 'modelName'
+  | 'logicalCpus'
+  | 'cores'
+  | 'packages'
+  | 'flags'
+  | 'vmxFlags'
+  | 'flagsAbsent'
 > & {
-  /** Which key carried the flags: "flags" (x86), "Features" (ARM), null when none. */
-  flagsKey: 'flags' | 'Features' | null;
+  /**
+   * Which key carried the flags: "flags" (x86), "Features" (ARM), "flags (partial)" (an imported tree's statement
+   * about a few x86 flags, see PARTIAL_FLAGS), null when none.
+   */
+  flagsKey: 'flags' | 'Features' | typeof PARTIAL_FLAGS | null;
 };
+
+/**
+ * A line no kernel prints, written by `autoconfig import` where a log tells only whether some flags are in the flags
+ * line (lscpu without a Flags line, src/import/cpuinfo.ts): "+lm -vmx -svm", each flag known in (+) or not in (-) the
+ * flags line of the first CPU, every other flag unknown. Read only when there is no flags line.
+ */
+export const PARTIAL_FLAGS = 'flags (partial)';
 
 interface Field {
   value: string;
@@ -144,8 +171,15 @@ export function parseCpuinfo(text: string, problem: (message: string) => void): 
 
   const flagsBlock = cpus.find((b) => b.has('flags')) ?? blocks.find((b) => b.has('flags'));
   const featuresBlock = blocks.find((b) => b.has('Features'));
-  const flagsKey = flagsBlock ? 'flags' : featuresBlock ? 'Features' : null;
+  const partialField = flagsBlock || featuresBlock ? undefined : first.get(PARTIAL_FLAGS);
+  const flagsKey = flagsBlock ? 'flags' : featuresBlock ? 'Features' : partialField ? PARTIAL_FLAGS : null;
   const words = (field: Field | undefined) => (field?.value ?? '').split(/\s+/).filter((w) => w !== '');
+  const partial = { present: [] as string[], absent: [] as string[] };
+  for (const word of words(partialField)) {
+    const m = /^([+-])([a-z0-9_]+)$/.exec(word);
+    if (m) (m[1] === '+' ? partial.present : partial.absent).push(m[2]!);
+    else problem(`line ${partialField!.line}: ${PARTIAL_FLAGS} ${JSON.stringify(word)} is not +flag or -flag`);
+  }
   const implementer = first.get('CPU implementer')?.value.toLowerCase();
 
   // Topology: distinct (physical id, core id) pairs = the sum over packages of their distinct core ids.
@@ -170,8 +204,9 @@ export function parseCpuinfo(text: string, problem: (message: string) => void): 
     logicalCpus: cpus.length > 0 ? cpus.length : null,
     cores: pairs.size > 0 ? pairs.size : cpuCores !== null && packageCount !== null ? cpuCores * packageCount : null,
     packages: packageCount,
-    flags: words(flagsBlock?.get('flags') ?? featuresBlock?.get('Features')),
+    flags: flagsKey === PARTIAL_FLAGS ? partial.present : words(flagsBlock?.get('flags') ?? featuresBlock?.get('Features')),
     vmxFlags: words(flagsBlock?.get('vmx flags')),
+    flagsAbsent: flagsKey === PARTIAL_FLAGS ? partial.absent : [],
     flagsKey,
   };
 }
@@ -305,7 +340,6 @@ function validExtendedLeaf(cpuid: CpuidLeaf[]): CpuidLeaf | null {
 
 interface VtFacts {
   info: CpuinfoFacts;
-  x86: boolean;
   basic: CpuidLeaf | undefined;
   ext: CpuidLeaf | null;
   cpuid: CpuidLeaf[];
@@ -313,14 +347,22 @@ interface VtFacts {
   release: string | null;
 }
 
-function decideVt({ info, x86, basic, ext, cpuid, msr, release }: VtFacts): Cpu['vt'] {
+function decideVt({ info, basic, ext, cpuid, msr, release }: VtFacts): Cpu['vt'] {
   const evidence: string[] = [];
   const result = (technology: 'vmx' | 'svm' | null, state: VtState) => ({ technology, state, evidence });
   if (info.flagsKey === null) evidence.push('no flags line in /proc/cpuinfo');
-  if (!x86 && info.flagsKey !== null) return evidence.push('not an x86 CPU'), result(null, 'unknown');
+  if (info.flagsKey === 'Features') return evidence.push('not an x86 CPU'), result(null, 'unknown');
+  if (info.flagsKey === PARTIAL_FLAGS) {
+    const known = [...info.flags.map((f) => `${f} in it`), ...info.flagsAbsent.map((f) => `no ${f}`)];
+    evidence.push(`the flags line is known only in part: ${known.join(', ')}`);
+  }
 
-  const flagVmx = info.flags.includes('vmx');
-  const flagSvm = info.flags.includes('svm');
+  // true/false: the flags line has it or not; null: the line is unknown, or the partial statement does not say.
+  const vmxFlag = flagIn(info, 'vmx');
+  const svmFlag = flagIn(info, 'svm');
+  const flagVmx = vmxFlag === true;
+  const flagSvm = svmFlag === true;
+  const neitherFlag = vmxFlag === false && svmFlag === false;
   const cpuidVmx = basic ? bit(basic.ecx, 5) : null;
   // A maximum extended leaf below 0x80000001 means "no SVM"; a leaf missing from a capture means unknown.
   const extMax = findLeaf(cpuid, 0x80000000);
@@ -345,11 +387,11 @@ function decideVt({ info, x86, basic, ext, cpuid, msr, release }: VtFacts): Cpu[
       evidence.push('running under a hypervisor: a missing flag only says this guest is not offered VT');
       return result(null, 'unknown');
     }
-    if (info.flagsKey !== null && oldKernel === true) {
+    if (neitherFlag && oldKernel === true) {
       evidence.push(`kernel ${release} is older than 5.6 and never hides vmx`);
       return result(null, 'absent');
     }
-    if (info.flagsKey !== null) evidence.push('neither vmx nor svm in the flags; kernels >= 5.6 hide a locked-off vmx');
+    if (neitherFlag) evidence.push('neither vmx nor svm in the flags; kernels >= 5.6 hide a locked-off vmx');
     return result(null, 'unknown');
   }
 
@@ -357,8 +399,8 @@ function decideVt({ info, x86, basic, ext, cpuid, msr, release }: VtFacts): Cpu[
   if (lockHere?.disabled) return result(technology, 'disabled-by-firmware');
   const flagPresent = technology === 'vmx' ? flagVmx : flagSvm;
   if (flagPresent) return result(technology, 'enabled');
-  // The CPU has it (CPUID) but the flags do not show it.
-  if (info.flagsKey === null) return result(technology, lockHere ? 'enabled' : 'unknown');
+  // The CPU has it (CPUID) but the flags do not show it, or are not known to.
+  if ((technology === 'vmx' ? vmxFlag : svmFlag) === null) return result(technology, lockHere ? 'enabled' : 'unknown');
   if (technology === 'vmx' && oldKernel !== true && lockHere === null) {
     evidence.push('vmx missing from the flags while CPUID has it: kernels >= 5.6 clear it when VMX is locked off');
     return result(technology, 'disabled-by-firmware');

@@ -290,8 +290,10 @@ function cpu(c: CpuCondition, profile: HardwareProfile): string[] | null {
     if (c.flags.length) why.push(`cpu flags ${c.flags.join(' ')}`);
   }
   if (c.lacks !== undefined) {
-    // Without a flags line every flag looks absent; that must not read as "lacks".
-    if (!p.flagsKnown || c.lacks.some(has)) return null;
+    // Without a flags line every flag looks absent; that must not read as "lacks". A partial statement (an imported
+    // lscpu's op-mode and Virtualization lines) tells some flags missing: those, and only those, count.
+    const lacks = (f: string) => (p.flagsKnown ? !has(f) : p.flagsAbsent.includes(f));
+    if (!c.lacks.every(lacks)) return null;
     if (c.lacks.length) why.push(`cpu lacks ${c.lacks.join(' ')}`);
   }
   if (c.vt !== undefined) {

@@ -24,6 +24,8 @@ describe('formatProfile', () => {
     ['vt-disabled', 'Hardware virtualization: disabled by firmware (vmx present; enable it in the BIOS setup)', '64-bit (long mode): yes'],
     ['firecracker-vm', 'Hardware virtualization: no (the CPU lacks it)', 'Hypervisor: virtual machine (kvm)'],
     ['thinkpad-t42', 'Hardware virtualization: unknown', '64-bit (long mode): no, PAE: no'],
+    ['atom-netbook', '64-bit (long mode): no, PAE: unknown', '  CPU flags: known only in part: lm no, vmx no, svm no\n'],
+    ['xen-hvm-guest', '  CPU flags: not known\n'],
     ['xen-dom0', 'Hypervisor: Xen Dom0 (control domain) Xen 3.1.2-238.el5', 'DMI: Apple Computer, Inc. MacBookPro2,1'],
   ])('%s: %s', (name, ...expected) => {
     const text = formatProfile(profileOf(name), names);

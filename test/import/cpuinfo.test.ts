@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseCpuinfo, parseLscpu } from '../../src/import/cpuinfo.ts';
 import { parseHwinfo } from '../../src/import/hwinfo.ts';
-import { dataFile, fixtureSource, importFiles, importMachine, probeImport } from './_support.ts';
+import { dataFile, fixtureSource, importFiles, importFixture, importMachine, probeImport } from './_support.ts';
 
 const HERE = 'this-machine-firecracker-kvm';
 const PAVILION = 'notebook-hp-pavilion_15-ec0012nl-gh-maxximo88';
@@ -107,6 +107,65 @@ describe('/proc/cpuinfo from lscpu', () => {
     );
     expect(result.manifest.absent).toContain('cpu.topology');
     expect((await probeImport(result)).cpu).toMatchObject({ logicalCpus: 2, cores: null, packages: null });
+  });
+});
+
+describe('lscpu without a Flags line: lm, vmx and svm from its op-mode and Virtualization lines', () => {
+  // util-linux lscpu prints "64-bit" in "CPU op-mode(s)" only with lm in the flags, and "Virtualization:" only with
+  // svm (AMD-V) or vmx (VT-x) in them (src/import/cpuinfo.ts). The atom-netbook's lscpu is such an older lscpu; the
+  // others are real lscpu outputs with their Flags line taken out, which is what the older lscpu printed for them.
+  const noFlags = (name: string) =>
+    fixtureSource(name, 'lscpu.txt')
+      .split('\n')
+      .filter((l) => !l.startsWith('Flags:'))
+      .join('\n');
+
+  it('atom-netbook (Atom N270: "CPU op-mode(s): 32-bit", no Virtualization line): no lm, no vmx, no svm', async () => {
+    const result = await importFiles({ 'lscpu.txt': fixtureSource('atom-netbook', 'lscpu.txt') });
+    const blocks = result.tree.files['proc/cpuinfo']!.split('\n\n').filter((b) => b !== '');
+    // lscpu read CPU 0's flags line: the statement is about that CPU only, and no flags line is made up.
+    expect(blocks[0]!.split('\n').at(-1)).toBe('flags (partial)\t: -lm -vmx -svm');
+    expect(blocks[1]).not.toMatch(/^flags/m);
+    expect(result.manifest.absent).toContain('cpu.flags');
+    expect(result.manifest.sources[0]!.used).toContain('cpu.flags.partial');
+    expect(result.manifest.notes).toContain(
+      'lscpu.txt: no Flags line; "CPU op-mode(s): 32-bit": no lm, no Virtualization line: neither vmx nor svm ' +
+        '(lscpu derives both from the flags), other flags unknown',
+    );
+    const { cpu } = await probeImport(result);
+    expect(cpu).toMatchObject({ flagsKnown: false, flags: [], flagsAbsent: ['lm', 'vmx', 'svm'], longMode: false });
+    // Nothing about pae or the hypervisor bit: lscpu derives nothing it prints from them.
+    expect(cpu).toMatchObject({ pae: null, hypervisorFlag: null });
+    // No kernel release in this log alone: a kernel >= 5.6 could have hidden a locked-off vmx.
+    expect(cpu.vt).toMatchObject({ technology: null, state: 'unknown' });
+    expect(cpu.vt.evidence).toContain('the flags line is known only in part: no lm, no vmx, no svm');
+  });
+
+  it('the whole atom-netbook import: its kernel 3.14 (USB root hubs) never hides vmx, so VT is absent', async () => {
+    const { cpu, kernel } = await probeImport(await importFixture('atom-netbook'));
+    expect(kernel.release).toBe('3.14.44-nrj-desktop-2rosa-i586');
+    expect(cpu.vt).toMatchObject({ technology: null, state: 'absent' });
+  });
+
+  it.each([
+    ['thinkpad-t60', '32-bit', 'VT-x', '-lm +vmx -svm', ['vmx'], ['lm', 'svm'], false],
+    ['macbookpro5-5', '32-bit, 64-bit', 'VT-x', '+lm +vmx -svm', ['lm', 'vmx'], ['svm'], true],
+    ['amd-apu-laptop', '32-bit, 64-bit', 'AMD-V', '+lm +svm', ['lm', 'svm'], [], true],
+  ])('%s without its Flags line ("%s", "Virtualization: %s"): %s', async (name, mode, virt, line, flags, absent, lm) => {
+    const lscpu = noFlags(name);
+    expect(lscpu).toMatch(new RegExp(`^CPU op-mode\\(s\\): +${mode}$`, 'm'));
+    expect(lscpu).toMatch(new RegExp(`^Virtualization: +${virt}$`, 'm'));
+    const result = await importFiles({ 'lscpu.txt': lscpu });
+    expect(result.tree.files['proc/cpuinfo']).toContain(`\nflags (partial)\t: ${line}\n`);
+    const { cpu } = await probeImport(result);
+    expect(cpu).toMatchObject({ flagsKnown: false, flags, flagsAbsent: absent, longMode: lm, pae: null });
+    expect(cpu.vt.technology).toBe(virt === 'VT-x' ? 'vmx' : 'svm');
+  });
+
+  it('with a Flags line the flags are the whole line, and no partial statement is written', async () => {
+    const result = await importFiles({ 'lscpu.txt': fixtureSource('macbookpro5-5', 'lscpu.txt') });
+    expect(result.tree.files['proc/cpuinfo']).not.toContain('flags (partial)');
+    expect((await probeImport(result)).cpu).toMatchObject({ flagsKnown: true, flagsAbsent: [], longMode: true });
   });
 });
 

@@ -197,6 +197,55 @@ describe('probeCpu on damaged input', () => {
   });
 });
 
+describe('a partial flags statement (an imported lscpu without a Flags line)', () => {
+  // fixtures/atom-netbook/root/proc/cpuinfo: synthesized by `autoconfig import` from the Atom N270's lscpu, which has
+  // no Flags line; CPU 0's block ends in "flags (partial)\t: -lm -vmx -svm" (src/import/cpuinfo.ts).
+  const atom = readFileSync(new URL('../../fixtures/atom-netbook/root/proc/cpuinfo', import.meta.url), 'utf8');
+
+  it('takes the flags it names as known in or not in the line, and every other flag as unknown', async () => {
+    expect(atom).toContain('\nflags (partial)\t: -lm -vmx -svm\n');
+    const { cpu, diagnostics } = await cpuOf(cpuinfoTree(atom), { kernelRelease: null });
+    expect(cpu).toMatchObject({ flagsKnown: false, flags: [], flagsAbsent: ['lm', 'vmx', 'svm'], vmxFlags: [] });
+    expect(cpu).toMatchObject({ longMode: false, pae: null, hypervisorFlag: null, logicalCpus: 2 });
+    expect(cpu.vt).toEqual({
+      technology: null,
+      state: 'unknown',
+      evidence: [
+        'the flags line is known only in part: no lm, no vmx, no svm',
+        'neither vmx nor svm in the flags; kernels >= 5.6 hide a locked-off vmx',
+      ],
+    });
+    expect(diagnostics).toEqual([]);
+  });
+
+  it('with the kernel that wrote it (3.14, which never hides vmx): VT absent', async () => {
+    const { cpu } = await cpuOf(cpuinfoTree(atom), { kernelRelease: '3.14.44-nrj-desktop-2rosa-i586' });
+    expect(cpu.vt).toMatchObject({ technology: null, state: 'absent' });
+  });
+
+  it('a real flags line wins over it', async () => {
+    const t510 = dataFile(T510, 'proc__cpuinfo');
+    const both = t510.replace('\nflags\t\t:', '\nflags (partial)\t: -lm -vmx -svm\nflags\t\t:');
+    const { cpu } = await cpuOf(cpuinfoTree(both), { kernelRelease: null });
+    expect(cpu).toMatchObject({ flagsKnown: true, flagsAbsent: [], longMode: true });
+    expect(cpu.flags).toContain('vmx');
+  });
+
+  it('reports a word that is not +flag or -flag, and keeps the others', async () => {
+    const damaged = atom.replace('-lm -vmx -svm', '-lm vmx -svm');
+    const { cpu, diagnostics } = await cpuOf(cpuinfoTree(damaged), { kernelRelease: null });
+    expect(cpu).toMatchObject({ flags: [], flagsAbsent: ['lm', 'svm'], longMode: false });
+    expect(cpu.vt.state).toBe('unknown');
+    expect(diagnostics).toEqual([
+      {
+        code: 'malformed',
+        path: '/proc/cpuinfo',
+        message: '/proc/cpuinfo: line 11: flags (partial) "vmx" is not +flag or -flag',
+      },
+    ]);
+  });
+});
+
 describe('the VT verdict', () => {
   const leaves = () => parseCpuidCapture(dataFile(FIRECRACKER, 'dev__cpu__0__cpuid')).leaves;
 

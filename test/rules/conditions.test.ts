@@ -87,9 +87,15 @@ describe('cpu, memory, dmi, firmware, hypervisor', () => {
     ['thinkpad-t60', { cpu: { model: { min: 15 } } }, false],
     ['thinkpad-t60', { cpu: { modelName: '*T2400*' } }, true],
     ['thinkpad-t60', { cpu: { vendor: ['AuthenticAMD'] } }, false],
-    // atom-netbook has no flags line: "lacks" must not read unknown as absent.
-    ['atom-netbook', { cpu: { lacks: ['vmx'] } }, false],
-    ['atom-netbook', { cpu: { vt: ['unknown'], longMode: null } }, true],
+    // atom-netbook has no flags line, only what its lscpu's op-mode and Virtualization lines say: no lm, vmx, svm.
+    // "lacks" holds for those and must not read any other unknown flag as absent.
+    ['atom-netbook', { cpu: { lacks: ['vmx', 'svm', 'lm'] } }, true],
+    ['atom-netbook', { cpu: { lacks: ['pae'] } }, false],
+    ['atom-netbook', { cpu: { lacks: ['vmx', 'pae'] } }, false],
+    ['atom-netbook', { cpu: { flags: ['lm'] } }, false],
+    ['atom-netbook', { cpu: { vt: ['absent'], longMode: false } }, true],
+    ['xen-hvm-guest', { cpu: { lacks: ['vmx'] } }, false], // no cpuinfo at all
+    ['xen-hvm-guest', { cpu: { vt: 'unknown', longMode: null } }, true],
     ['vt-disabled', { cpu: { vt: 'disabled-by-firmware' } }, true],
     ['firecracker-vm', { cpu: { vt: 'absent', flags: ['hypervisor', 'lm'] } }, true],
     // firecracker-vm: MemTotal 24683656 kB (23.5 GiB).
