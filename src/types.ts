@@ -139,7 +139,14 @@ export interface Cpu {
 }
 
 export interface Memory {
+  /** MemTotal of /proc/meminfo: the RAM the kernel manages. */
   totalKiB: number | null;
+  /**
+   * Only when MemTotal is unknown (an imported tree whose logs have no /proc/meminfo): the memory modules installed,
+   * summed (SMBIOS type 17 Memory Devices, from dmidecode). A little more than MemTotal would be: firmware and kernel
+   * reserves and UMA graphics memory are inside it. null otherwise; a live probe never reads it.
+   */
+  installedKiB: number | null;
 }
 
 /** /sys/class/dmi/id; the root-only fields (serials, uuid) are never read. */

@@ -124,8 +124,11 @@ function formatSystem(p: HardwareProfile): string[] {
     const known = [...c.flags.map((f) => `${f} yes`), ...c.flagsAbsent.map((f) => `${f} no`)];
     out.push(`  CPU flags: ${known.length ? `known only in part: ${known.join(', ')}` : 'not known'}`);
   }
+  const installed = p.memory.installedKiB ?? null;
   out.push(
-    `Memory: ${p.memory.totalKiB === null ? 'unknown' : `${(p.memory.totalKiB / 1048576).toFixed(1)} GiB (${p.memory.totalKiB} KiB)`}`,
+    `Memory: ${p.memory.totalKiB === null ? 'unknown' : `${(p.memory.totalKiB / 1048576).toFixed(1)} GiB (${p.memory.totalKiB} KiB)`}${
+      installed === null ? '' : `; installed modules (SMBIOS): ${(installed / 1048576).toFixed(1)} GiB (${installed} KiB)`
+    }`,
   );
   const g = p.graphicsMemory;
   const mib = (bytes: number) => `${+(bytes / 1048576).toFixed(1)} MiB`;

@@ -58,6 +58,8 @@ export function xenVerdicts(plan: Plan): Vars {
     UMA_DEVICE: plan.uma.device ?? '',
     UMA_STOLEN_MIB: known(plan.uma.stolenMiB),
     MEM_TOTAL_MIB: known(plan.memory.totalMiB),
+    // Set only when MemTotal is unknown: the installed modules the sizes below were estimated from.
+    MEM_INSTALLED_MIB: known(plan.memory.installedMiB),
     DOM0_MEM: plan.memory.dom0 ?? '',
     DOM0_MEM_MIB: known(plan.memory.dom0MiB),
     GUESTS_MEM_MIB: known(plan.memory.guestsMiB),

@@ -4,10 +4,20 @@
 // dmidecode prints "Not Specified" for string number 0 (no string), where the kernel shows an empty attribute; it
 // is read that way (a BIOS could hold that very text, which the manifest notes). Serials, UUIDs and asset tags are
 // never taken.
+//
+// The installed memory: the sizes of the Memory Devices (type 17) of the system memory arrays (type 16 "Use: System
+// Memory"; a device of a video or flash array does not count, one whose array is not listed does), summed. No kernel
+// file holds it (the kernel's own figure is MemTotal, a little lower: firmware and kernel reserves, UMA graphics), so
+// it becomes the import-only line of /proc/meminfo the memory probe reads when MemTotal is unknown (INSTALLED_LINE,
+// src/probe/memory.ts), taken only when no log gives /proc/meminfo itself.
+import { INSTALLED_LINE } from '../probe/memory.ts';
 import { emptyParsed, toLines } from './_model.ts';
 import type { Parsed } from './_model.ts';
 
-const HANDLE_RE = /^Handle 0x[0-9A-Fa-f]{4}, DMI type (\d+), \d+ bytes$/;
+const HANDLE_RE = /^Handle 0x([0-9A-Fa-f]{4}), DMI type (\d+), \d+ bytes$/;
+// dmi_print_memory_size() (3.x) and the "%u MB"/"%u kB" of 2.x: a size with its unit, powers of 1024.
+const SIZE_RE = /^(\d+) (bytes|kB|MB|GB|TB)$/;
+const UNIT_KIB: Record<string, number> = { bytes: 1 / 1024, kB: 1, MB: 1024, GB: 1024 ** 2, TB: 1024 ** 3 };
 
 // dmidecode's dmi_chassis_type() names, index = SMBIOS value (1..0x24); the names have not changed since 2.x,
 // newer versions only appended.
@@ -76,14 +86,28 @@ export function parseDmidecode(text: string, file: string): Parsed {
   const seenTypes = new Set<number>();
   let fields: Record<string, string> | null = null;
   const notSpecified: string[] = [];
+  const arrays = new Map<string, string>(); // type 16 handle -> Use
+  const devices: { array?: string; size?: string; line: number }[] = []; // type 17
+  let current: { type: number; handle: string } | null = null;
   toLines(text).forEach((line, index) => {
     const handle = HANDLE_RE.exec(line);
     if (handle) {
-      const type = Number(handle[1]);
+      const type = Number(handle[2]);
+      current = { type, handle: handle[1]!.toLowerCase() };
+      if (type === 17) devices.push({ line: index + 1 });
       // Only the first structure of each type counts, as in the kernel.
       fields = FIELDS[type] !== undefined && !seenTypes.has(type) ? FIELDS[type]! : null;
       seenTypes.add(type);
       return;
+    }
+    const memory = /^\t(Use|Array Handle|Size): (.*)$/.exec(line);
+    if (memory !== null && current !== null) {
+      const { type, handle: own } = current as { type: number; handle: string };
+      const [key, value] = [memory[1]!, memory[2]!];
+      if (type === 16 && key === 'Use') arrays.set(own, value);
+      const device = devices.at(-1);
+      if (type === 17 && device !== undefined && key === 'Array Handle') device.array = value.toLowerCase();
+      if (type === 17 && device !== undefined && key === 'Size') device.size = value;
     }
     if (fields === null) return;
     const m = /^\t([^\t:][^:]*): (.*)$/.exec(line) ?? /^\t([^\t:][^:]*):()$/.exec(line);
@@ -112,5 +136,36 @@ export function parseDmidecode(text: string, file: string): Parsed {
     const which = notSpecified.join(', ');
     parsed.notes.push(`${file}: "Not Specified" read as the empty string 0 (not as that literal text): ${which}`);
   }
+  installedMemory(devices, arrays, file, parsed);
   return parsed;
+}
+
+/** The installed memory (type 17 sizes of the system memory arrays) as the import-only /proc/meminfo line. */
+function installedMemory(
+  devices: { array?: string; size?: string; line: number }[],
+  arrays: Map<string, string>,
+  file: string,
+  parsed: Parsed,
+): void {
+  let kib = 0;
+  let modules = 0;
+  for (const device of devices) {
+    const use = device.array === undefined ? undefined : arrays.get(device.array.replace(/^0x/, ''));
+    if (use !== undefined && use !== 'System Memory') continue;
+    if (device.size === undefined || device.size === 'No Module Installed') continue;
+    const m = SIZE_RE.exec(device.size);
+    if (m === null) {
+      const what = `Memory Device size ${JSON.stringify(device.size)}: the installed memory is unknown`;
+      parsed.notes.push(`${file}:${device.line}: ${what}`);
+      return;
+    }
+    // bhyve's table says "0 TB" for its one device (corpus vm-virtwhat-bhyve): no size, like no module.
+    if (Number(m[1]) === 0) continue;
+    kib += Number(m[1]) * UNIT_KIB[m[2]!]!;
+    modules++;
+  }
+  if (modules === 0 || !Number.isInteger(kib)) return;
+  parsed.weakFiles = { ...parsed.weakFiles, 'proc/meminfo': `${INSTALLED_LINE}:${' '.repeat(4)}${kib} kB\n` };
+  const mib = kib / 1024;
+  parsed.notes.push(`${file}: installed memory ${mib} MiB in ${modules} memory devices (type 17), not MemTotal`);
 }

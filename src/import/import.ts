@@ -213,7 +213,7 @@ function mergeFiles(
       if (files[path] === undefined) {
         files[path] = content;
         from.set(path, s.file);
-        addOnce(s.source.used, usedKey(path));
+        addOnce(s.source.used, usedKey(path, content));
       } else if (files[path] !== content) {
         notes.push(`/${path}: taken from ${from.get(path)}; ${s.file} differs and was not used`);
       }
@@ -222,9 +222,10 @@ function mergeFiles(
   return { files, dirs, known };
 }
 
-function usedKey(path: string): string {
+function usedKey(path: string, content = ''): string {
   if (path === 'proc/cpuinfo') return 'cpu';
-  if (path === 'proc/meminfo') return 'memory';
+  // dmidecode's installed memory (src/import/dmidecode.ts) is not MemTotal.
+  if (path === 'proc/meminfo') return /^MemTotal:/m.test(content) || content === '' ? 'memory' : 'memory.installed';
   if (path === 'proc/iomem') return 'graphics.stolen';
   if (path === 'proc/cmdline') return 'kernel.cmdline';
   if (path === 'proc/sys/kernel/osrelease') return 'kernel.osrelease';
@@ -299,7 +300,8 @@ function absentFacts(
   const cpuid = tree.files[CPUID_CAPTURE] === undefined ? '' : ' (except the hypervisor signature leaf)';
   absent.push(`cpu.cpuid${cpuid}`);
   absent.push('cpu.msr');
-  if (tree.files['proc/meminfo'] === undefined) absent.push('memory');
+  // MemTotal; an import may hold only the installed memory instead (src/probe/memory.ts).
+  if (!/^MemTotal:/m.test(tree.files['proc/meminfo'] ?? '')) absent.push('memory');
   const dmi = DMI_FILES.filter((f) => tree.files[`sys/class/dmi/id/${f}`] === undefined);
   if (dmi.length === DMI_FILES.length) absent.push('dmi');
   else absent.push(...dmi.map((f) => `dmi.${f}`));

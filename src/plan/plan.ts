@@ -53,8 +53,19 @@ export function plan(input: PlanInput): Plan {
   const dom0Arch: XenArch = (str('arch.dom0') as XenArch | null) ?? xenArch;
 
   const totalMiB = profile.memory.totalKiB === null ? null : Math.floor(profile.memory.totalKiB / 1024);
+  // Without MemTotal (an import without /proc/meminfo), the installed memory modules are the estimate (the memory
+  // conditions of the rules use them the same way), and the plan says so.
+  const installedKiB = profile.memory.installedKiB ?? null;
+  const installedMiB = totalMiB === null && installedKiB !== null ? Math.floor(installedKiB / 1024) : null;
   const dom0Mem = outcome.dom0Memory;
   const dom0MiB = dom0Mem === null ? null : sizeMiB(dom0Mem.split(',')[0]!.replace(/^(min|max):/, ''));
+  const memoryNotes =
+    installedMiB === null || dom0MiB === null
+      ? []
+      : [
+          `MemTotal is unknown: the memory sizes are estimated from the ${installedMiB} MiB of installed memory ` +
+            'modules (SMBIOS), a little more than the OS will get.',
+        ];
   // Xen schedules every logical CPU (a hyperthread is a PCPU, and dom0_max_vcpus defaults to their number:
   // xen.md §1.2); a guest's "host-cores" is the core count, so that its vCPUs do not share cores.
   const hostCpus = profile.cpu.logicalCpus;
@@ -121,6 +132,7 @@ export function plan(input: PlanInput): Plan {
 
   const umaPresent = fact('uma.present') === true;
   const umaDevice = str('uma.device');
+  const stolenMiB = umaPresent ? umaStolenMiB(profile, umaDevice) : null;
 
   const hidden = outcome.decisions
     .filter((d) => d.rule.startsWith('cheatcode:passthrough') && !d.overriddenBy)
@@ -143,19 +155,26 @@ export function plan(input: PlanInput): Plan {
     },
     longMode,
     arch: { xen: xenArch, dom0: dom0Arch, guests64: fact('guests.64bit') === true },
-    uma: { present: umaPresent, device: umaDevice, stolenMiB: umaPresent ? umaStolenMiB(profile, umaDevice) : null },
+    uma: { present: umaPresent, device: umaDevice, stolenMiB },
     memory: {
       totalMiB,
+      installedMiB,
       dom0: dom0Mem,
       dom0MiB,
-      // totalMiB is MemTotal (probe/memory.ts; an import takes it only from a /proc/meminfo log, never from the
-      // installed DIMMs of dmidecode): at most the RAM the e820 map calls usable. UMA memory is never in it: the
-      // firmware leaves the graphics carve-out out of the usable map (the corpus's Jetway Palm board: usable RAM ends
-      // at 0xa7efffff, and 0xa8000000-0xbfffffff, the 384M of its radeon "VRAM: 384M", is not in the map at all), and
-      // for Intel the x86 early quirk also reserves the stolen range in e820 itself (xen.md §5.1). Subtracting
-      // stolenMiB here would count it twice; it would belong here only if totalMiB were the installed DIMMs, which
-      // the profile never is.
-      guestsMiB: totalMiB !== null && dom0MiB !== null ? Math.max(0, totalMiB - dom0MiB) : null,
+      // totalMiB is MemTotal (probe/memory.ts): at most the RAM the e820 map calls usable. UMA memory is never in it:
+      // the firmware leaves the graphics carve-out out of the usable map (the corpus's Jetway Palm board: usable RAM
+      // ends at 0xa7efffff, and 0xa8000000-0xbfffffff, the 384M of its radeon "VRAM: 384M", is not in the map at
+      // all), and for Intel the x86 early quirk also reserves the stolen range in e820 itself (xen.md §5.1), so
+      // subtracting stolenMiB would count it twice. The installed modules (installedMiB, used only without MemTotal)
+      // do hold the carve-out: there it is subtracted, where the profile tells it.
+      guestsMiB:
+        dom0MiB === null
+          ? null
+          : totalMiB !== null
+            ? Math.max(0, totalMiB - dom0MiB)
+            : installedMiB !== null
+              ? Math.max(0, installedMiB - dom0MiB - (stolenMiB ?? 0))
+              : null,
     },
     vcpus: { host: hostCpus, dom0: outcome.dom0Vcpus, guests },
     iommu: { available: fact('iommu.available') === true, hidden: [...new Set(hidden)] },
@@ -193,7 +212,7 @@ export function plan(input: PlanInput): Plan {
     },
     guest: { ...outcome.guest, ...(guests !== null && guestVcpus === 'host-cores' ? { vcpus: guests } : {}) },
     sysconfig: outcome.sysconfig,
-    notes: outcome.notes.map((n) => n.text),
+    notes: [...outcome.notes.map((n) => n.text), ...memoryNotes],
     warnings: [...outcome.warnings.map((w) => w.text), ...planWarnings],
     decisions: outcome.decisions,
   };

@@ -44,11 +44,20 @@ export interface Plan {
     stolenMiB: number | null;
   };
   memory: {
+    /** MemTotal, in MiB. */
     totalMiB: number | null;
+    /**
+     * Only when MemTotal is unknown: the installed memory modules (SMBIOS, profile.memory.installedKiB), which the
+     * sizes are then estimated from (a plan note says so); null otherwise.
+     */
+    installedMiB: number | null;
     /** The Dom0 size as decided (null: Xen's default, all memory, ballooning). */
     dom0: string | null;
     dom0MiB: number | null;
-    /** totalMiB - dom0MiB, when both are known. UMA memory is already outside totalMiB (MemTotal; see plan.ts). */
+    /**
+     * totalMiB - dom0MiB, when both are known. UMA memory is already outside totalMiB (MemTotal; see plan.ts). Without
+     * MemTotal, installedMiB - dom0MiB - the UMA carve-out where known.
+     */
     guestsMiB: number | null;
   };
   /** host: the logical CPUs Xen schedules (PCPUs); guests: the template's vCPUs. */

@@ -311,15 +311,24 @@ function cpu(c: CpuCondition, profile: HardwareProfile): string[] | null {
   return why;
 }
 
+/**
+ * MemTotal, or, when only the installed memory modules are known (an import without /proc/meminfo), their size as an
+ * estimate of it. MemTotal is always below the installed size (firmware and kernel reserves, UMA graphics), so
+ * there a size equal to a bound counts as below it: 2 GiB of modules satisfy `max: 2G`, not `min: 2G`, as the
+ * MemTotal of such a machine would.
+ */
 function memory(c: { min?: string; max?: string }, profile: HardwareProfile): string[] | null {
-  const kib = profile.memory.totalKiB;
+  const { totalKiB, installedKiB } = profile.memory;
+  const kib = totalKiB ?? installedKiB ?? null;
   if (kib === null) return null;
   const bytes = kib * 1024;
   const min = c.min === undefined ? null : parseSize(c.min);
   const max = c.max === undefined ? null : parseSize(c.max);
-  if ((min !== null && bytes < min) || (max !== null && bytes > max)) return null;
+  const belowMin = min !== null && (totalKiB !== null ? bytes < min : bytes <= min);
+  if (belowMin || (max !== null && bytes > max)) return null;
   const bounds = [c.min !== undefined ? `>= ${c.min}` : '', c.max !== undefined ? `<= ${c.max}` : ''].filter(Boolean).join(' ');
-  return [`memory ${Math.floor(kib / 1024)} MiB${bounds ? ` (${bounds})` : ''}`];
+  const what = totalKiB !== null ? 'memory' : 'memory installed (SMBIOS; MemTotal unknown, a little lower)';
+  return [`${what} ${Math.floor(kib / 1024)} MiB${bounds ? ` (${bounds})` : ''}`];
 }
 
 function dmi(c: DmiCondition, profile: HardwareProfile): string[] | null {

@@ -42,7 +42,7 @@ export function t60Plan(): Plan {
     longMode: false,
     arch: { xen: 'x86_32', dom0: 'x86_32', guests64: false },
     uma: { present: true, device: '0000:00:02.0', stolenMiB: null },
-    memory: { totalMiB: 2048, dom0: '512M', dom0MiB: 512, guestsMiB: 1536 },
+    memory: { totalMiB: 2048, installedMiB: null, dom0: '512M', dom0MiB: 512, guestsMiB: 1536 },
     vcpus: { host: 2, dom0: 'all', guests: 1 },
     iommu: { available: false, hidden: [] },
     xen: { options: xenOptions, cmdline: 'dom0_mem=524288' },

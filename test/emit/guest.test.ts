@@ -146,7 +146,7 @@ describe('xl syntax (xl: Xen 4.1 on)', () => {
     const p = retarget(t60Plan(), '4.17');
     p.arch = { xen: 'x86_64', dom0: 'x86_64', guests64: true };
     p.vcpus = { host: 4, dom0: 'all', guests: 4 };
-    p.memory = { totalMiB: 8192, dom0: '1024M,max:1024M', dom0MiB: 1024, guestsMiB: 7168 };
+    p.memory = { totalMiB: 8192, installedMiB: null, dom0: '1024M,max:1024M', dom0MiB: 1024, guestsMiB: 7168 };
     p.guest = { vcpus: 4, pv_drivers: true, vif_type: 'ioemu', xen_platform_pci: 1 };
     return p;
   }

@@ -121,6 +121,7 @@ describe('xenVerdicts', () => {
       UMA_DEVICE: '0000:00:02.0',
       UMA_STOLEN_MIB: '',
       MEM_TOTAL_MIB: '2048',
+      MEM_INSTALLED_MIB: '',
       DOM0_MEM: '512M',
       DOM0_MEM_MIB: '512',
       GUESTS_MEM_MIB: '1536',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseDmidecode } from '../../src/import/dmidecode.ts';
-import { dataFile } from './_support.ts';
+import { corpusFile, dataFile, fixtureSource, importFiles, probeImport } from './_support.ts';
 
 const dmi = (machine: string) => {
   const parsed = parseDmidecode(dataFile(machine, 'dmidecode.txt'), 'dmidecode.txt');
@@ -58,6 +58,7 @@ describe('dmidecode -> /sys/class/dmi/id', () => {
     });
     expect(parsed.notes).toEqual([
       'dmidecode.txt: "Not Specified" read as the empty string 0 (not as that literal text): product_family',
+      'dmidecode.txt: installed memory 16384 MiB in 4 memory devices (type 17), not MemTotal',
     ]);
   });
 
@@ -66,5 +67,61 @@ describe('dmidecode -> /sys/class/dmi/id', () => {
     expect(files).toEqual({});
     expect(parsed.format).toBe('dmidecode');
     expect(parsed.notes).toEqual(['dmidecode.txt: dmidecode printed no DMI structures']);
+  });
+});
+
+describe('dmidecode -> the installed memory (type 17 Memory Devices of the system memory arrays)', () => {
+  const installed = (text: string) => parseDmidecode(text, 'dmidecode.txt').weakFiles?.['proc/meminfo'];
+
+  it.each([
+    // "Size: 2048 MB": one module.
+    ['atom-netbook', fixtureSource('atom-netbook', 'dmidecode.txt'), 2048],
+    // 1024 MB + 2048 MB in two SODIMM slots (the array says "Maximum Capacity: 2 GB": the sizes count, not that).
+    ['thinkpad-t60', fixtureSource('thinkpad-t60', 'dmidecode.txt'), 3072],
+    // "16 GB" and "No Module Installed".
+    ['amd-apu-laptop', fixtureSource('amd-apu-laptop', 'dmidecode.txt'), 16384],
+    // "2 GB" and three "4 GB".
+    ['desktop-amd-gpu', fixtureSource('desktop-amd-gpu', 'dmidecode.txt'), 14336],
+    // 16 x "8 GB", 8 x "No Module Installed".
+    ['server-iommu-bmc', fixtureSource('server-iommu-bmc', 'dmidecode.txt'), 131072],
+    // A Xen HVM guest: hvmloader's SMBIOS table gives the guest's memory as one device.
+    ['xen-hvm-guest', fixtureSource('xen-hvm-guest', 'dmidecode.txt'), 15360],
+    // Four "2048 MB" modules of the system array; the "4096 kB" SYSTEM ROM of the "Flash Memory" array is no RAM.
+    ['HP Compaq dc5800', corpusFile('desktop-hp-compaq_dc5800-core2quad_q8400-2B81FDBD35', 'dmidecode.txt'), 8192],
+  ])('%s (%#): the sum', (_name, text, mib) => {
+    expect(installed(text)).toBe(`Installed (SMBIOS):    ${mib * 1024} kB\n`);
+  });
+
+  it.each([
+    // The PV domU's dmidecode could not read the table at all.
+    ['xen-pv-guest (no table)', fixtureSource('xen-pv-guest', 'dmidecode.txt')],
+    // bhyve's one Memory Device says "Size: 0 TB": no size known.
+    ['bhyve ("Size: 0 TB")', corpusFile('vm-virtwhat-bhyve', 'dmidecode.txt')],
+  ])('%s: none', (_name, text) => {
+    expect(installed(text)).toBeUndefined();
+  });
+
+  it('is what the probe reports when no log gives /proc/meminfo, never as MemTotal', async () => {
+    const result = await importFiles({ 'dmidecode.txt': fixtureSource('thinkpad-t60', 'dmidecode.txt') });
+    expect(result.manifest.sources[0]!.used).toEqual(['dmi', 'memory.installed']);
+    expect(result.manifest.absent).toContain('memory');
+    expect(result.manifest.notes).toContain(
+      'dmidecode.txt: installed memory 3072 MiB in 2 memory devices (type 17), not MemTotal',
+    );
+    const profile = await probeImport(result);
+    expect(profile.memory).toEqual({ totalKiB: null, installedKiB: 3072 * 1024 });
+    expect(profile.diagnostics).toEqual([]);
+  });
+
+  it('gives way to a /proc/meminfo log: MemTotal is known, the installed size is not taken', async () => {
+    // This machine's own meminfo beside a dmidecode of another: which file wins is the point, not the machine.
+    const result = await importFiles({
+      'dmidecode.txt': fixtureSource('thinkpad-t60', 'dmidecode.txt'),
+      'meminfo.txt': dataFile('this-machine-firecracker-kvm', 'logs/meminfo.txt'),
+    });
+    expect(result.tree.files['proc/meminfo']).toMatch(/^MemTotal: +\d+ kB\n$/);
+    expect(result.manifest.sources.find((s) => s.file === 'dmidecode.txt')!.used).toEqual(['dmi']);
+    expect(result.manifest.absent).not.toContain('memory');
+    expect((await probeImport(result)).memory).toEqual({ totalKiB: 24683656, installedKiB: null });
   });
 });

@@ -32,7 +32,7 @@ describe('importLogs: the manifest', () => {
       created: NOW.toISOString(),
       tool: `xenoppix-autoconfig ${packageJson.version}`,
       sources: [
-        { file: 'dmidecode.txt', format: 'dmidecode', used: ['dmi'] },
+        { file: 'dmidecode.txt', format: 'dmidecode', used: ['dmi', 'memory.installed'] },
         { file: 'lscpu.txt', format: 'lscpu', used: ['cpu.arch', 'cpu', 'cpu.flags', 'cpu.topology'] },
         {
           file: 'lspci.excerpt.txt',
@@ -46,6 +46,7 @@ describe('importLogs: the manifest', () => {
         ...['firmware.acpi', 'firmware.efi', 'firmware.efi_bits', 'firmware.iommu', 'xen'],
       ],
       notes: [
+        'dmidecode.txt: installed memory 3072 MiB in 2 memory devices (type 17), not MemTotal',
         'lscpu.txt: /proc/cpuinfo synthesized from lscpu (2 CPUs = 1 sockets x 2 cores x 1 threads; which CPU is ' +
           'which core of which package is synthesized, only the counts come from the log)',
         'pci.subsystem: unknown for 5 of 20 devices (lspci hides subsystem 0000 and ffff alike)',

@@ -236,4 +236,44 @@ describe('UMA graphics', () => {
     expect(p.uma.stolenMiB).toBe(32);
     expect(p.memory).toMatchObject({ totalMiB: 24105, dom0MiB: 512, guestsMiB: 24105 - 512 });
   });
+
+  it('without MemTotal the installed modules hold the carve-out: it is subtracted from the guests', async () => {
+    // The T60's 1024 + 2048 MB of modules (its dmidecode), and the stolen range the Legion Y520's kernel reserved.
+    const p = await planWith('thinkpad-t60', '3.0.2', (profile) => {
+      profile.graphicsMemory.stolen = { start: '7e000000', end: '7fffffff', bytes: 32 * MiB };
+    });
+    expect(p.memory).toEqual({ totalMiB: null, installedMiB: 3072, dom0: '512M', dom0MiB: 512, guestsMiB: 3072 - 512 - 32 });
+  });
+});
+
+describe('memory: MemTotal, or else the installed memory modules as the estimate', () => {
+  const NOTE = /^MemTotal is unknown: the memory sizes are estimated from the (\d+) MiB of installed memory modules/;
+
+  it('macbookpro5-5 (2 x 4096 MB in its dmidecode, no /proc/meminfo): sized from 8 GiB, and the plan says so', async () => {
+    const p = await planFor('macbookpro5-5', '4.17');
+    expect(p.memory).toEqual({
+      totalMiB: null,
+      installedMiB: 8192,
+      dom0: '1024M,max:1024M',
+      dom0MiB: 1024,
+      guestsMiB: 8192 - 1024,
+    });
+    expect(p.xen.cmdline).toBe('dom0_mem=1024M,max:1024M');
+    expect(p.notes.filter((n) => NOTE.test(n))).toEqual([
+      'MemTotal is unknown: the memory sizes are estimated from the 8192 MiB of installed memory modules (SMBIOS), ' +
+        'a little more than the OS will get.',
+    ]);
+  });
+
+  it('MemTotal known (firecracker-vm): no estimate and no note', async () => {
+    const p = await planFor('firecracker-vm', '4.17');
+    expect(p.memory).toMatchObject({ totalMiB: 24105, installedMiB: null, dom0MiB: 2048, guestsMiB: 24105 - 2048 });
+    expect(p.notes.some((n) => NOTE.test(n))).toBe(false);
+  });
+
+  it('no size decided (Xen 3.0.3 balloons Dom0): the modules are shown, no note claims an estimate', async () => {
+    const p = await planFor('macbookpro5-5', '3.0.3');
+    expect(p.memory).toEqual({ totalMiB: null, installedMiB: 8192, dom0: null, dom0MiB: null, guestsMiB: null });
+    expect(p.notes.some((n) => NOTE.test(n))).toBe(false);
+  });
 });

@@ -101,7 +101,13 @@ describe('cpu, memory, dmi, firmware, hypervisor', () => {
     // firecracker-vm: MemTotal 24683656 kB (23.5 GiB).
     ['firecracker-vm', { memory: { min: '16G', max: '24G' } }, true],
     ['firecracker-vm', { memory: { min: '24G' } }, false],
-    ['thinkpad-t60', { memory: { min: '1K' } }, false], // memory unknown: no size condition holds
+    // MemTotal unknown; its dmidecode lists 1024 MB + 2048 MB of modules, which stand in for it, a size equal to a
+    // bound counting as below it (MemTotal is a little lower).
+    ['thinkpad-t60', { memory: { min: '1K' } }, true],
+    ['thinkpad-t60', { memory: { min: '2G', max: '3G' } }, true],
+    ['thinkpad-t60', { memory: { min: '3G' } }, false],
+    ['thinkpad-t60', { memory: { max: '3G' } }, true],
+    ['virtualbox-guest', { memory: { min: '1K' } }, false], // neither MemTotal nor modules: no size condition holds
     ['thinkpad-t60', { dmi: { sysVendor: 'LENOVO', productVersion: 'ThinkPad T6?' } }, true],
     ['thinkpad-t60', { dmi: { chassisType: ['9', '10'] } }, true],
     ['firecracker-vm', { dmi: { sysVendor: '*' } }, false], // no DMI at all
@@ -125,6 +131,9 @@ describe('cpu, memory, dmi, firmware, hypervisor', () => {
       'cpu long mode no',
     ]);
     expect((await run('firecracker-vm', { memory: { min: '16G' } })).evidence).toEqual(['memory 24105 MiB (>= 16G)']);
+    expect((await run('thinkpad-t60', { memory: { max: '3G' } })).evidence).toEqual([
+      'memory installed (SMBIOS; MemTotal unknown, a little lower) 3072 MiB (<= 3G)',
+    ]);
     expect((await run('xen-dom0', { hypervisor: { xenHvm: true } })).evidence).toEqual(['Xen offers hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64']);
   });
 
