@@ -1,6 +1,8 @@
 // The CPU: /proc/cpuinfo, raw CPUID and one MSR. The point is the hardware-virtualization verdict: since Linux
 // 5.6 the kernel removes `vmx` from the flags when firmware locked VMX off (feat_ctl.c), so "no vmx flag" alone
-// cannot tell "absent" from "disabled"; only raw CPUID (the CPU has it) and the MSR (firmware's lock) can.
+// cannot tell "absent" from "disabled"; only raw CPUID (the CPU has it) and the MSR (firmware's lock) can. Where the
+// kernel release is unknown (an imported log without uname), the running kernel's major.minor still shows in the
+// bcdDevice of its USB root hubs (rootHubKernel below), which is all that rule needs.
 import type { Cpu, CpuidLeaf, VtState } from '../types.ts';
 import { LARGE_FILE_CAP, type Reader } from './_reader.ts';
 
@@ -50,7 +52,7 @@ export async function probeCpu(reader: Reader, options: CpuProbeOptions = {}): P
     vmxFlags: info.vmxFlags,
     flagsKnown: info.flagsKey === 'flags' || info.flagsKey === 'Features',
     flagsAbsent: info.flagsAbsent,
-    vt: decideVt({ info, basic, ext, cpuid, msr, release }),
+    vt: decideVt({ info, basic, ext, cpuid, msr, kernel: release !== null ? kernelOf(release) : await rootHubKernel(reader) }),
     longMode: either(flag('lm'), ext && bit(ext.edx, 29)),
     pae: either(flag('pae'), basic && bit(basic.edx, 6)),
     hypervisorFlag: either(flag('hypervisor'), basic && bit(basic.ecx, 31)),
@@ -344,10 +346,11 @@ interface VtFacts {
   ext: CpuidLeaf | null;
   cpuid: CpuidLeaf[];
   msr: Record<string, string>;
-  release: string | null;
+  /** The running kernel: its version for kernelBefore() and how the evidence names it; null when unknown. */
+  kernel: { version: string; shown: string } | null;
 }
 
-function decideVt({ info, basic, ext, cpuid, msr, release }: VtFacts): Cpu['vt'] {
+function decideVt({ info, basic, ext, cpuid, msr, kernel }: VtFacts): Cpu['vt'] {
   const evidence: string[] = [];
   const result = (technology: 'vmx' | 'svm' | null, state: VtState) => ({ technology, state, evidence });
   if (info.flagsKey === null) evidence.push('no flags line in /proc/cpuinfo');
@@ -374,7 +377,7 @@ function decideVt({ info, basic, ext, cpuid, msr, release }: VtFacts): Cpu['vt']
 
   const lock = msrVerdict(msr, evidence);
   const hypervisor = info.flags.includes('hypervisor') || (basic !== undefined && bit(basic.ecx, 31));
-  const oldKernel = kernelBefore(release, 5, 6);
+  const oldKernel = kernelBefore(kernel?.version ?? null, 5, 6);
 
   let technology: 'vmx' | 'svm' | null =
     flagVmx || cpuidVmx ? 'vmx' : flagSvm || cpuidSvm ? 'svm' : null;
@@ -388,7 +391,7 @@ function decideVt({ info, basic, ext, cpuid, msr, release }: VtFacts): Cpu['vt']
       return result(null, 'unknown');
     }
     if (neitherFlag && oldKernel === true) {
-      evidence.push(`kernel ${release} is older than 5.6 and never hides vmx`);
+      evidence.push(`kernel ${kernel!.shown} is older than 5.6 and never hides vmx`);
       return result(null, 'absent');
     }
     if (neitherFlag) evidence.push('neither vmx nor svm in the flags; kernels >= 5.6 hide a locked-off vmx');
@@ -432,6 +435,44 @@ function msrVerdict(
     return { technology: 'svm', disabled: svmdis };
   }
   return null;
+}
+
+function kernelOf(release: string): { version: string; shown: string } {
+  return { version: release, shown: release };
+}
+
+// Linux's own root hubs (vendor 1d6b, Linux Foundation; 0001/0002/0003 the 1.1/2.0/3.0 root hub) carry the running
+// kernel's version as their bcdDevice: drivers/usb/core/hcd.c, usb11/usb2/usb3_rh_dev_descriptor, "KERNEL_VER,
+// KERNEL_REL, /*  __le16 bcdDevice */" with KERNEL_REL = bin2bcd(major) and KERNEL_VER = bin2bcd(patchlevel)
+// (torvalds/linux at 0043325495222139daa0696db736f67658dc7770; LINUX_VERSION_MAJOR/PATCHLEVEL today). Older kernels
+// stored the two numbers in binary ((LINUX_VERSION_CODE >> 16) & 0xff), which differs only for a minor >= 10 and
+// then shows a digit a-f: such a value is read as binary. Only root hubs: a gadget running Linux reports its own.
+const ROOT_HUB_PRODUCTS = ['0001', '0002', '0003'];
+
+/** The running kernel's major.minor from its USB root hubs, when they all agree; null otherwise. */
+async function rootHubKernel(reader: Reader): Promise<{ version: string; shown: string } | null> {
+  const hubs = ((await reader.list('/sys/bus/usb/devices')) ?? []).filter((name) => /^usb\d+$/.test(name));
+  const seen = new Map<string, string>();
+  for (const hub of hubs) {
+    const dir = `/sys/bus/usb/devices/${hub}`;
+    const [vendor, product, bcd] = await Promise.all(
+      ['idVendor', 'idProduct', 'bcdDevice'].map(async (a) => (await reader.attr(`${dir}/${a}`))?.trim().toLowerCase()),
+    );
+    if (vendor !== '1d6b' || product === undefined || !ROOT_HUB_PRODUCTS.includes(product) || bcd === undefined) continue;
+    const version = bcdKernelVersion(bcd);
+    if (version !== null) seen.set(version, bcd);
+  }
+  if (seen.size !== 1) return null;
+  const [[version, bcd]] = [...seen] as [[string, string]];
+  const shown = `${version} (bcdDevice ${bcd} of the USB root hubs; the release itself is unknown)`;
+  return { version, shown };
+}
+
+/** "0503" -> "5.3"; "030a" (a kernel before bin2bcd) -> "3.10"; null when not 4 hex digits. */
+export function bcdKernelVersion(bcd: string): string | null {
+  if (!/^[0-9a-f]{4}$/i.test(bcd)) return null;
+  const radix = /^\d{4}$/.test(bcd) ? 10 : 16;
+  return `${Number.parseInt(bcd.slice(0, 2), radix)}.${Number.parseInt(bcd.slice(2), radix)}`;
 }
 
 /** Whether the release ("2.6.18-238.el5", "6.1.0-18-amd64") is older than major.minor; null when unparsable. */

@@ -23,7 +23,7 @@ describe('formatProfile', () => {
     ['thinkpad-t60', 'Hardware virtualization: yes (Intel VT-x vmx)', '64-bit (long mode): no'],
     ['vt-disabled', 'Hardware virtualization: disabled by firmware (vmx present; enable it in the BIOS setup)', '64-bit (long mode): yes'],
     ['firecracker-vm', 'Hardware virtualization: no (the CPU lacks it)', 'Hypervisor: virtual machine (kvm)'],
-    ['thinkpad-t42', 'Hardware virtualization: unknown', '64-bit (long mode): no, PAE: no'],
+    ['thinkpad-t42', 'Hardware virtualization: no (the CPU lacks it)', '64-bit (long mode): no, PAE: no'],
     ['atom-netbook', '64-bit (long mode): no, PAE: unknown', '  CPU flags: known only in part: lm no, vmx no, svm no\n'],
     ['xen-hvm-guest', '  CPU flags: not known\n'],
     ['thinkpad-t60', '\nMemory: unknown; installed modules (SMBIOS): 3.0 GiB (3145728 KiB)\n'],

@@ -1,10 +1,12 @@
 import { openSync, closeSync, readFileSync, readSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { nodeFsPromises } from '../../src/fs.ts';
 import { Reader } from '../../src/probe/_reader.ts';
 import {
   formatCpuidCapture,
   formatMsrCapture,
+  bcdKernelVersion,
   kernelBefore,
   parseCpuidCapture,
   parseMsrCapture,
@@ -13,7 +15,7 @@ import {
 } from '../../src/probe/cpu.ts';
 import type { Cpu, CpuidLeaf } from '../../src/types.ts';
 import { charDevice, dataFile, failingOpen, machineTree, merge, readerFor } from './_corpus.ts';
-import type { Tree } from '../_support/memfs.ts';
+import { fixturesDir, readTree, type Tree } from '../_support/memfs.ts';
 
 const T510 = 'vm-virtwhat-baremetal'; // ThinkPad T510, Core i7 M 620 (CPUID signature 0x20655)
 const FIRECRACKER = 'this-machine-firecracker-kvm';
@@ -243,6 +245,57 @@ describe('a partial flags statement (an imported lscpu without a Flags line)', (
         message: '/proc/cpuinfo: line 11: flags (partial) "vmx" is not +flag or -flag',
       },
     ]);
+  });
+});
+
+describe("the kernel's major.minor from its USB root hubs, where the release is unknown", () => {
+  // fixtures/thinkpad-t42: imported from a non-root lsusb -v (no "Linux 4.18.0-21-generic ..." manufacturer strings),
+  // so no release; its four root hubs (1d6b:0002, 1d6b:0001 x 3) say "bcdDevice 4.18".
+  const t42 = () => readTree(join(fixturesDir, 'thinkpad-t42', 'root'));
+
+  it.each([
+    ['0418', '4.18'],
+    ['0503', '5.3'],
+    ['0510', '5.10'],
+    ['0314', '3.14'],
+    ['0206', '2.6'],
+    // Before bin2bcd() the numbers were binary: 3.10 was 030a.
+    ['030a', '3.10'],
+    ['04.18', null],
+  ] as const)('bcdDevice %s: %s', (bcd, version) => {
+    expect(bcdKernelVersion(bcd)).toBe(version);
+  });
+
+  it('thinkpad-t42 (Pentium M, no vmx or svm): 4.18 never hides vmx, so VT is absent', async () => {
+    const { cpu, diagnostics } = await cpuOf(t42());
+    expect(cpu.vt).toEqual({
+      technology: null,
+      state: 'absent',
+      evidence: [
+        'kernel 4.18 (bcdDevice 0418 of the USB root hubs; the release itself is unknown) is older than 5.6 and ' +
+          'never hides vmx',
+      ],
+    });
+    expect(diagnostics).toEqual([]);
+  });
+
+  it('a known release wins over the root hubs', async () => {
+    const { cpu } = await cpuOf(t42(), { kernelRelease: '6.19.4-gentoo' });
+    expect(cpu.vt.state).toBe('unknown');
+  });
+
+  it('root hubs that disagree tell nothing', async () => {
+    const tree = t42();
+    tree.files!['sys/devices/usb/usb1/bcdDevice'] = '0510\n';
+    const { cpu } = await cpuOf(tree);
+    expect(cpu.vt.state).toBe('unknown');
+  });
+
+  it('only Linux root hubs count (1d6b:0001-0003, usbN): not another 1d6b device', async () => {
+    const tree = t42();
+    for (const hub of ['usb1', 'usb2', 'usb3', 'usb4']) tree.files![`sys/devices/usb/${hub}/idProduct`] = '0104\n';
+    const { cpu } = await cpuOf(tree);
+    expect(cpu.vt.state).toBe('unknown');
   });
 });
 
