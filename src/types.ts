@@ -166,17 +166,23 @@ export interface Dmi {
 }
 
 export interface Firmware {
-  /** /sys/firmware/efi exists: booted by EFI. */
-  efi: boolean;
+  /**
+   * /sys/firmware/efi exists: booted by EFI; false: /sys/firmware is there without it (BIOS, or CSM); null: unknown
+   * (a tree without /sys/firmware: an imported log that does not tell).
+   */
+  efi: boolean | null;
   /** /sys/firmware/efi/fw_platform_size: 32 or 64. */
   efiBits: 32 | 64 | null;
-  /** Names in /sys/firmware/acpi/tables (including RMAD, Xen's renamed DMAR), sorted. */
+  /** Names in /sys/firmware/acpi/tables (including RMAD, Xen's renamed DMAR), sorted; empty when none or unknown. */
   acpiTables: string[];
   iommu: {
-    /** An ACPI DMAR table (or RMAD under Xen): Intel VT-d is described by firmware. */
-    dmar: boolean;
-    /** An ACPI IVRS table: AMD-Vi is described by firmware. */
-    ivrs: boolean;
+    /**
+     * An ACPI DMAR table (or RMAD under Xen): Intel VT-d is described by firmware. null when the table listing is
+     * unknown (no /sys/firmware/acpi/tables: an imported log without it, or a kernel that did not read ACPI).
+     */
+    dmar: boolean | null;
+    /** An ACPI IVRS table: AMD-Vi is described by firmware. null as for dmar. */
+    ivrs: boolean | null;
     /** Entries of /sys/class/iommu (dmar0, ivhd0 ...): the kernel drives an IOMMU. */
     units: string[];
     /** Number of /sys/kernel/iommu_groups entries. */

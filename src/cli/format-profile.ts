@@ -142,13 +142,14 @@ function formatSystem(p: HardwareProfile): string[] {
     f.iommu.dmar ? 'DMAR (Intel VT-d)' : null,
     f.iommu.ivrs ? 'IVRS (AMD-Vi)' : null,
   ].filter(Boolean);
+  const boot = f.efi === null ? 'EFI or BIOS unknown' : f.efi ? `EFI${f.efiBits ? ` ${f.efiBits}-bit` : ''}` : 'BIOS (no EFI)';
+  const tablesKnown = f.iommu.dmar !== null && f.iommu.ivrs !== null;
   out.push(
-    `Firmware: ${f.efi ? `EFI${f.efiBits ? ` ${f.efiBits}-bit` : ''}` : 'BIOS (no EFI)'}; ACPI tables: ${
-      f.acpiTables.length ? f.acpiTables.join(' ') : 'none seen'
-    }`,
+    `Firmware: ${boot}; ACPI tables: ${f.acpiTables.length ? f.acpiTables.join(' ') : tablesKnown ? 'none seen' : 'unknown'}`,
   );
+  const noTable = tablesKnown ? 'no ACPI DMAR/IVRS table' : 'ACPI DMAR/IVRS tables unknown';
   out.push(
-    `  IOMMU: ${iommu.length ? iommu.join(', ') : 'no ACPI DMAR/IVRS table'}; kernel units: ${
+    `  IOMMU: ${iommu.length ? iommu.join(', ') : noTable}; kernel units: ${
       f.iommu.units.length ? f.iommu.units.join(' ') : 'none'
     }; groups: ${f.iommu.groups}`,
   );

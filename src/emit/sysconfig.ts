@@ -24,6 +24,8 @@ const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 type Vars = Record<string, string>;
 
 const yesNo = (value: boolean): string => (value ? 'yes' : 'no');
+/** yes/no, or '' for unknown. */
+const yesNoUnknown = (value: boolean | null): string => (value === null ? '' : yesNo(value));
 /** Unknown is the empty string: `[ -n "$X" ]` tells known from unknown. */
 const known = (value: string | number | null): string => (value === null ? '' : String(value));
 
@@ -66,11 +68,12 @@ export function xenVerdicts(plan: Plan): Vars {
     HOST_CPUS: known(plan.vcpus.host),
     DOM0_VCPUS: known(plan.vcpus.dom0),
     GUEST_VCPUS: known(plan.vcpus.guests),
-    IOMMU: yesNo(plan.iommu.available),
+    IOMMU: yesNoUnknown(plan.iommu.available),
     IOMMU_HIDDEN: plan.iommu.hidden.join(' '),
     XEN_CMDLINE: plan.xen.cmdline,
     DOM0_CMDLINE: plan.dom0.cmdline,
-    BOOT_FIRMWARE: plan.grub.variant,
+    // '' when EFI or BIOS is unknown and no rule chose: the BIOS GRUB written then is an assumption, not a fact.
+    BOOT_FIRMWARE: plan.grub.variantAssumed ? '' : plan.grub.variant,
     GRUB_FLAVOR: plan.grub.flavor,
   };
 }

@@ -201,9 +201,19 @@ export function parseDmesg(text: string, file: string): Parsed {
     parsed.dirs.push('sys/firmware/efi');
     parsed.used.push('firmware.efi');
   } else if (boots > 0) {
-    // The boot is logged from its first line and no EFI system table was reported: BIOS (or CSM) boot.
+    // The boot is logged from its first line and no EFI system table was reported: BIOS (or CSM) boot. A bare
+    // /sys/firmware says so (src/probe/firmware.ts: without /sys/firmware EFI or BIOS is unknown).
+    parsed.dirs.push('sys/firmware');
     parsed.known.push('firmware.efi');
     parsed.used.push('firmware.efi');
+  } else if (tables.length > 0) {
+    // The table listing without the start of the boot (a cut log) cannot tell EFI from BIOS, but the tables would
+    // make /sys/firmware, which reads as "BIOS": not written, rather than claim that.
+    parsed.notes.push(
+      `${file}: ACPI tables listed but the log does not start at boot (no "Linux version" line): EFI or BIOS ` +
+        'unknown, so the tables are not written (they would say BIOS)',
+    );
+    tables.length = 0;
   }
   if (tables.length > 0) {
     const count = new Map<string, number>();

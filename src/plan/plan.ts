@@ -127,7 +127,13 @@ export function plan(input: PlanInput): Plan {
   const hvmAvailable = fact('hvm.available') === true && !xenDisabled;
   const safe = fact('safe') === true;
   const grubFact = str('grub.variant');
-  const variant = grubFact === 'efi' || grubFact === 'bios' ? grubFact : profile.firmware.efi ? 'efi' : 'bios';
+  // The firmware decides when no rule did; unknown firmware (an imported log that does not tell) gets the BIOS
+  // GRUB, which an EFI machine boots in its legacy (CSM) mode, and the plan says it assumed so.
+  const variantAssumed = grubFact !== 'efi' && grubFact !== 'bios' && profile.firmware.efi === null;
+  const variant = grubFact === 'efi' || grubFact === 'bios' ? grubFact : profile.firmware.efi === true ? 'efi' : 'bios';
+  const firmwareNotes = variantAssumed
+    ? ['EFI or BIOS is unknown: the BIOS GRUB is written; on an EFI machine, boot it in legacy (CSM) mode.']
+    : [];
   const flavor = target.generation === '4.x' ? 'grub2' : 'legacy';
 
   const umaPresent = fact('uma.present') === true;
@@ -177,7 +183,11 @@ export function plan(input: PlanInput): Plan {
               : null,
     },
     vcpus: { host: hostCpus, dom0: outcome.dom0Vcpus, guests },
-    iommu: { available: fact('iommu.available') === true, hidden: [...new Set(hidden)] },
+    // null when no rule decided: the firmware's IOMMU tables are unknown (an imported log that does not list them).
+    iommu: {
+      available: fact('iommu.available') === true ? true : fact('iommu.available') === false ? false : null,
+      hidden: [...new Set(hidden)],
+    },
     xen: { options: xenOptions, cmdline: renderOptions(xenOptions) },
     dom0: {
       options: outcome.dom0,
@@ -207,12 +217,13 @@ export function plan(input: PlanInput): Plan {
     mouse: usbMouse(profile),
     grub: {
       variant,
+      variantAssumed,
       flavor,
       entries: grubEntries(target, xenArch, longMode, xenDisabled, xenOptions, outcome.dom0),
     },
     guest: { ...outcome.guest, ...(guests !== null && guestVcpus === 'host-cores' ? { vcpus: guests } : {}) },
     sysconfig: outcome.sysconfig,
-    notes: [...outcome.notes.map((n) => n.text), ...memoryNotes],
+    notes: [...outcome.notes.map((n) => n.text), ...memoryNotes, ...firmwareNotes],
     warnings: [...outcome.warnings.map((w) => w.text), ...planWarnings],
     decisions: outcome.decisions,
   };

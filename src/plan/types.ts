@@ -62,7 +62,8 @@ export interface Plan {
   };
   /** host: the logical CPUs Xen schedules (PCPUs); guests: the template's vCPUs. */
   vcpus: { host: number | null; dom0: number | 'all' | null; guests: number | null };
-  iommu: { available: boolean; hidden: string[] };
+  /** available: an IOMMU Xen can use; null when unknown (no rule decided: the firmware's tables are not known). */
+  iommu: { available: boolean | null; hidden: string[] };
   xen: { options: BootOption[]; cmdline: string };
   dom0: {
     options: BootOption[];
@@ -78,6 +79,8 @@ export interface Plan {
   mouse: { device: string | null; type: string | null; xtype: string | null } | null;
   grub: {
     variant: 'efi' | 'bios';
+    /** True when no rule chose the variant and EFI or BIOS is unknown: BIOS is assumed (a plan note says so). */
+    variantAssumed: boolean;
     flavor: 'legacy' | 'grub2';
     entries: GrubEntry[];
   };

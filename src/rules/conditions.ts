@@ -341,11 +341,15 @@ function dmi(c: DmiCondition, profile: HardwareProfile): string[] | null {
   return why;
 }
 
+/**
+ * An unknown firmware fact (efi or the IOMMU tables null: an imported log that does not tell) matches neither
+ * `efi: true` nor `efi: false`, neither `iommu: true` nor `iommu: false` (docs/rules.md).
+ */
 function firmware(c: FirmwareCondition, profile: HardwareProfile): string[] | null {
   const f = profile.firmware;
   const why: string[] = [];
   if (c.efi !== undefined) {
-    if (f.efi !== c.efi) return null;
+    if (f.efi === null || f.efi !== c.efi) return null;
     why.push(f.efi ? 'booted by EFI' : 'booted by BIOS');
   }
   if (c.efiBits !== undefined) {
@@ -355,8 +359,10 @@ function firmware(c: FirmwareCondition, profile: HardwareProfile): string[] | nu
   if (c.iommu !== undefined) {
     const tables = [f.iommu.dmar ? 'DMAR' : '', f.iommu.ivrs ? 'IVRS' : ''].filter(Boolean);
     // IOMMU groups or units mean the kernel drove an IOMMU, so the firmware described one, even where the ACPI
-    // table listing is unknown (imported logs).
+    // table listing is unknown (imported logs). Without them, an unknown listing leaves the answer unknown.
     const driven = f.iommu.groups > 0 || f.iommu.units.length > 0;
+    const known = f.iommu.dmar !== null && f.iommu.ivrs !== null;
+    if (!known && !driven && tables.length === 0) return null;
     if ((tables.length > 0 || driven) !== c.iommu) return null;
     if (tables.length) why.push(`IOMMU described by ACPI ${tables.join(' and ')}`);
     else if (driven) why.push(`the kernel drives an IOMMU (${f.iommu.groups} IOMMU groups${f.iommu.units.length ? `, ${f.iommu.units.join(' ')}` : ''})`);

@@ -27,7 +27,12 @@ describe('formatProfile', () => {
     ['atom-netbook', '64-bit (long mode): no, PAE: unknown', '  CPU flags: known only in part: lm no, vmx no, svm no\n'],
     ['xen-hvm-guest', '  CPU flags: not known\n'],
     ['thinkpad-t60', '\nMemory: unknown; installed modules (SMBIOS): 3.0 GiB (3145728 KiB)\n'],
-    ['firecracker-vm', '\nMemory: 23.5 GiB (24683656 KiB)\n'],
+    ['firecracker-vm', '\nMemory: 23.5 GiB (24683656 KiB)\n', '\nFirmware: BIOS (no EFI); ACPI tables: APIC DSDT FACP MCFG\n'],
+    [
+      'thinkpad-t60',
+      '\nFirmware: EFI or BIOS unknown; ACPI tables: unknown\n',
+      '\n  IOMMU: ACPI DMAR/IVRS tables unknown; kernel units: none; groups: 0\n',
+    ],
     ['xen-dom0', 'Hypervisor: Xen Dom0 (control domain) Xen 3.1.2-238.el5', 'DMI: Apple Computer, Inc. MacBookPro2,1'],
   ])('%s: %s', (name, ...expected) => {
     const text = formatProfile(profileOf(name), names);

@@ -79,6 +79,7 @@ export function t60Plan(): Plan {
     mouse: null,
     grub: {
       variant: 'bios',
+      variantAssumed: false,
       flavor: 'legacy',
       entries: [
         {

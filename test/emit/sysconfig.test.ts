@@ -159,6 +159,20 @@ describe('xenVerdicts', () => {
     });
   });
 
+  it("unknown firmware facts are '', never a guess: the IOMMU, and a BIOS GRUB written only by assumption", () => {
+    const p = t60Plan();
+    const v = xenVerdicts({
+      ...p,
+      iommu: { available: null, hidden: [] },
+      grub: { ...p.grub, variant: 'bios', variantAssumed: true },
+    });
+    expect(v).toMatchObject({ IOMMU: '', BOOT_FIRMWARE: '' });
+    // A variant a rule chose, or the firmware the profile knows, is written.
+    expect(xenVerdicts({ ...p, grub: { ...p.grub, variant: 'bios', variantAssumed: false } }).BOOT_FIRMWARE).toBe('bios');
+    expect(xenVerdicts({ ...p, grub: { ...p.grub, variant: 'efi', variantAssumed: false } }).BOOT_FIRMWARE).toBe('efi');
+    expect(xenVerdicts({ ...p, iommu: { available: false, hidden: [] } }).IOMMU).toBe('no');
+  });
+
   it('UMA: the device and, where the profile told it, the stolen size in MiB', () => {
     const p = t60Plan();
     expect(xenVerdicts({ ...p, uma: { present: true, device: '0000:05:00.0', stolenMiB: 512 } })).toMatchObject({

@@ -39,6 +39,25 @@ describe('dmesg: kernel, firmware', () => {
     expect(parsed.known).toEqual(['firmware.efi']);
     expect(parsed.files['proc/sys/kernel/osrelease']).toBe('3.13.0-32-generic\n');
   });
+
+  it('the probe reads the Z510 as booted by BIOS, with its tables and no IOMMU table', async () => {
+    const profile = await probeImport(await importFiles({ 'dmesg.txt': dataFile(Z510, 'dmesg.txt') }));
+    expect(profile.firmware).toMatchObject({ efi: false, iommu: { dmar: false, ivrs: false } });
+    expect(profile.firmware.acpiTables).toContain('MCFG');
+  });
+
+  it('a log cut after its start (the Z510 from line 50 on): EFI or BIOS unknown, so no table is written', async () => {
+    const cut = dataFile(Z510, 'dmesg.txt').split('\n').slice(49).join('\n');
+    const parsed = parseDmesg(cut, 'dmesg.txt');
+    expect(tables(parsed.files)).toEqual([]);
+    expect(parsed.dirs.filter((d) => d.startsWith('sys/firmware'))).toEqual([]);
+    expect(parsed.notes).toContain(
+      'dmesg.txt: ACPI tables listed but the log does not start at boot (no "Linux version" line): EFI or BIOS ' +
+        'unknown, so the tables are not written (they would say BIOS)',
+    );
+    const profile = await probeImport(await importFiles({ 'dmesg.txt': cut }));
+    expect(profile.firmware).toMatchObject({ efi: null, iommu: { dmar: null, ivrs: null } });
+  });
 });
 
 describe('dmesg: PCI', () => {

@@ -246,6 +246,33 @@ describe('UMA graphics', () => {
   });
 });
 
+describe('firmware: EFI or BIOS, and the IOMMU, where the profile does not know them', () => {
+  const NOTE = 'EFI or BIOS is unknown: the BIOS GRUB is written; on an EFI machine, boot it in legacy (CSM) mode.';
+
+  it('thinkpad-t60 (no log tells EFI from BIOS, none lists ACPI tables): BIOS assumed and said, IOMMU unknown', async () => {
+    const p = await planFor('thinkpad-t60', '3.0.3');
+    expect(p.grub).toMatchObject({ variant: 'bios', variantAssumed: true });
+    expect(p.notes).toContain(NOTE);
+    expect(p.iommu).toEqual({ available: null, hidden: [] });
+  });
+
+  it('firecracker-vm (a live snapshot: /sys/firmware without efi, ACPI tables without DMAR/IVRS): known', async () => {
+    const p = await planFor('firecracker-vm', '4.17');
+    expect(p.grub).toMatchObject({ variant: 'bios', variantAssumed: false });
+    expect(p.notes).not.toContain(NOTE);
+    expect(p.iommu.available).toBe(false);
+  });
+
+  it('a rule that chose the variant decides, unknown firmware or not (AMD on Xen 3.0.x: BIOS GRUB)', async () => {
+    const p = await planFor('amd-apu-laptop', '3.0.3');
+    expect(p.grub).toMatchObject({ variant: 'bios', variantAssumed: false });
+    expect(p.notes).not.toContain(NOTE);
+    // Its lspci lists IOMMU groups: an IOMMU is known, which Xen before 3.2 cannot use.
+    expect(p.iommu.available).toBe(false);
+    expect((await planFor('amd-apu-laptop', '4.17')).iommu.available).toBe(true);
+  });
+});
+
 describe('memory: MemTotal, or else the installed memory modules as the estimate', () => {
   const NOTE = /^MemTotal is unknown: the memory sizes are estimated from the (\d+) MiB of installed memory modules/;
 

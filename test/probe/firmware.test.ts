@@ -84,9 +84,23 @@ describe('probeFirmware', () => {
       },
     ],
     [
+      // A tree that did not capture the firmware (an imported log that does not tell): unknown, not "BIOS, no IOMMU".
       'nothing under /sys',
       { files: {} },
-      { efi: false, efiBits: null, acpiTables: [], iommu: { dmar: false, ivrs: false, units: [], groups: 0 } },
+      { efi: null, efiBits: null, acpiTables: [], iommu: { dmar: null, ivrs: null, units: [], groups: 0 } },
+    ],
+    [
+      // What the import writes for a kernel log read from its start with no EFI line: /sys/firmware. Without a table
+      // listing under it the ACPI tables stay unknown (a live kernel that read none: acpi=off, or no ACPI).
+      'an empty /sys/firmware: BIOS, the ACPI tables unknown',
+      { files: { 'sys/firmware': null } },
+      { efi: false, efiBits: null, acpiTables: [], iommu: { dmar: null, ivrs: null, units: [], groups: 0 } },
+    ],
+    [
+      // IOMMU groups without the table listing (the amd-apu-laptop's lspci lists them): groups known, tables not.
+      'IOMMU groups only',
+      { files: { 'sys/kernel/iommu_groups/0/type': 'DMA\n' } },
+      { efi: null, efiBits: null, acpiTables: [], iommu: { dmar: null, ivrs: null, units: [], groups: 1 } },
     ],
   ])('%s', async (_name, tree, expected) => {
     const reader = readerFor(tree);

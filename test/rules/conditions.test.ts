@@ -113,6 +113,15 @@ describe('cpu, memory, dmi, firmware, hypervisor', () => {
     ['firecracker-vm', { dmi: { sysVendor: '*' } }, false], // no DMI at all
     ['firecracker-vm', { firmware: { acpi: ['APIC', 'MCFG'], efi: false, iommu: false } }, true],
     ['firecracker-vm', { firmware: { acpi: ['DMAR'] } }, false],
+    // No log of the T60 tells EFI from BIOS or lists ACPI tables: unknown matches neither way.
+    ['thinkpad-t60', { firmware: { efi: false } }, false],
+    ['thinkpad-t60', { firmware: { efi: true } }, false],
+    ['thinkpad-t60', { firmware: { iommu: false } }, false],
+    ['thinkpad-t60', { firmware: { iommu: true } }, false],
+    ['thinkpad-t60', { not: { firmware: { efi: true } } }, true], // `not` of a condition that fails holds
+    // The ProBook's lspci lists 13 IOMMU groups: the kernel drove an IOMMU, whatever the unknown tables say.
+    ['amd-apu-laptop', { firmware: { iommu: true } }, true],
+    ['amd-apu-laptop', { firmware: { iommu: false } }, false],
     ['firecracker-vm', { firmware: { efiBits: 64 } }, false],
     ['xen-dom0', { hypervisor: { role: 'dom0', nested: false, xenHvm: true, detected: 'Xen' } }, true],
     ['xen-pv-guest', { hypervisor: { role: ['xen-pv', 'xen-hvm'], nested: true } }, true],
