@@ -81,7 +81,11 @@ export interface UsbInterface {
 
 /** Hardware virtualization as far as this machine can tell. */
 export type VtState =
-  | 'enabled' // the CPU has it and nothing says it is off
+  | 'enabled' // the CPU has it and firmware left it on: an MSR says so, or an Intel kernel >= 5.6 shows vmx
+  // The CPU has it (the flag shows), but whether firmware left it on is not known: an Intel kernel before 5.6 (or of
+  // unknown version) shows vmx even when IA32_FEATURE_CONTROL locks VMX off, Linux never hides svm when VM_CR.SVMDIS
+  // is set, and no MSR was readable (xen.md §4.2).
+  | 'unverified'
   | 'disabled-by-firmware' // the CPU has it (CPUID) but firmware locked it off (MSR, or the kernel cleared the flag)
   | 'absent' // the CPU does not have it (raw CPUID says so, or an old kernel that never hides the flag)
   | 'unknown'; // not in the flags, and nothing readable tells "absent" from "disabled"

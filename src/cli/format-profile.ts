@@ -113,7 +113,9 @@ function formatSystem(p: HardwareProfile): string[] {
   const vt =
     c.vt.state === 'enabled'
       ? `yes (${c.vt.technology === 'svm' ? 'AMD-V svm' : 'Intel VT-x vmx'})`
-      : c.vt.state === 'disabled-by-firmware'
+      : c.vt.state === 'unverified'
+        ? `present (${c.vt.technology === 'svm' ? 'AMD-V svm' : 'Intel VT-x vmx'}), firmware setting unverified`
+        : c.vt.state === 'disabled-by-firmware'
         ? `disabled by firmware (${c.vt.technology ?? 'VT'} present; enable it in the BIOS setup)`
         : c.vt.state === 'absent'
           ? 'no (the CPU lacks it)'

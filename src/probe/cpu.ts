@@ -401,7 +401,30 @@ function decideVt({ info, basic, ext, cpuid, msr, kernel }: VtFacts): Cpu['vt'] 
   const lockHere = lock !== null && lock.technology === technology ? lock : null;
   if (lockHere?.disabled) return result(technology, 'disabled-by-firmware');
   const flagPresent = technology === 'vmx' ? flagVmx : flagSvm;
-  if (flagPresent) return result(technology, 'enabled');
+  if (flagPresent) {
+    // The flag alone says firmware left VT on only where a kernel hides it otherwise: Intel from 5.6 (feat_ctl.c
+    // clears vmx when IA32_FEATURE_CONTROL locks VMX off). Older or unknown kernels show vmx either way, and no
+    // kernel hides svm when VM_CR.SVMDIS is set (xen.md §4.2); then only the MSR (lockHere) settles it.
+    if (lockHere !== null) return result(technology, 'enabled');
+    // feat_ctl.c fills the `vmx flags` line (init_vmx_capabilities()) only on the branch where VMX stays enabled, the
+    // other one clearing vmx (torvalds/linux arch/x86/kernel/cpu/feat_ctl.c, e.g. at 0b500f5b168c).
+    if (technology === 'vmx' && info.vmxFlags.length > 0) {
+      evidence.push('a `vmx flags` line: its kernel lists VMX features only when firmware left VMX enabled');
+      return result(technology, 'enabled');
+    }
+    if (technology === 'vmx' && oldKernel === false) {
+      evidence.push(`kernel ${kernel!.shown} (>= 5.6) would have cleared vmx had firmware locked VMX off`);
+      return result(technology, 'enabled');
+    }
+    evidence.push(
+      technology === 'svm'
+        ? 'Linux shows svm even when firmware set SVMDIS (MSR VM_CR 0xc0010114, not read)'
+        : oldKernel === true
+          ? `kernel ${kernel!.shown} is older than 5.6: it shows vmx even when firmware locked VMX off (MSR 0x3a, not read)`
+          : 'kernel version unknown: one older than 5.6 shows vmx even when firmware locked VMX off (MSR 0x3a, not read)',
+    );
+    return result(technology, 'unverified');
+  }
   // The CPU has it (CPUID) but the flags do not show it, or are not known to.
   if ((technology === 'vmx' ? vmxFlag : svmFlag) === null) return result(technology, lockHere ? 'enabled' : 'unknown');
   if (technology === 'vmx' && oldKernel !== true && lockHere === null) {

@@ -58,7 +58,7 @@ export interface CpuCondition {
   flags?: string[];
   /** None of these flags present (a flags line must exist: unknown flags never match `lacks`). */
   lacks?: string[];
-  vt?: OneOrMore<'enabled' | 'disabled-by-firmware' | 'absent' | 'unknown'>;
+  vt?: OneOrMore<'enabled' | 'unverified' | 'disabled-by-firmware' | 'absent' | 'unknown'>;
   longMode?: boolean | null;
   /** Glob over the model name. */
   modelName?: OneOrMore<string>;

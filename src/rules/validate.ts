@@ -68,7 +68,7 @@ export const RULE_KEYS = {
   sysconfig: ['file', 'set'],
 } as const satisfies Record<string, readonly string[]>;
 
-export const VT_STATES = ['enabled', 'disabled-by-firmware', 'absent', 'unknown'] as const;
+export const VT_STATES = ['enabled', 'unverified', 'disabled-by-firmware', 'absent', 'unknown'] as const;
 export const ROLES = ['dom0', 'xen-pv', 'xen-hvm', 'xen-pvh', 'guest', 'bare-metal', 'unknown'] as const;
 export const ARCHES = ['x86_64', 'x86_32'] as const;
 export const FACT_TYPES = ['boolean', 'string', 'number'] as const;

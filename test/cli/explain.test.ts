@@ -9,7 +9,7 @@ const run = runCli;
 describe('autoconfig explain', () => {
   it.each([
     // Core Duo with 945GM on Xen 3.0.2: VT-x, but UMA makes HVM unreliable there; 3.0.3 fixed it.
-    ['thinkpad-t60', '3.0.2', 'hvm', ['fact hvm.available = true', 'rule hvm-vmx (', 'fact hvm.unreliable = true']],
+    ['thinkpad-t60', '3.0.2', 'hvm', ['fact hvm.available = true', 'rule hvm-vmx-unverified (', 'fact hvm.unreliable = true']],
     ['thinkpad-t60', '3.0.3', 'hvm', ['fact hvm.available = true']],
     // VT-x locked off by firmware: the reason says to enable it.
     ['vt-disabled', '4.17', 'hvm', ['fact hvm.available = false', 'rule hvm-disabled-by-firmware (']],

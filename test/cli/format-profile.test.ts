@@ -20,7 +20,8 @@ describe('formatProfile', () => {
   });
 
   it.each([
-    ['thinkpad-t60', 'Hardware virtualization: yes (Intel VT-x vmx)', '64-bit (long mode): no'],
+    ['thinkpad-t60', 'Hardware virtualization: present (Intel VT-x vmx), firmware setting unverified', '64-bit (long mode): no'],
+    ['intel-nvidia-laptop', 'Hardware virtualization: yes (Intel VT-x vmx)  [cpuinfo flag vmx; kernel 5.8.0-38-generic (>= 5.6)'],
     ['vt-disabled', 'Hardware virtualization: disabled by firmware (vmx present; enable it in the BIOS setup)', '64-bit (long mode): yes'],
     ['firecracker-vm', 'Hardware virtualization: no (the CPU lacks it)', 'Hypervisor: virtual machine (kvm)'],
     ['thinkpad-t42', 'Hardware virtualization: no (the CPU lacks it)', '64-bit (long mode): no, PAE: no'],

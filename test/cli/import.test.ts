@@ -17,7 +17,8 @@ describe('autoconfig import', () => {
     const profile = await probe({ fs, root: '/snap' });
     const gpu = profile.pci.find((d) => d.slot === '0000:00:02.0');
     expect(gpu).toMatchObject({ vendor: '8086', device: '27a2', class: '03', subclass: '00', driver: 'i915' });
-    expect(profile.cpu).toMatchObject({ longMode: false, vt: { technology: 'vmx', state: 'enabled' } });
+    // vmx under kernel 4.9 (its root hubs' iManufacturer), which shows it even when firmware locked VT-x off.
+    expect(profile.cpu).toMatchObject({ longMode: false, vt: { technology: 'vmx', state: 'unverified' } });
   });
 
   it('refuses a non-empty output directory and reports unusable lines with file:line', async () => {

@@ -72,7 +72,9 @@ describe('autoconfig probe', () => {
       if (d.vendor && d.device) expect(text.stdout).toContain(`[${d.vendor}:${d.device}]`);
       if (d.driver) expect(text.stdout).toContain(`Kernel driver in use: ${d.driver}`);
     }
-    expect(text.stdout).toMatch(/Hardware virtualization: (yes|no|disabled by firmware|unknown)/);
+    expect(text.stdout).toMatch(
+      /Hardware virtualization: (yes|present \((Intel VT-x vmx|AMD-V svm)\), firmware setting unverified|no|disabled by firmware|unknown)/,
+    );
     expect(text.stdout).toMatch(/64-bit \(long mode\): (yes|no|unknown)/);
     expect(text.stdout).toMatch(/^Hypervisor: /m);
   });

@@ -146,7 +146,7 @@ describe('probeCpu on damaged input', () => {
     [
       'cut in the third CPU',
       cpuinfoTree(t510.slice(0, t510.indexOf('processor\t: 2') + 30)),
-      { family: 6, logicalCpus: 3, flagsKnown: true, vt: expect.objectContaining({ state: 'enabled' }) },
+      { family: 6, logicalCpus: 3, flagsKnown: true, vt: expect.objectContaining({ state: 'unverified' }) },
       [{ code: 'malformed', message: expect.stringMatching(/^\/proc\/cpuinfo: line 5\d: cut off/) }],
     ],
     [
@@ -390,7 +390,49 @@ describe('the VT verdict', () => {
       null,
       'absent',
     ],
-    ['the svm flag of a QEMU guest', machineTree('vm-virtwhat-qemu'), null, 'svm', 'enabled'],
+    ['the svm flag of a QEMU guest', machineTree('vm-virtwhat-qemu'), null, 'svm', 'unverified'],
+    // The flag without an MSR: verified only where a kernel would have hidden a locked-off vmx (xen.md §4.2).
+    [
+      'the vmx flag of a kernel older than 5.6: shown whether or not firmware locked VMX off',
+      machineTree(T510),
+      '2.6.18',
+      'vmx',
+      'unverified',
+      'kernel 2.6.18 is older than 5.6: it shows vmx even when firmware locked VMX off (MSR 0x3a, not read)',
+    ],
+    [
+      'the vmx flag of a kernel of unknown version',
+      machineTree(T510),
+      null,
+      'vmx',
+      'unverified',
+      'kernel version unknown: one older than 5.6 shows vmx even when firmware locked VMX off',
+    ],
+    [
+      'the vmx flag of a kernel >= 5.6, which clears it when firmware locked VMX off',
+      machineTree(T510),
+      '6.19.4-gentoo',
+      'vmx',
+      'enabled',
+      'kernel 6.19.4-gentoo (>= 5.6) would have cleared vmx had firmware locked VMX off',
+    ],
+    [
+      // feat_ctl.c fills the `vmx flags` line only where it leaves vmx set.
+      'a `vmx flags` line, whatever the kernel version',
+      machineTree('notebook-intel-i7-1165g7-tigerlake-ul'),
+      null,
+      'vmx',
+      'enabled',
+      'a `vmx flags` line',
+    ],
+    [
+      'the svm flag, on any kernel: Linux never hides svm when SVMDIS is set',
+      machineTree(EPYC),
+      '6.19.4-gentoo',
+      'svm',
+      'unverified',
+      'Linux shows svm even when firmware set SVMDIS (MSR VM_CR 0xc0010114, not read)',
+    ],
     ['an arm64 CPU', machineTree('virtwhat-esx-arm'), null, null, 'unknown', 'not an x86 CPU'],
   ])('%s', async (_name, tree, kernelRelease, technology, state, evidence) => {
     const { cpu } = await cpuOf(tree, { kernelRelease });
@@ -464,7 +506,8 @@ describe('raw CPUID and MSR sources', () => {
     const { cpu, diagnostics } = await cpuOf(tree, { kernelRelease: null }, { wrap });
     expect(cpu.cpuid).toEqual([]);
     expect(cpu.msr).toEqual({});
-    expect(cpu.vt).toMatchObject({ technology: 'vmx', state: 'enabled' });
+    // The vmx flag of a kernel of unknown version, and no MSR to say what firmware did with it.
+    expect(cpu.vt).toMatchObject({ technology: 'vmx', state: 'unverified' });
     expect(diagnostics).toEqual([]);
   });
 

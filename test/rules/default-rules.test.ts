@@ -205,16 +205,12 @@ const OLD = ['3.0.2', '3.0.3'];
 
 /** Rule id -> the fixture@target cells it must fire on; every other cell of the grid must not fire it. */
 const WHERE: Record<string, string[]> = {
-  'hvm-vmx': at(ALL, [
-    'thinkpad-t60',
-    'macbookpro5-5',
-    'intel-nvidia-laptop',
-    'desktop-amd-gpu',
-    'server-iommu-bmc',
-    'xen-dom0',
-    'xen-pv-guest',
-  ]),
-  'hvm-svm': at(ALL, ['amd-apu-laptop']),
+  // vmx verified only under kernels >= 5.6 (5.8, 5.9.8), which would have hidden a locked-off one; the others show
+  // it either way (4.9, 5.3 from the MacBook's root hubs, 4.18, unknown), and Linux never hides svm.
+  'hvm-vmx': at(ALL, ['intel-nvidia-laptop', 'desktop-amd-gpu']),
+  'hvm-vmx-unverified': at(ALL, ['thinkpad-t60', 'macbookpro5-5', 'server-iommu-bmc', 'xen-dom0', 'xen-pv-guest']),
+  'hvm-vmx-unverified-3.0': at(OLD, ['thinkpad-t60', 'macbookpro5-5', 'server-iommu-bmc', 'xen-dom0', 'xen-pv-guest']),
+  'hvm-svm-unverified': at(ALL, ['amd-apu-laptop']),
   'hvm-disabled-by-firmware': at(ALL, ['vt-disabled']),
   // Neither vmx nor svm (the Atom N270's lscpu prints no Virtualization line), under kernels that never hide vmx:
   // 3.14 and 4.18, the T42's as its USB root hubs' bcdDevice 0418 tells.
@@ -386,8 +382,18 @@ describe('decisions on the fixture machines', () => {
 
   it('HVM verdicts and their reasons', async () => {
     const reason = async (name: Fixture, profile = fixtureProfile(name)) => (await evaluate(profile, '4.17')).facts;
+    // Unverified VT stays available; the reason says what Xen logs if the firmware has it off.
     expect(await reason('thinkpad-t60')).toMatchObject({ 'hvm.available': true, 'hvm.technology': 'vmx' });
+    expect((await reason('thinkpad-t60'))['hvm.reason']).toBe(
+      'the CPU has Intel VT-x (vmx), but whether the firmware left it on is unverified: if not, Xen logs ' +
+        '"VMX disabled by BIOS" and offers no HVM guests; then enable Virtualization Technology in the BIOS setup',
+    );
+    expect((await evaluate(fixtureProfile('thinkpad-t60'), '3.0.2')).facts['hvm.reason']).toMatch(
+      /Xen logs "VMX disabled by Feature Control MSR\." and offers no HVM guests/,
+    );
     expect(await reason('amd-apu-laptop')).toMatchObject({ 'hvm.available': true, 'hvm.technology': 'svm' });
+    expect((await reason('amd-apu-laptop'))['hvm.reason']).toMatch(/Xen logs "AMD SVM Extension is disabled in BIOS\."/);
+    expect(await reason('intel-nvidia-laptop')).toMatchObject({ 'hvm.reason': 'the CPU has Intel VT-x (vmx)' });
     expect((await reason('vt-disabled'))['hvm.reason']).toMatch(/firmware disabled.*BIOS/);
     // No vmx or svm under its 4.18 kernel (the USB root hubs' bcdDevice 0418), which never hides vmx.
     expect((await reason('thinkpad-t42'))['hvm.reason']).toBe('the CPU lacks VT-x and AMD-V');
@@ -481,7 +487,8 @@ const dom0NoHvm = () =>
 const nestedVmx = () =>
   edit('kvm-guest', (p) => {
     p.cpu.flags.push('vmx');
-    p.cpu.vt = { technology: 'vmx', state: 'enabled', evidence: ['cpuinfo flag vmx'] };
+    // As the probe reads it: the flag, no MSR, no kernel release in the logs.
+    p.cpu.vt = { technology: 'vmx', state: 'unverified', evidence: ['cpuinfo flag vmx'] };
   });
 /** The T60 without its second display function (00:02.1), so that 00:02.0 is its only display device. */
 const t60Single = (): HardwareProfile =>
@@ -498,6 +505,18 @@ const npu = (release: string) => () => {
 };
 
 const VARIANTS: Variant[] = [
+  {
+    rule: 'hvm-svm',
+    why: 'the Renoir with VM_CR read: SVMDIS clear',
+    profile: () =>
+      edit('amd-apu-laptop', (p) => {
+        p.cpu.msr = { c0010114: '0000000000000000' };
+        p.cpu.vt = { technology: 'svm', state: 'enabled', evidence: ['MSR 0xc0010114 = 0x0: SVMDIS clear'] };
+      }),
+    xen: '4.17',
+    not: [{ profile: () => fixtureProfile('amd-apu-laptop'), xen: '4.17' }],
+    check: (out) => expect(out.facts).toMatchObject({ 'hvm.available': true, 'hvm.reason': 'the CPU has AMD-V (svm)' }),
+  },
   {
     rule: 'hvm-unknown-bare-metal',
     why: 'Pentium M without vmx or svm, under a kernel that may hide a locked-off vmx',
@@ -865,7 +884,7 @@ describe('boot-line cheatcodes over the shipped rules', () => {
     expect(out.dom0Memory).toBe('768M');
     expect(xmodule(out)).toBe('vesa');
     const replaced = out.decisions.filter((d) => d.overriddenBy?.startsWith('cheatcode:')).map((d) => d.rule);
-    expect(replaced).toEqual(expect.arrayContaining(['hvm-vmx', 'dom0-mem-3.0.2-hvm', 'x-xfree86-i810']));
+    expect(replaced).toEqual(expect.arrayContaining(['hvm-vmx-unverified', 'dom0-mem-3.0.2-hvm', 'x-xfree86-i810']));
     // The rules saw noxen: no Dom0 backends for a boot without Xen.
     expect(fired(out)).not.toContain('dom0-backends-xenlinux');
     expect(out.modules.load.map((m) => m.name)).not.toContain('netbk');

@@ -33,7 +33,7 @@ describe('the test rule set on real machines', () => {
     expect(out.facts).toEqual({
       'hvm.available': true,
       'hvm.technology': 'vmx',
-      'hvm.reason': 'VT-x present and enabled',
+      'hvm.reason': 'VT-x present',
       'arch.xen': 'x86_32',
       'arch.dom0': 'x86_32',
       'guests.64bit': false,
