@@ -75,7 +75,7 @@ describe('renderMenuLst', () => {
   it("the T60 on Xen 3.0.2 (real plan): 32-bit entries only, Dom0 memory in 3.0.2's KiB syntax", async () => {
     const text = renderMenuLst(await planFor('thinkpad-t60', '3.0.2'));
     expect(text).toMatch(/^default 0$/m);
-    expect(text).toContain('  kernel /boot/x86_32/xen.gz dom0_mem=524288\n  module /boot/x86_32/vmlinuz\n');
+    expect(text).toContain('  kernel /boot/x86_32/xen.gz dom0_mem=524288\n  module /boot/x86_32/vmlinuz-xen\n  module /boot/x86_32/initrd-xen.gz\n');
     expect(text).not.toContain('x86_64');
   });
 });
