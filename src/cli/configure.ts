@@ -161,7 +161,7 @@ function textReport(
   out.push(
     `Machine: ${[d.sysVendor, d.productName].filter(Boolean).join(' ') || 'unknown'}; ` +
       `${profile.cpu.modelName ?? 'unknown CPU'}, ${profile.cpu.logicalCpus ?? '?'} logical CPUs; ` +
-      `${p.memory.totalMiB === null ? 'memory unknown' : `${p.memory.totalMiB} MiB`}; ` +
+      `${p.memory.totalMiB !== null ? `${p.memory.totalMiB} MiB` : p.memory.installedMiB !== null ? `${p.memory.installedMiB} MiB installed` : 'memory unknown'}; ` +
       `${profile.pci.length} PCI, ${profile.usb.length} USB devices; ${profile.hypervisor.role}`,
   );
   out.push(
@@ -177,7 +177,7 @@ function textReport(
     `64-bit: ${yesNo(p.longMode)} — ${p.arch.xen} Xen, ${p.arch.dom0} Dom0, 64-bit guests ${p.arch.guests64 ? 'possible' : 'impossible'}`,
   );
   out.push(`UMA graphics: ${p.uma.present ? `yes${p.uma.device ? ` (${p.uma.device})` : ''}, takes main memory` : 'no'}`);
-  out.push(`IOMMU: ${p.iommu.available ? 'yes' : 'no'}${p.iommu.hidden.length ? `; hidden from Dom0: ${p.iommu.hidden.join(' ')}` : ''}`);
+  out.push(`IOMMU: ${p.iommu.available === null ? 'unknown (no ACPI table list)' : p.iommu.available ? 'yes' : 'no'}${p.iommu.hidden.length ? `; hidden from Dom0: ${p.iommu.hidden.join(' ')}` : ''}`);
   out.push(
     `Memory: Dom0 ${p.memory.dom0 ?? "Xen's default"}${p.memory.guestsMiB !== null ? `, about ${p.memory.guestsMiB} MiB left for guests` : ''}; ` +
       `vCPUs: Dom0 ${p.vcpus.dom0 ?? 'default'}, guests ${p.vcpus.guests ?? 'default'}`,

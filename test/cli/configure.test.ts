@@ -16,7 +16,8 @@ describe('autoconfig --dry-run', () => {
     ['thinkpad-t60', '3.0.3', ['HVM guests: yes (vmx) —', '+++ b/etc/xen/xend-config.sxp']],
     ['desktop-amd-gpu', '4.17', ['HVM guests: yes (vmx)', '64-bit: yes', '+++ b/boot/grub/grub.cfg', '+++ b/etc/xen/xl.conf']],
     ['vt-disabled', '4.17', ['HVM guests: no', 'BIOS']],
-    ['thinkpad-t42', '4.17', ['Xen cannot run here: the plain kernel boots by default']],
+    ['thinkpad-t42', '4.17', ['Xen cannot run here: the plain kernel boots by default', 'IOMMU: unknown (no ACPI table list)']],
+    ['thinkpad-t60', '4.17', ['; 3072 MiB installed; 20 PCI']],
   ])('%s on Xen %s: verdicts and diffs, and the machine tree is byte-for-byte unchanged', async (name, xen, expected) => {
     const { fs, vol, root } = loadFixture(name);
     const before = JSON.stringify(vol.toJSON());
