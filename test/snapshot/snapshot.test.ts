@@ -45,6 +45,18 @@ describe('snapshot', () => {
     expect(await probe({ fs, root: '/out' })).toEqual(direct);
   });
 
+  it('keeps /sys/firmware of a BIOS machine without ACPI tables: the copy still tells BIOS, not unknown', async () => {
+    const { fs, vol, root } = loadFixture('thinkpad-t60');
+    // The T60 as a machine whose kernel shows no ACPI tables: /sys/firmware stays, empty of efi/ and acpi/.
+    for (const path of Object.keys(vol.toJSON())) if (path.startsWith(`${root}/sys/firmware/`)) vol.unlinkSync(path);
+    vol.rmSync(`${root}/sys/firmware`, { recursive: true, force: true });
+    vol.mkdirSync(`${root}/sys/firmware`, { recursive: true });
+    const direct = await probe({ fs, root });
+    expect(direct.firmware.efi).toBe(false);
+    await snapshot({ fs, root, out: '/out', outFs: fs });
+    expect((await probe({ fs, root: '/out' })).firmware.efi).toBe(false);
+  });
+
   it('refuses a non-empty output directory without force, and writes nothing', async () => {
     const name = fixtureNames()[0]!;
     const { fs, vol, root } = loadFixture(name);
