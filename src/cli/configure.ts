@@ -176,7 +176,8 @@ function textReport(
   out.push(
     `64-bit: ${yesNo(p.longMode)} — ${p.arch.xen} Xen, ${p.arch.dom0} Dom0, 64-bit guests ${p.arch.guests64 ? 'possible' : 'impossible'}`,
   );
-  out.push(`UMA graphics: ${p.uma.present ? `yes${p.uma.device ? ` (${p.uma.device})` : ''}, takes main memory` : 'no'}`);
+  const stolen = p.uma.stolenMiB === null ? 'main memory' : `${p.uma.stolenMiB} MiB of main memory`;
+  out.push(`UMA graphics: ${p.uma.present ? `yes${p.uma.device ? ` (${p.uma.device})` : ''}, takes ${stolen}` : 'no'}`);
   out.push(`IOMMU: ${p.iommu.available === null ? 'unknown (no ACPI table list)' : p.iommu.available ? 'yes' : 'no'}${p.iommu.hidden.length ? `; hidden from Dom0: ${p.iommu.hidden.join(' ')}` : ''}`);
   out.push(
     `Memory: Dom0 ${p.memory.dom0 ?? "Xen's default"}${p.memory.guestsMiB !== null ? `, about ${p.memory.guestsMiB} MiB left for guests` : ''}; ` +
@@ -204,7 +205,7 @@ function jsonReport(p: Plan, files: { path: string; content: string }[]) {
     target: p.target,
     hvm: { available: p.hvm.available, technology: p.hvm.technology, reason: p.hvm.reason },
     longMode: p.longMode,
-    uma: { present: p.uma.present, device: p.uma.device },
+    uma: { present: p.uma.present, device: p.uma.device, stolenMiB: p.uma.stolenMiB },
     xen: { cmdline: p.xen.cmdline },
     dom0: { cmdline: p.dom0.cmdline, modules: p.dom0.modules.map((m) => m.name) },
     grub: { variant: p.grub.variant, entries: p.grub.entries },

@@ -47,6 +47,15 @@ describe('autoconfig --dry-run', () => {
     expect(r.stdout).toBe(plain.stdout);
   });
 
+  it("says how much memory UMA graphics takes where the machine tells (amdgpu's carve-out), in the report and JSON", async () => {
+    const { fs, root } = loadFixture('amd-apu-laptop');
+    // A carve-out a real APU reported (corpus desktop-asrock-x670e_taichi: 512M), at the Renoir's slot.
+    await fs.writeFile(`${root}/sys/devices/pci0000:00/0000:05:00.0/mem_info_vram_total`, `${512 << 20}\n`);
+    expect((await run(['--dry-run', '--root', root], fs)).stdout).toContain('UMA graphics: yes (0000:05:00.0), takes 512 MiB of main memory');
+    const json = JSON.parse((await run(['--dry-run', '--json', '--root', root], fs)).stdout) as { uma: unknown };
+    expect(json.uma).toEqual({ present: true, device: '0000:05:00.0', stolenMiB: 512 });
+  });
+
   it('falls back to the safe plan, says so and exits 3 when deciding fails', async () => {
     const { fs, root } = loadFixture('thinkpad-t60');
     const r = await run(['--dry-run', '--root', root, '--rules', '/no/such/rules'], fs);
