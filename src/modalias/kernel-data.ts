@@ -313,8 +313,8 @@ async function textFallback(
   issues: ModaliasIssue[],
 ): Promise<(table: KernelTable, error: KmodIndexError) => Table> {
   const names = [...new Set(indexed.flatMap((t) => TEXT_NEEDS[t]))];
-  const real = new Map<string, string | null>();
-  for (const name of names) real.set(name, await reader.realPath(posix.join(dir, name)).catch(() => null));
+  const paths = await Promise.all(names.map((name) => reader.realPath(posix.join(dir, name)).catch(() => null)));
+  const real = new Map(names.map((name, i) => [name, paths[i]!] as const));
   return (table, error) => {
     issues.push({ file: error.file, line: null, message: `${error.detail}; using ${TEXT[table]} instead` });
     const texts = new Map<string, string | null>();

@@ -112,11 +112,14 @@ export function plan(input: PlanInput): Plan {
     device: d.device,
     name: d.vendor && d.device ? (input.name?.(d.vendor, d.device) ?? null) : null,
   });
-  const chosenFor = (slot: string) => drivers.find((m) => m.id === slot)?.chosen ?? null;
+  const matchOf = new Map(drivers.map((m) => [m.id, m] as const));
+  // Matched against a kernel the Dom0 will not run (foreignKernel), a chosen module names nothing real there: only
+  // a bound driver (what the machine itself used) names the card's driver then.
+  const chosenFor = (slot: string) => (foreignKernel ? null : (matchOf.get(slot)?.chosen ?? null));
   const boundOr = (d: PciDevice) => d.driver ?? chosenFor(d.slot);
   const isWireless = (d: PciDevice) => {
     const driver = boundOr(d);
-    const path = driver === null ? undefined : drivers.find((m) => m.id === d.slot)?.paths[norm(driver)];
+    const path = driver === null ? undefined : matchOf.get(d.slot)?.paths[norm(driver)];
     return path?.includes('/drivers/net/wireless/') === true;
   };
   const display = profile.pci.filter((d) => d.class === '03');

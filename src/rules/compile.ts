@@ -46,6 +46,7 @@ function shippable(file: RuleFile): RuleFile {
  * anyway, and loading them twice would make every rule id a duplicate.
  */
 export function withoutShippedRules(paths: readonly string[]): { paths: string[]; skipped: string[] } {
+  if (paths.length === 0) return { paths: [], skipped: [] };
   const dir = realOrResolved(join(dataDir(), 'rules'));
   const out: string[] = [];
   const skipped: string[] = [];

@@ -150,6 +150,16 @@ describe('Dom0 modules and the kernel they were matched against', () => {
     const warned = p.warnings.some((w) => w.startsWith('No device modules listed: drivers were matched against'));
     expect(warned).toBe(!listed);
   });
+
+  it("names a card's driver only from what the machine bound when the kernel data is not the Dom0's", async () => {
+    const { fs, root } = loadFixture('thinkpad-t60');
+    const d = await decide({ fs, root, xen: '3.0.3' });
+    // The T60's Ethernet as a log without its bound driver: kmod's choice (e1000e, a 6.1 name) must not stand in.
+    const profile = { ...d.profile, pci: d.profile.pci.map((x) => (x.slot === '0000:02:00.0' ? { ...x, driver: null } : x)) };
+    const input = { profile, drivers: d.drivers.devices, target: d.target, outcome: d.outcome };
+    expect(plan({ ...input, kernel: { source: 'reference', release: '6.1.0-56-amd64' } }).netcards[0]!.driver).toBeNull();
+    expect(plan({ ...input, kernel: { source: 'target', release: '2.6.16-xen' } }).netcards[0]!.driver).toBe('e1000e');
+  });
 });
 
 describe('the network and sound cards the sysconfig files name (the first of each)', () => {
