@@ -491,7 +491,11 @@ async function rootHubKernel(reader: Reader): Promise<{ version: string; shown: 
   return { version, shown };
 }
 
-/** "0503" -> "5.3"; "030a" (a kernel before bin2bcd) -> "3.10"; null when not 4 hex digits. */
+/**
+ * "0503" -> "5.3"; "030a" (a kernel before bin2bcd) -> "3.10"; null when not 4 hex digits. Ambiguous for a
+ * pre-bin2bcd minor of 16-19 ("0310" is binary 3.16 but reads as BCD 3.10): both are before 5.6, so the VT
+ * verdict, the only user, is the same either way; only the evidence text may name the wrong minor.
+ */
 export function bcdKernelVersion(bcd: string): string | null {
   if (!/^[0-9a-f]{4}$/i.test(bcd)) return null;
   const radix = /^\d{4}$/.test(bcd) ? 10 : 16;
