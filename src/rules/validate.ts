@@ -139,16 +139,14 @@ export function globProblem(pattern: string): string | null {
   return null;
 }
 
-/** True when a pci or usb condition (outside any `not`) gives the rule devices. */
-export function hasDeviceCondition(c: Condition | undefined): boolean {
+/**
+ * True when a condition on one of `buses` (outside any `not`) gives the rule devices: pci or usb for device-scoped
+ * module actions, pci alone for `{slot}`.
+ */
+export function hasDeviceCondition(c: Condition | undefined, buses: readonly ('pci' | 'usb')[] = ['pci', 'usb']): boolean {
   if (!c) return false;
-  return c.pci !== undefined || c.usb !== undefined || (c.all ?? []).some(hasDeviceCondition) || (c.any ?? []).some(hasDeviceCondition);
-}
-
-/** True when a pci condition (outside any `not`) gives the rule PCI functions: what `{slot}` needs. */
-export function hasPciCondition(c: Condition | undefined): boolean {
-  if (!c) return false;
-  return c.pci !== undefined || (c.all ?? []).some(hasPciCondition) || (c.any ?? []).some(hasPciCondition);
+  const has = (x: Condition) => hasDeviceCondition(x, buses);
+  return buses.some((bus) => c[bus] !== undefined) || (c.all ?? []).some(has) || (c.any ?? []).some(has);
 }
 
 /** Sets an own property even for names like "__proto__" (rule files choose fact and variable names). */
@@ -560,7 +558,7 @@ class DocChecker {
         this.issue('device_action_without_device', prefer.pos, [...path, 'then', i, 'module', 'prefer'], "prefer chooses among the candidates of the rule's devices, but no pci or usb condition gives it devices");
       });
     }
-    if (then?.kind === 'seq' && !hasPciCondition(rule.when)) {
+    if (then?.kind === 'seq' && !hasDeviceCondition(rule.when, ['pci'])) {
       then.items.forEach((item, i) => {
         const fact = this.findNode(item, ['fact']);
         if (item.kind !== 'map' || item.entries.length !== 1 || fact?.kind !== 'map') return;

@@ -329,6 +329,9 @@ describe('helpers', () => {
     expect(hasDeviceCondition({ all: [{ cpu: {} }, { any: [{ usb: {} }] }] })).toBe(true);
     expect(hasDeviceCondition({ not: { pci: {} } })).toBe(false);
     expect(hasDeviceCondition(undefined)).toBe(false);
+    // Only PCI functions have the slot `{slot}` names.
+    expect(hasDeviceCondition({ all: [{ cpu: {} }, { any: [{ usb: {} }] }] }, ['pci'])).toBe(false);
+    expect(hasDeviceCondition({ any: [{ usb: {} }, { all: [{ pci: {} }] }] }, ['pci'])).toBe(true);
   });
 });
 
