@@ -1,6 +1,6 @@
 // plan(): the one plan for the machine, from the profile, the driver matches, the target Xen and the rules'
 // outcome. Pure: no I/O. Everything version-dependent about syntax is settled here, so the emitters only render.
-import type { DriverMatch } from '../modalias/index.ts';
+import type { DriverMatch, DriversReport } from '../modalias/index.ts';
 import type { BootOption, Decision, FactValue, RuleOutcome } from '../rules/types.ts';
 import type { HardwareProfile, PciDevice } from '../types.ts';
 import { versionAtLeast } from '../rules/version.ts';
@@ -15,7 +15,7 @@ export interface PlanInput {
   /** Device names for the sysconfig files (printed only); ids when absent. */
   name?: (vendor: string, device: string) => string | null;
   /** The kernel the drivers were matched against (DriversReport.kernel); absent: not known. */
-  kernel?: { source: 'target' | 'option' | 'reference'; release: string };
+  kernel?: Pick<DriversReport['kernel'], 'source' | 'release'>;
 }
 
 // PCI classes/subclasses a `skip.<class>` fact (cheatcodes noaudio, noscsi, nousb, ...) leaves out of the module
