@@ -6,7 +6,8 @@ export type ErrorCode =
   | 'E_OUTSIDE_ROOT' // a path that would leave the root/target
   | 'E_IO' // a filesystem operation failed where it must not
   | 'E_PARSE' // input data that cannot be used at all
-  | 'E_TIMEOUT';
+  | 'E_TIMEOUT'
+  | 'E_CHANGED'; // a file to take back is no longer what was written (removeFiles)
 
 export class AutoconfigError extends Error {
   readonly code: ErrorCode;

@@ -6,6 +6,11 @@
 // Paths are absolute as seen inside the target. No path may contain "..", and no existing component under the
 // target may be a symlink: a symlinked /etc in a target could point at the host's /etc, so writing through
 // symlinks is refused outright rather than resolved. Every path is checked before the first file is written.
+//
+// A symlink can be written too (an enabling link in a systemd .wants directory): created under a temporary name in
+// its directory, then renamed over the old link, so it too changes in one step. Its text must lead to a path inside
+// the target (a relative link may not climb above the target's root); it is never followed here. removeFiles()
+// takes back what writeFiles() wrote, only where the content is still exactly that.
 import { posix } from 'node:path';
 import { AutoconfigError, errnoCode } from '../errors.ts';
 import { nodeFsPromises, type FileHandleLike, type StatsLike, type WritableFsLike } from '../fs.ts';
@@ -42,6 +47,18 @@ export interface FileToWrite {
   mode?: number;
 }
 
+/** A symlink to create (or replace) at `path`; `symlink` is the link's text, e.g. "../autoconfig.service". */
+export interface SymlinkToWrite {
+  path: string;
+  symlink: string;
+}
+
+export type EntryToWrite = FileToWrite | SymlinkToWrite;
+
+function isSymlinkEntry(entry: EntryToWrite): entry is SymlinkToWrite {
+  return 'symlink' in entry && typeof entry.symlink === 'string';
+}
+
 export interface WriteOptions {
   /** The root the paths are inside of ("/" at boot). Must be an existing directory. */
   target: string;
@@ -74,7 +91,7 @@ export class WriteFilesError extends AutoconfigError {
 export const DEFAULT_BACKUP_SUFFIX = '.autoconfig-old';
 const DEFAULT_MODE = 0o644;
 
-export async function writeFiles(files: readonly FileToWrite[], options: WriteOptions): Promise<WriteResult> {
+export async function writeFiles(files: readonly EntryToWrite[], options: WriteOptions): Promise<WriteResult> {
   const fs = options.fs ?? nodeWriteFs;
   if ((options.dryRun as boolean | undefined) === true) {
     throw new AutoconfigError('E_USAGE', 'writeFiles has no dry run: do not call it to preview a plan');
@@ -84,25 +101,21 @@ export async function writeFiles(files: readonly FileToWrite[], options: WriteOp
     throw new AutoconfigError('E_USAGE', `invalid backup suffix ${JSON.stringify(suffix)}`);
   }
   const target = posix.resolve('/', options.target);
-  const checked = files.map((file) => ({ ...file, path: checkPath(file.path), bytes: toBytes(file.content) }));
-  const seen = new Set<string>();
-  for (const file of checked) {
-    if (seen.has(file.path)) throw new AutoconfigError('E_USAGE', `${file.path} is listed twice`, { path: file.path });
-    seen.add(file.path);
-    if (file.mode !== undefined && !(Number.isInteger(file.mode) && file.mode >= 0 && file.mode <= 0o7777)) {
-      throw new AutoconfigError('E_USAGE', `${file.path}: invalid mode ${String(file.mode)}`, { path: file.path });
-    }
-  }
+  const checked = checkEntries(files);
   await requireDirectory(fs, target);
   // Every path is checked before anything is written, so a refused path leaves the whole target untouched.
-  for (const file of checked) await checkComponents(fs, target, file.path, false);
+  for (const file of checked) await checkComponents(fs, target, file.path, false, file.kind);
 
   const result: WriteResult = { written: [], unchanged: [], backups: [] };
   const dirsToSync = new Set<string>();
   for (const file of checked) {
     try {
-      await checkComponents(fs, target, file.path, true);
-      if (await writeOne(fs, target, file.path, file.bytes, file.mode, suffix, result.backups)) {
+      await checkComponents(fs, target, file.path, true, file.kind);
+      const wrote =
+        file.kind === 'symlink'
+          ? await writeLink(fs, target, file.path, file.symlink, suffix, result.backups)
+          : await writeOne(fs, target, file.path, file.bytes, file.mode, suffix, result.backups);
+      if (wrote) {
         result.written.push(file.path);
         dirsToSync.add(posix.dirname(posix.join(target, file.path)));
       } else {
@@ -116,6 +129,50 @@ export async function writeFiles(files: readonly FileToWrite[], options: WriteOp
   }
   for (const dir of dirsToSync) await syncDirectory(fs, dir);
   return result;
+}
+
+type CheckedEntry =
+  | { kind: 'file'; path: string; bytes: Uint8Array; mode: number | undefined }
+  | { kind: 'symlink'; path: string; symlink: string };
+
+/** Paths normalised and unique, modes and link texts valid: every entry checked before anything is touched. */
+function checkEntries(entries: readonly EntryToWrite[]): CheckedEntry[] {
+  const seen = new Set<string>();
+  return entries.map((entry): CheckedEntry => {
+    const path = checkPath(entry.path);
+    if (seen.has(path)) throw new AutoconfigError('E_USAGE', `${path} is listed twice`, { path });
+    seen.add(path);
+    if (isSymlinkEntry(entry)) return { kind: 'symlink', path, symlink: checkLinkText(path, entry.symlink) };
+    const mode = entry.mode;
+    if (mode !== undefined && !(Number.isInteger(mode) && mode >= 0 && mode <= 0o7777)) {
+      throw new AutoconfigError('E_USAGE', `${path}: invalid mode ${String(mode)}`, { path });
+    }
+    return { kind: 'file', path, bytes: toBytes(entry.content), mode };
+  });
+}
+
+/**
+ * A link's text, refused unless it names a path inside the target: not empty, no NUL; absolute without "..";
+ * relative without climbing above the target's root from the link's directory ("../x" from /etc/a/b is fine,
+ * "../../../x" is not). The link is resolved inside the target by the system that boots from it, never here.
+ */
+function checkLinkText(path: string, text: string): string {
+  const refuse = (why: string) =>
+    new AutoconfigError('E_OUTSIDE_ROOT', `${path}: symlink text ${JSON.stringify(text)} ${why}`, { path });
+  if (typeof text !== 'string' || text === '') throw refuse('is empty');
+  if (text.includes('\0')) throw refuse('contains a NUL');
+  const parts = text.split('/').filter((p) => p !== '' && p !== '.');
+  if (text.startsWith('/')) {
+    if (parts.includes('..')) throw refuse('has ".." in an absolute link');
+    return text;
+  }
+  let depth = posix.dirname(path).split('/').filter((p) => p !== '').length;
+  for (const part of parts) {
+    depth += part === '..' ? -1 : 1;
+    if (depth < 0) throw refuse('leads out of the target root');
+  }
+  if (parts.length === 0) throw refuse('names no file');
+  return text;
 }
 
 /** The path normalised ("//etc/./x" -> "/etc/x"); refused when relative, with "..", a NUL, or no file name. */
@@ -174,9 +231,16 @@ async function lstatOrNull(fs: WriteFsLike, real: string): Promise<WriteStatsLik
 /**
  * Walks the directories of `path` under the target, one component at a time: a symlink is refused, a
  * non-directory is an error, a missing one is created when `create` (one level at a time, so mkdir never follows
- * a link). The file itself may be missing or a regular file, not a symlink or anything else.
+ * a link). The file itself may be missing or a regular file, not a symlink or anything else; for a symlink entry
+ * (`last` 'symlink') it may be missing or a symlink, which is replaced, never followed.
  */
-async function checkComponents(fs: WriteFsLike, target: string, path: string, create: boolean): Promise<void> {
+async function checkComponents(
+  fs: WriteFsLike,
+  target: string,
+  path: string,
+  create: boolean,
+  lastKind: 'file' | 'symlink' = 'file',
+): Promise<void> {
   const parts = path.split('/').filter((p) => p !== '');
   let inside = '';
   for (let i = 0; i < parts.length; i++) {
@@ -198,6 +262,10 @@ async function checkComponents(fs: WriteFsLike, target: string, path: string, cr
         throw ioError(path, `cannot create directory ${inside}`, error);
       }
       continue;
+    }
+    if (last && lastKind === 'symlink') {
+      if (!stats.isSymbolicLink()) throw new AutoconfigError('E_IO', `${path}: ${inside} exists and is not a symlink`, { path });
+      return;
     }
     if (stats.isSymbolicLink()) {
       let to = '';
@@ -339,6 +407,179 @@ async function writeOne(
     throw ioError(path, 'cannot write', error);
   }
   return true;
+}
+
+/** Creates a symlink under a temporary name next to `real` and renames it to `real`: the link changes in one step. */
+async function replaceLink(fs: WriteFsLike, real: string, text: string): Promise<void> {
+  const dir = posix.dirname(real);
+  const base = posix.basename(real);
+  for (let attempt = 0; ; attempt++) {
+    const temp = posix.join(dir, `.${base}.autoconfig-${tempTag()}.tmp`);
+    try {
+      await fs.symlink(text, temp);
+    } catch (error) {
+      if (errnoCode(error) === 'EEXIST' && attempt < 8) continue;
+      throw error;
+    }
+    try {
+      await fs.rename(temp, real);
+    } catch (error) {
+      await removeQuietly(fs, temp);
+      throw error;
+    }
+    return;
+  }
+}
+
+/** Creates or replaces the symlink `path` with the text `text`; false when it already is exactly that link. */
+async function writeLink(
+  fs: WriteFsLike,
+  target: string,
+  path: string,
+  text: string,
+  suffix: string,
+  backups: string[],
+): Promise<boolean> {
+  const real = posix.join(target, path);
+  let current: string | null = null;
+  try {
+    const stats = await lstatOrNull(fs, real);
+    if (stats !== null) current = await fs.readlink(real);
+  } catch (error) {
+    throw ioError(path, 'cannot read the current link', error);
+  }
+  if (current === text) return false;
+  if (current !== null) {
+    const backupReal = real + suffix;
+    try {
+      // As for files: the link replaced first is kept once, as a link with the same text.
+      if ((await lstatOrNull(fs, backupReal)) === null) {
+        await replaceLink(fs, backupReal, current);
+        backups.push(path + suffix);
+      }
+    } catch (error) {
+      throw ioError(path, `cannot keep a backup as ${path + suffix}`, error);
+    }
+  }
+  try {
+    await replaceLink(fs, real, text);
+  } catch (error) {
+    throw ioError(path, 'cannot create the symlink', error);
+  }
+  return true;
+}
+
+/** What is at a path inside the target now, as writeFiles() and removeFiles() see it (never through a symlink). */
+export type CurrentEntry =
+  | { kind: 'missing' }
+  | { kind: 'file'; bytes: Uint8Array; mode: number }
+  | { kind: 'symlink'; symlink: string }
+  /** Something writeFiles() would refuse: a symlink or non-directory on the way, a directory or device there. */
+  | { kind: 'refused'; reason: string };
+
+/**
+ * Reads what is at `path` inside the target without writing or following anything: the view a dry run shows a
+ * diff against. A path writeFiles() would refuse is 'refused' with the reason, not an exception.
+ */
+export async function readEntry(
+  path: string,
+  options: { target: string; fs?: WriteFsLike; kind?: 'file' | 'symlink' },
+): Promise<CurrentEntry> {
+  const fs = options.fs ?? nodeWriteFs;
+  const target = posix.resolve('/', options.target);
+  let normal: string;
+  try {
+    normal = checkPath(path);
+    await checkComponents(fs, target, normal, false, options.kind ?? 'file');
+  } catch (error) {
+    if (error instanceof AutoconfigError) return { kind: 'refused', reason: error.message };
+    throw error;
+  }
+  const real = posix.join(target, normal);
+  try {
+    const stats = await lstatOrNull(fs, real);
+    if (stats === null) return { kind: 'missing' };
+    if (stats.isSymbolicLink()) return { kind: 'symlink', symlink: await fs.readlink(real) };
+    return { kind: 'file', bytes: await readAll(fs, real, stats.size), mode: stats.mode & 0o7777 };
+  } catch (error) {
+    // A parent that is missing (ENOTDIR/ENOENT races) reads as missing; anything else is an I/O error.
+    if (errnoCode(error) === 'ENOENT') return { kind: 'missing' };
+    throw ioError(normal, 'cannot read', error);
+  }
+}
+
+export interface RemoveResult {
+  /** Paths removed (nothing was there before them). */
+  removed: string[];
+  /** Paths whose backup (NAME + suffix, kept when writeFiles() replaced it) was renamed back in their place. */
+  restored: string[];
+  /** Paths that were not there. */
+  absent: string[];
+}
+
+/**
+ * Takes back what writeFiles() wrote: each entry is removed only when it is still exactly what was written (a
+ * file's bytes, a link's text); where writeFiles() kept a backup of what it replaced, the backup is renamed back
+ * over it (one step), else the entry is unlinked. Every entry is checked first: if any one differs, or a path is
+ * refused (a symlink on the way), nothing is removed and the error (E_CHANGED or E_OUTSIDE_ROOT) names it.
+ * Directories writeFiles() created stay.
+ */
+export async function removeFiles(
+  entries: readonly EntryToWrite[],
+  options: { target: string; fs?: WriteFsLike; backupSuffix?: string },
+): Promise<RemoveResult> {
+  const fs = options.fs ?? nodeWriteFs;
+  const suffix = options.backupSuffix ?? DEFAULT_BACKUP_SUFFIX;
+  if (suffix === '' || suffix.includes('/') || suffix.includes('\0')) {
+    throw new AutoconfigError('E_USAGE', `invalid backup suffix ${JSON.stringify(suffix)}`);
+  }
+  const target = posix.resolve('/', options.target);
+  const checked = checkEntries(entries);
+  await requireDirectory(fs, target);
+  const plan: { entry: CheckedEntry; present: boolean; backup: boolean }[] = [];
+  for (const entry of checked) {
+    await checkComponents(fs, target, entry.path, false, entry.kind);
+    const current = await readEntry(entry.path, { target, fs, kind: entry.kind });
+    if (current.kind === 'refused') throw new AutoconfigError('E_OUTSIDE_ROOT', current.reason, { path: entry.path });
+    if (current.kind === 'missing') {
+      plan.push({ entry, present: false, backup: false });
+      continue;
+    }
+    const same =
+      entry.kind === 'symlink'
+        ? current.kind === 'symlink' && current.symlink === entry.symlink
+        : current.kind === 'file' && sameBytes(current.bytes, entry.bytes);
+    if (!same) {
+      throw new AutoconfigError('E_CHANGED', `${entry.path}: not what was written (changed since, or written by something else); nothing removed`, {
+        path: entry.path,
+      });
+    }
+    const backup = await readEntry(entry.path + suffix, { target, fs, kind: entry.kind });
+    plan.push({ entry, present: true, backup: backup.kind === entry.kind });
+  }
+  const result: RemoveResult = { removed: [], restored: [], absent: [] };
+  const dirsToSync = new Set<string>();
+  for (const { entry, present, backup } of plan) {
+    const real = posix.join(target, entry.path);
+    if (!present) {
+      result.absent.push(entry.path);
+      continue;
+    }
+    try {
+      if (backup) {
+        await fs.rename(real + suffix, real);
+        result.restored.push(entry.path);
+      } else {
+        await fs.unlink(real);
+        result.removed.push(entry.path);
+      }
+      dirsToSync.add(posix.dirname(real));
+    } catch (error) {
+      throw ioError(entry.path, backup ? `cannot put back ${entry.path + suffix}` : 'cannot remove', error);
+    }
+  }
+  for (const dir of dirsToSync) await syncDirectory(fs, dir);
+  return result;
 }
 
 /** fsyncs a directory so its renames survive a power cut; filesystems that cannot (memfs, some FUSE) are let be. */

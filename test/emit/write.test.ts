@@ -7,8 +7,11 @@ import { memfs } from 'memfs';
 import {
   DEFAULT_BACKUP_SUFFIX,
   nodeWriteFs,
+  readEntry,
+  removeFiles,
   WriteFilesError,
   writeFiles,
+  type EntryToWrite,
   type FileToWrite,
   type WriteFsLike,
 } from '../../src/emit/write.ts';
@@ -424,6 +427,140 @@ describe.each(envs)('writeFiles on %s', (_label, makeEnv) => {
     const dry = { target: env.target, fs: env.fs, dryRun: true } as unknown as Parameters<typeof writeFiles>[1];
     await expect(writeFiles(one, dry)).rejects.toMatchObject({ code: 'E_USAGE' });
     expect(tree(env.sync, env.target)).toEqual({});
+  });
+});
+
+// On a real directory only: memfs's rename() follows a symlink it is given (rename(2) moves the link itself), so a
+// link renamed into place there would become a copy of what it points at.
+describe.each(envs.filter(([label]) => label === 'real temp dir'))('symlinks, modes and removal on %s', (_label, makeEnv) => {
+  let env: Env;
+  beforeEach(() => {
+    env = makeEnv();
+  });
+  const unit = '/etc/systemd/system/autoconfig.service';
+  const link = '/etc/systemd/system/sysinit.target.wants/autoconfig.service';
+  const script = '/etc/init.d/autoconfig';
+  const entries: EntryToWrite[] = [
+    { path: unit, content: '[Unit]\n', mode: 0o644 },
+    { path: link, symlink: '../autoconfig.service' },
+    { path: script, content: '#!/bin/sh\n', mode: 0o755 },
+  ];
+
+  it('creates a symlink (never followed), an executable, and changes nothing the second time', async () => {
+    const first = await writeFiles(entries, { target: env.target, fs: env.fs });
+    expect(first).toEqual({ written: [unit, link, script], unchanged: [], backups: [] });
+    const t = tree(env.sync, env.target);
+    expect(t['etc/systemd/system/sysinit.target.wants/autoconfig.service']).toEqual({ type: 'link', to: '../autoconfig.service' });
+    expect(t['etc/init.d/autoconfig']).toMatchObject({ type: 'file', mode: 0o755 });
+    expect(temps(env.sync, env.target)).toEqual([]);
+    const second = await writeFiles(entries, { target: env.target, fs: env.fs });
+    expect(second).toEqual({ written: [], unchanged: [unit, link, script], backups: [] });
+    expect(tree(env.sync, env.target)).toEqual(t);
+  });
+
+  it('a 0644 file that should be 0755 is made executable in one rename, its old self kept as the backup', async () => {
+    put(env, script, '#!/bin/sh\n', 0o644);
+    const ino = env.sync.lstatSync(posix.join(env.target, script)).ino;
+    const result = await writeFiles([entries[2]!], { target: env.target, fs: env.fs });
+    expect(result).toEqual({ written: [script], unchanged: [], backups: [script + DEFAULT_BACKUP_SUFFIX] });
+    const t = tree(env.sync, env.target);
+    expect(t['etc/init.d/autoconfig']).toMatchObject({ mode: 0o755 });
+    expect(t['etc/init.d/autoconfig.autoconfig-old']).toMatchObject({ mode: 0o644 });
+    // A new inode: the mode came with the rename, not from a chmod of the live file.
+    expect(env.sync.lstatSync(posix.join(env.target, script)).ino).not.toBe(ino);
+  });
+
+  it('replaces a different symlink atomically, keeping the old one once as a link', async () => {
+    env.sync.mkdirSync(posix.join(env.target, posix.dirname(link)), { recursive: true });
+    env.sync.symlinkSync('/lib/systemd/system/autoconfig.service', posix.join(env.target, link));
+    const result = await writeFiles([entries[1]!], { target: env.target, fs: env.fs });
+    expect(result).toEqual({ written: [link], unchanged: [], backups: [link + DEFAULT_BACKUP_SUFFIX] });
+    const t = tree(env.sync, env.target);
+    expect(t['etc/systemd/system/sysinit.target.wants/autoconfig.service']).toEqual({ type: 'link', to: '../autoconfig.service' });
+    expect(t['etc/systemd/system/sysinit.target.wants/autoconfig.service.autoconfig-old']).toEqual({
+      type: 'link',
+      to: '/lib/systemd/system/autoconfig.service',
+    });
+    expect(temps(env.sync, env.target)).toEqual([]);
+  });
+
+  it.each([
+    ['../../../../../x', 'leads out of the target root'],
+    ['../../../../../etc/passwd', 'leads out of the target root'],
+    ['/etc/../../x', 'has ".." in an absolute link'],
+    ['', 'is empty'],
+    ['.', 'names no file'],
+  ])('refuses the symlink text %j before writing anything', async (text, why) => {
+    const call = writeFiles([entries[0]!, { path: link, symlink: text }], { target: env.target, fs: env.fs });
+    await expect(call).rejects.toMatchObject({ code: 'E_OUTSIDE_ROOT', path: link, message: expect.stringContaining(why) });
+    expect(tree(env.sync, env.target)).toEqual({});
+  });
+
+  it('accepts a link text that climbs exactly to the root, or an absolute one', async () => {
+    const result = await writeFiles(
+      [
+        { path: '/etc/a/b', symlink: '../../usr/x' },
+        { path: '/etc/a/c', symlink: '/etc/systemd/system/autoconfig.service' },
+      ],
+      { target: env.target, fs: env.fs },
+    );
+    expect(result.written).toEqual(['/etc/a/b', '/etc/a/c']);
+  });
+
+  it('refuses a symlink where a regular file is, and a symlinked directory on the way to a link', async () => {
+    put(env, link, 'a file, not a link');
+    await expect(writeFiles([entries[1]!], { target: env.target, fs: env.fs })).rejects.toMatchObject({
+      code: 'E_IO',
+      path: link,
+      message: expect.stringContaining('is not a symlink'),
+    });
+    const other = makeEnv();
+    other.sync.mkdirSync(posix.join(other.target, 'etc/systemd'), { recursive: true });
+    other.sync.symlinkSync(other.outside, posix.join(other.target, 'etc/systemd/system'));
+    await expect(writeFiles([entries[1]!], { target: other.target, fs: other.fs })).rejects.toMatchObject({
+      code: 'E_OUTSIDE_ROOT',
+    });
+    expect(tree(other.sync, other.outside)).toEqual({});
+  });
+
+  it('removeFiles takes back exactly what was written: unlinks new ones, renames backups back', async () => {
+    put(env, script, 'the old script\n', 0o700);
+    await writeFiles(entries, { target: env.target, fs: env.fs });
+    const result = await removeFiles(entries, { target: env.target, fs: env.fs });
+    expect(result).toEqual({ removed: [unit, link], restored: [script], absent: [] });
+    const t = tree(env.sync, env.target);
+    expect(t['etc/init.d/autoconfig']).toEqual({ type: 'file', hex: Buffer.from('the old script\n').toString('hex'), mode: 0o700 });
+    expect(Object.keys(t).filter((p) => p.includes('autoconfig'))).toEqual(['etc/init.d/autoconfig']);
+    // Again: nothing there, nothing done.
+    expect(await removeFiles(entries.slice(0, 2), { target: env.target, fs: env.fs })).toEqual({
+      removed: [],
+      restored: [],
+      absent: [unit, link],
+    });
+  });
+
+  it('removeFiles removes nothing when one entry was changed since, naming it', async () => {
+    await writeFiles(entries, { target: env.target, fs: env.fs });
+    put(env, script, '#!/bin/sh\n# edited by hand\n', 0o755);
+    const before = tree(env.sync, env.target);
+    await expect(removeFiles(entries, { target: env.target, fs: env.fs })).rejects.toMatchObject({
+      code: 'E_CHANGED',
+      path: script,
+    });
+    expect(tree(env.sync, env.target)).toEqual(before);
+    env.sync.symlinkSync('/elsewhere', posix.join(env.target, link + '.x'));
+    await expect(
+      removeFiles([{ path: link + '.x', symlink: '../autoconfig.service' }], { target: env.target, fs: env.fs }),
+    ).rejects.toMatchObject({ code: 'E_CHANGED', path: link + '.x' });
+  });
+
+  it('readEntry shows what is there without following links, and what would be refused', async () => {
+    await writeFiles(entries, { target: env.target, fs: env.fs });
+    const options = { target: env.target, fs: env.fs };
+    expect(await readEntry(link, { ...options, kind: 'symlink' })).toEqual({ kind: 'symlink', symlink: '../autoconfig.service' });
+    expect(await readEntry(script, options)).toMatchObject({ kind: 'file', mode: 0o755 });
+    expect(await readEntry('/etc/nothing/here', options)).toEqual({ kind: 'missing' });
+    expect(await readEntry(link, options)).toMatchObject({ kind: 'refused', reason: expect.stringContaining('symlink') });
   });
 });
 
