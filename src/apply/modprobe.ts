@@ -64,6 +64,14 @@ export type SpawnLike = (
   options: { stdio: ['ignore', 'pipe', 'pipe']; detached: boolean },
 ) => ChildLike;
 
+/**
+ * Progress of loadModules(), for a display: 'start' when modprobe is started for a module, 'done' when its result is
+ * in (every module gets one, also those skipped or refused without running anything). `index` counts from 1.
+ */
+export type LoadProgress =
+  | { phase: 'start'; index: number; total: number; name: string }
+  | { phase: 'done'; index: number; total: number; result: ModuleResult };
+
 export interface LoadOptions {
   /** A path, or a name looked up on PATH. Default: 'modprobe' on PATH, else /sbin/modprobe, /usr/sbin/modprobe. */
   modprobe?: string;
@@ -80,6 +88,8 @@ export interface LoadOptions {
   spawn?: SpawnLike;
   /** PATH used to find a bare modprobe name; default process.env.PATH. */
   path?: string;
+  /** Called as each module starts and ends; an exception it throws is ignored (a display must not stop loading). */
+  onProgress?: (event: LoadProgress) => void;
 }
 
 export const DEFAULT_PER_MODULE_MS = 4000;
@@ -160,13 +170,25 @@ export async function loadModules(modules: readonly ModuleToLoad[], options: Loa
   const modprobe = await findModprobe(options.modprobe ?? 'modprobe', options.path);
 
   const results: ModuleResult[] = [];
+  const total = modules.length;
+  const report = (event: LoadProgress) => {
+    try {
+      options.onProgress?.(event);
+    } catch {
+      // A broken display is not a reason to leave modules unloaded.
+    }
+  };
+  const push = (result: ModuleResult) => {
+    results.push(result);
+    report({ phase: 'done', index: results.length, total, result });
+  };
   let timedOut = false;
   for (const module of modules) {
     const base = { name: String(module.name), exitCode: null, signal: null, stderr: '', stdout: '', ms: 0, argv: [] };
     const remaining = totalMs - (performance.now() - start);
     if (remaining <= 0) {
       timedOut = true;
-      results.push({ ...base, status: 'skipped', detail: `skipped: the total time budget of ${totalMs} ms is spent` });
+      push({ ...base, status: 'skipped', detail: `skipped: the total time budget of ${totalMs} ms is spent` });
       continue;
     }
     let params: string[];
@@ -174,24 +196,25 @@ export async function loadModules(modules: readonly ModuleToLoad[], options: Loa
       if (!MODULE_NAME.test(base.name)) throw new Error(`invalid module name ${JSON.stringify(base.name)}`);
       params = module.options == null ? [] : splitModuleOptions(module.options);
     } catch (error) {
-      results.push({ ...base, status: 'failed', detail: `not run: ${(error as Error).message}` });
+      push({ ...base, status: 'failed', detail: `not run: ${(error as Error).message}` });
       continue;
     }
     if (modprobe === null) {
       const where = options.modprobe ?? `modprobe (PATH, ${FALLBACK_MODPROBES.join(', ')})`;
-      results.push({ ...base, status: 'failed', detail: `not run: ${where} not found or not executable` });
+      push({ ...base, status: 'failed', detail: `not run: ${where} not found or not executable` });
       continue;
     }
     const argv = [...extra, '--', base.name, ...params];
     const limit = Math.min(perModuleMs, Math.ceil(remaining));
     const cutByTotal = limit < perModuleMs;
+    report({ phase: 'start', index: results.length + 1, total, name: base.name });
     const outcome = await runOne(spawn, modprobe, argv, limit, graceMs);
     const result: ModuleResult = { ...base, ...outcome, argv };
     if (result.status === 'timeout' && cutByTotal) {
       timedOut = true;
       result.detail += ` (the total budget of ${totalMs} ms left only ${limit} ms)`;
     }
-    results.push(result);
+    push(result);
   }
   return { results, timedOut, modprobe };
 }

@@ -9,6 +9,7 @@ import {
   findModprobe,
   loadModules,
   splitModuleOptions,
+  type LoadProgress,
   type SpawnLike,
 } from '../../src/apply/modprobe.ts';
 
@@ -321,6 +322,46 @@ describe('loadModules with a fake modprobe', () => {
     await expect(loadModules([], { totalMs: Number.NaN })).rejects.toMatchObject({ code: 'E_USAGE' });
     await expect(loadModules([], { args: ['--', 'x'] })).rejects.toMatchObject({ code: 'E_USAGE' });
     await expect(loadModules([], { args: ['x'] })).rejects.toMatchObject({ code: 'E_USAGE' });
+  });
+
+  it('reports progress: start before each modprobe runs, done with its result, for every module in order', async () => {
+    const events: string[] = [];
+    const onProgress = (e: LoadProgress) => {
+      events.push(e.phase === 'start' ? `start ${e.index}/${e.total} ${e.name}` : `done ${e.index}/${e.total} ${e.result.name} ${e.result.status}`);
+      // A start is reported before modprobe runs: the fake has not logged this module yet.
+      if (e.phase === 'start') events.push(`calls so far ${calls().length}`);
+    };
+    const result = await loadModules([{ name: 'e1000e' }, { name: '-r' }, { name: 'fail' }, { name: 'hang' }, { name: 'late1' }], {
+      modprobe: fake,
+      // hang is cut by the total budget, so late1 is skipped without being started.
+      perModuleMs: 2000,
+      totalMs: 400,
+      onProgress,
+    });
+    expect(result.results.map((r) => r.status)).toEqual(['loaded', 'failed', 'failed', 'timeout', 'skipped']);
+    expect(events).toEqual([
+      'start 1/5 e1000e',
+      'calls so far 0',
+      'done 1/5 e1000e loaded',
+      'done 2/5 -r failed',
+      'start 3/5 fail',
+      'calls so far 1',
+      'done 3/5 fail failed',
+      'start 4/5 hang',
+      'calls so far 2',
+      'done 4/5 hang timeout',
+      'done 5/5 late1 skipped',
+    ]);
+  });
+
+  it('goes on loading when the progress callback throws', async () => {
+    const result = await loadModules([{ name: 'a' }, { name: 'b' }], {
+      modprobe: fake,
+      onProgress: () => {
+        throw new Error('display broke');
+      },
+    });
+    expect(result.results.map((r) => r.status)).toEqual(['loaded', 'loaded']);
   });
 
   it('has hwsetup limits by default', () => {

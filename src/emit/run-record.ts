@@ -1,0 +1,48 @@
+// The record of the last `--write`/`--apply` run, /var/lib/autoconfig/last-run.json inside the target root: what a
+// boot did, readable after the console has scrolled away (`/etc/init.d/autoconfig status` reads it, so does a
+// person with `cat`). Unlike the configuration files it changes on every run (times), and it is written with the
+// same atomic writer, so --dry-run never writes it.
+//
+// JSON with two-space indentation, one top-level key per line, `exitCode` and `summary` near the top: the init
+// script reads `  "exitCode": N,` and `  "summary": "...",` with sed, without a JSON parser.
+import type { Plan } from '../plan/types.ts';
+
+export const RUN_RECORD_PATH = '/var/lib/autoconfig/last-run.json';
+export const RUN_RECORD_FORMAT = 1;
+
+export interface RunRecordModule {
+  name: string;
+  status: 'loaded' | 'failed' | 'timeout' | 'skipped';
+  ms: number;
+  detail: string;
+}
+
+export interface RunRecord {
+  format: typeof RUN_RECORD_FORMAT;
+  /** autoconfig's version. */
+  version: string;
+  /** ISO 8601 time the run started. */
+  startedAt: string;
+  /** 'write' (--write) or 'apply' (--write --apply). */
+  mode: 'write' | 'apply';
+  /** The run's exit code (0, 1, 3, 4; README "Exit codes"). */
+  exitCode: number;
+  /** The one line printed at the end of the run. */
+  summary: string;
+  /** Wall time of each stage, ms; null for a stage that did not run. */
+  durationsMs: { decide: number; render: number; write: number | null; apply: number | null; total: number };
+  /** What failed: planning or rendering (the safe plan was used), a write, the modules. */
+  failures: string[];
+  /** Paths inside the target. */
+  files: { written: string[]; unchanged: string[]; backups: string[] };
+  /** modprobe results in load order; null without --apply. */
+  modules: RunRecordModule[] | null;
+  /** The total module time budget ran out. */
+  modulesTimedOut: boolean;
+  /** The plan, as `--dry-run --json` prints it under `plan`. */
+  plan: Plan;
+}
+
+export function renderRunRecord(record: RunRecord): string {
+  return `${JSON.stringify(record, null, 2)}\n`;
+}
