@@ -6,6 +6,8 @@ export interface CliIO {
   stderr(text: string): void;
   fs: WritableFsLike;
   cwd: string;
+  /** stdout is a terminal: progress may be drawn in place with \r (hwsetup's style); else plain lines. */
+  isTTY: boolean;
 }
 
 export const EXIT = {

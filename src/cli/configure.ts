@@ -4,7 +4,7 @@
 import { posix } from 'node:path';
 import { loadModules, type LoadResult } from '../apply/modprobe.ts';
 import { render } from '../emit/render.ts';
-import { writeFiles, type WriteFsLike } from '../emit/write.ts';
+import { WriteFilesError, writeFiles, type WriteFsLike, type WriteResult } from '../emit/write.ts';
 import { AutoconfigError } from '../errors.ts';
 import type { FsLike } from '../fs.ts';
 import { PciNames } from '../ids/pci-ids.ts';
@@ -20,6 +20,8 @@ import { parseArgs } from './_args.ts';
 import { EXIT, type CliIO } from './_io.ts';
 import { unifiedDiff } from './diff.ts';
 import { describeAction } from './format-decisions.ts';
+import { moduleProgress } from './progress.ts';
+import { recordRun, type RunFacts } from './run-record.ts';
 
 /** Exit codes of the configure modes (README "Exit codes"). */
 export const CONFIGURE_EXIT = {
@@ -54,6 +56,9 @@ export async function runConfigure(argv: readonly string[], io: CliIO): Promise<
   const root = posix.resolve(io.cwd, (options.root as string | undefined) ?? '/');
   const target = posix.resolve(io.cwd, (options.target as string | undefined) ?? root);
   const xen = (options.xen as string | undefined) ?? null;
+  // For the run record: when it started and how long each stage took.
+  const startedAt = new Date();
+  const t0 = performance.now();
 
   const failures: string[] = [];
   let thePlan: Plan;
@@ -93,6 +98,7 @@ export async function runConfigure(argv: readonly string[], io: CliIO): Promise<
   }
   // Rule-file errors leave the bad rules out; the plan from the good ones stands, but say so and exit 3. The
   // emitters refuse values they cannot write safely (a control character from a rule): then the safe plan.
+  const tDecided = performance.now();
   let files: ReturnType<typeof render>;
   try {
     files = render(thePlan);
@@ -109,7 +115,38 @@ export async function runConfigure(argv: readonly string[], io: CliIO): Promise<
     return failures.length > 0 ? CONFIGURE_EXIT.safePlan : CONFIGURE_EXIT.ok;
   }
 
-  const result = await writeFiles(files, { target, fs: io.fs as unknown as WriteFsLike });
+  const tRendered = performance.now();
+  // The record and the summary line end every --write run, a failed write too (then main reports it, exit 1).
+  const ms = (from: number, to: number) => Math.round(to - from);
+  const facts = (exitCode: number, written: WriteResult, loaded: LoadResult | null, tWritten: number, tApplied: number | null, more: string[] = []): RunFacts => ({
+    startedAt,
+    apply,
+    exitCode,
+    durationsMs: {
+      decide: ms(t0, tDecided),
+      render: ms(tDecided, tRendered),
+      write: ms(tRendered, tWritten),
+      apply: tApplied === null ? null : ms(tWritten, tApplied),
+      total: ms(t0, performance.now()),
+    },
+    failures: [...failures, ...more],
+    fileCount: files.length,
+    files: written,
+    loaded,
+    plan: thePlan,
+    target,
+  });
+  let result: WriteResult;
+  try {
+    result = await writeFiles(files, { target, fs: io.fs as unknown as WriteFsLike });
+  } catch (error) {
+    const partial = error instanceof WriteFilesError ? error.partial : { written: [], unchanged: [], backups: [] };
+    const why = `writing failed: ${error instanceof Error ? error.message : String(error)}`;
+    await recordRun(facts(CONFIGURE_EXIT.error, partial, null, performance.now(), null, [why]), io);
+    throw error;
+  }
+  const tWritten = performance.now();
+  let loaded: LoadResult | null = null;
   io.stdout(
     `wrote ${result.written.length} file(s) under ${target}, ${result.unchanged.length} unchanged` +
       (result.backups.length ? `, kept ${result.backups.length} backup(s)` : '') +
@@ -120,17 +157,22 @@ export async function runConfigure(argv: readonly string[], io: CliIO): Promise<
   let code: number = failures.length > 0 ? CONFIGURE_EXIT.safePlan : CONFIGURE_EXIT.ok;
   if (apply) {
     const timeout = Number(options['module-timeout'] ?? 4000);
-    const loaded = await loadModules(
+    // On a terminal one line redrawn in place, then the listing; elsewhere one line per module as it ends.
+    const progress = moduleProgress(io);
+    loaded = await loadModules(
       thePlan.dom0.modules.map((m) => ({ name: m.name, options: m.options })),
       {
         perModuleMs: Number.isFinite(timeout) && timeout > 0 ? timeout : 4000,
         ...(target === '/' ? {} : { root: target }),
         ...(typeof options.modprobe === 'string' ? { modprobe: options.modprobe } : {}),
+        onProgress: (event) => progress.onProgress(event),
       },
     );
-    io.stdout(formatLoad(loaded));
+    progress.end();
+    if (io.isTTY) io.stdout(formatLoad(loaded));
     if (code === CONFIGURE_EXIT.ok && loaded.results.some((r) => r.status !== 'loaded')) code = CONFIGURE_EXIT.modules;
   }
+  await recordRun(facts(code, result, loaded, tWritten, apply ? performance.now() : null), io);
   return code;
 }
 

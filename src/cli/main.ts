@@ -18,6 +18,8 @@ export interface MainOptions {
   stderr?: (text: string) => void;
   fs?: WritableFsLike;
   cwd?: string;
+  /** Whether stdout is a terminal; default: process.stdout's, or false when `stdout` is given (captured output). */
+  isTTY?: boolean;
 }
 
 const COMMANDS: Record<string, { run: (argv: readonly string[], io: CliIO) => Promise<number>; summary: string }> = {
@@ -59,6 +61,7 @@ export async function main(options: MainOptions): Promise<number> {
     stderr: options.stderr ?? ((text) => process.stderr.write(text)),
     fs: options.fs ?? nodeFsPromises,
     cwd: options.cwd ?? process.cwd(),
+    isTTY: options.isTTY ?? (options.stdout === undefined && process.stdout.isTTY === true),
   };
   const [first, ...rest] = options.argv;
   if (first === undefined || first === '--help' || first === '-h' || first === 'help') {

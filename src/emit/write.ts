@@ -65,6 +65,8 @@ export interface WriteOptions {
   fs?: WriteFsLike;
   /** Appended to a replaced file's name for its backup; default ".autoconfig-old". */
   backupSuffix?: string;
+  /** false: keep no backup of what is replaced (a file rewritten on every run, such as the run record). */
+  backup?: boolean;
   /** Dry runs are the plan's business: nothing here pretends to write. */
   dryRun?: false;
 }
@@ -100,6 +102,7 @@ export async function writeFiles(files: readonly EntryToWrite[], options: WriteO
   if (suffix === '' || suffix.includes('/') || suffix.includes('\0')) {
     throw new AutoconfigError('E_USAGE', `invalid backup suffix ${JSON.stringify(suffix)}`);
   }
+  const keep = options.backup === false ? null : suffix;
   const target = posix.resolve('/', options.target);
   const checked = checkEntries(files);
   await requireDirectory(fs, target);
@@ -113,8 +116,8 @@ export async function writeFiles(files: readonly EntryToWrite[], options: WriteO
       await checkComponents(fs, target, file.path, true, file.kind);
       const wrote =
         file.kind === 'symlink'
-          ? await writeLink(fs, target, file.path, file.symlink, suffix, result.backups)
-          : await writeOne(fs, target, file.path, file.bytes, file.mode, suffix, result.backups);
+          ? await writeLink(fs, target, file.path, file.symlink, keep, result.backups)
+          : await writeOne(fs, target, file.path, file.bytes, file.mode, keep, result.backups);
       if (wrote) {
         result.written.push(file.path);
         dirsToSync.add(posix.dirname(posix.join(target, file.path)));
@@ -372,7 +375,7 @@ async function writeOne(
   path: string,
   bytes: Uint8Array,
   mode: number | undefined,
-  suffix: string,
+  suffix: string | null,
   backups: string[],
 ): Promise<boolean> {
   const real = posix.join(target, path);
@@ -388,7 +391,7 @@ async function writeOne(
     return false;
   }
 
-  if (current !== null) {
+  if (current !== null && suffix !== null) {
     const backupReal = real + suffix;
     try {
       // A backup from an earlier run is the original file: it is never replaced.
@@ -437,7 +440,7 @@ async function writeLink(
   target: string,
   path: string,
   text: string,
-  suffix: string,
+  suffix: string | null,
   backups: string[],
 ): Promise<boolean> {
   const real = posix.join(target, path);
@@ -449,7 +452,7 @@ async function writeLink(
     throw ioError(path, 'cannot read the current link', error);
   }
   if (current === text) return false;
-  if (current !== null) {
+  if (current !== null && suffix !== null) {
     const backupReal = real + suffix;
     try {
       // As for files: the link replaced first is kept once, as a link with the same text.

@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import type { WritableFsLike } from '../../src/fs.ts';
 import { loadFixture, repoRoot } from '../_support/memfs.ts';
 import { runCli } from '../_support/cli.ts';
+import { RUN_RECORD_PATH } from '../../src/emit/run-record.ts';
+import { VERSION } from '../../src/version.ts';
 
 const run = runCli;
 
@@ -97,13 +99,119 @@ describe('autoconfig --write', () => {
     expect(Object.keys(vol.toJSON()).filter((p) => p.startsWith('/target/')).sort()).toContain('/target/etc/sysconfig/xen');
     const second = await run(['--write', '--root', root, '--target', '/target'], fs);
     expect(second.stdout).toMatch(/^wrote 0 file\(s\) under \/target, \d+ unchanged/);
-    expect(JSON.stringify(vol.toJSON())).toBe(after);
+    // The configuration is untouched; only the run record (times) is new.
+    const withoutRecord = (json: Record<string, unknown>) =>
+      JSON.stringify(Object.fromEntries(Object.entries(json).filter(([p]) => p !== `/target${RUN_RECORD_PATH}`)));
+    expect(withoutRecord(vol.toJSON())).toBe(withoutRecord(JSON.parse(after) as Record<string, unknown>));
     // Nothing outside the target besides what was there.
     expect(Object.keys(vol.toJSON()).every((p) => p.startsWith('/target/') || p.startsWith(root))).toBe(true);
   });
+
+  it('leaves a run record with the plan --dry-run --json shows, and ends with a one-line summary', async () => {
+    const { fs, vol, root } = loadFixture('thinkpad-t60');
+    await fs.mkdir('/target', { recursive: true });
+    const dry = JSON.parse((await run(['--dry-run', '--json', '--root', root, '--xen', '3.0.3'], fs)).stdout) as { plan: unknown; files: unknown[] };
+    expect(Object.keys(vol.toJSON()).some((p) => p.includes('last-run'))).toBe(false);
+    const r = await run(['--write', '--root', root, '--target', '/target', '--xen', '3.0.3'], fs);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines.at(-1)).toMatch(
+      new RegExp(`^autoconfig: wrote ${dry.files.length} of ${dry.files.length} files, exit 0, \\d+\\.\\d s; record /target/var/lib/autoconfig/last-run\\.json$`),
+    );
+    const text = vol.toJSON()[`/target${RUN_RECORD_PATH}`] as string;
+    const record = JSON.parse(text) as Record<string, unknown>;
+    expect(Object.keys(record)).toEqual([
+      'format', 'version', 'startedAt', 'mode', 'exitCode', 'summary', 'durationsMs', 'failures', 'files', 'modules', 'modulesTimedOut', 'plan',
+    ]);
+    expect(record).toMatchObject({ format: 1, version: VERSION, mode: 'write', exitCode: 0, summary: lines.at(-1), failures: [], modules: null });
+    expect(Date.parse(record['startedAt'] as string)).not.toBeNaN();
+    expect(record['durationsMs']).toEqual({
+      decide: expect.any(Number),
+      render: expect.any(Number),
+      write: expect.any(Number),
+      apply: null,
+      total: expect.any(Number),
+    });
+    expect((record['files'] as { written: string[] }).written).toContain('/etc/sysconfig/xen');
+    expect(record['plan']).toEqual(dry.plan);
+    // One top-level key per line, as the init script's sed reads them.
+    expect(text).toContain('\n  "exitCode": 0,\n');
+  });
+
+  it('a record that cannot be written is said on stderr and changes neither the exit code nor the files', async () => {
+    const { fs, vol, root } = loadFixture('thinkpad-t60');
+    await fs.mkdir('/target/var/lib', { recursive: true });
+    await fs.writeFile('/target/var/lib/autoconfig', 'a file where the directory should be');
+    const r = await run(['--write', '--root', root, '--target', '/target'], fs);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^autoconfig: cannot write the run record \/target\/var\/lib\/autoconfig\/last-run\.json: .*\/var\/lib\/autoconfig/m);
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toMatch(/, exit 0, [\d.]+ s; no record$/);
+    expect(vol.toJSON()['/target/etc/sysconfig/xen']).toBeDefined();
+  });
+
+  it('a write that fails is recorded (exit 1, what failed), then reported as the error it is', async () => {
+    const { fs, vol, root } = loadFixture('thinkpad-t60');
+    await fs.mkdir('/target', { recursive: true });
+    await fs.symlink('/elsewhere', '/target/etc');
+    const r = await run(['--write', '--root', root, '--target', '/target'], fs);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('does not write through symlinks');
+    const record = JSON.parse(vol.toJSON()[`/target${RUN_RECORD_PATH}`] as string) as { exitCode: number; failures: string[] };
+    expect(record.exitCode).toBe(1);
+    expect(record.failures.at(-1)).toMatch(/^writing failed: .*symlink/);
+    expect(r.stdout).toMatch(/autoconfig: wrote 0 of \d+ files, exit 1, /);
+  });
 });
 
+// A modprobe that fails for blkbk and loads everything else; its argv ends "-- NAME".
+const picky = join(tmp, 'modprobe-picky');
+writeFileSync(picky, '#!/bin/sh\nfor a in "$@"; do name=$a; done\n[ "$name" != blkbk ] || { echo "modprobe: FATAL: Module blkbk not found" >&2; exit 1; }\n');
+chmodSync(picky, 0o755);
+
 describe('autoconfig --apply', () => {
+  it('not on a terminal: one plain line per module as it ends, the summary, and the record with each result', async () => {
+    const { fs, vol, root } = loadFixture('xen-dom0');
+    await fs.mkdir('/target', { recursive: true });
+    const r = await run(['--apply', '--root', root, '--target', '/target', '--modprobe', picky], fs, { isTTY: false });
+    expect(r.code).toBe(4);
+    expect(r.stdout).not.toContain('\r');
+    const moduleLines = r.stdout.split('\n').filter((l) => /^autoconfig: (loaded|failed|timeout|skipped) /.test(l));
+    expect(moduleLines.length).toBeGreaterThan(1);
+    moduleLines.forEach((line, i) => expect(line).toMatch(new RegExp(`\\(${i + 1}/${moduleLines.length}, \\d+ ms\\)`)));
+    expect(moduleLines).toContainEqual(expect.stringMatching(/^autoconfig: failed blkbk \(\d+\/\d+, \d+ ms\): modprobe exited with 1$/));
+    expect(moduleLines).toContainEqual(expect.stringMatching(/^autoconfig: loaded netbk \(\d+\/\d+, \d+ ms\)$/));
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toMatch(
+      new RegExp(`^autoconfig: wrote \\d+ of \\d+ files, loaded ${moduleLines.length - 1}/${moduleLines.length} modules \\(1 failed: blkbk\\), exit 4, [\\d.]+ s; record /target/var/lib/autoconfig/last-run\\.json$`),
+    );
+    const record = JSON.parse(vol.toJSON()[`/target${RUN_RECORD_PATH}`] as string) as {
+      mode: string;
+      exitCode: number;
+      modules: { name: string; status: string; ms: number; detail: string }[];
+      durationsMs: { apply: number | null };
+    };
+    expect(record).toMatchObject({ mode: 'apply', exitCode: 4 });
+    expect(record.durationsMs.apply).toEqual(expect.any(Number));
+    expect(record.modules).toContainEqual({ name: 'blkbk', status: 'failed', ms: expect.any(Number), detail: 'modprobe exited with 1' });
+    expect(record.modules).toHaveLength(moduleLines.length);
+  });
+
+  it('on a terminal: hwsetup-style progress redrawn in place with \\r, cleared, then the listing', async () => {
+    const { fs, root } = loadFixture('xen-dom0');
+    await fs.mkdir('/target', { recursive: true });
+    const r = await run(['--apply', '--root', root, '--target', '/target', '--modprobe', picky], fs, { isTTY: true });
+    expect(r.code).toBe(4);
+    const drawn = [...r.stdout.matchAll(/\r(Loading modules: \[(\d+)\/(\d+)\] ([\w-]+)) */g)];
+    expect(drawn.length).toBeGreaterThan(1);
+    drawn.forEach((m, i) => expect([Number(m[2]), Number(m[3])]).toEqual([i + 1, drawn.length]));
+    expect(drawn.map((m) => m[4])).toContain('blkbk');
+    // Cleared: the last \r-drawn text is blanked and the cursor is back at the start of the line.
+    const clear = r.stdout.indexOf('\r' + ' '.repeat(drawn.at(-1)![1]!.length) + '\r');
+    expect(clear).toBeGreaterThan(r.stdout.lastIndexOf('Loading modules:'));
+    expect(r.stdout.slice(clear)).toMatch(/^\r +\rmodprobe \(\d+\/\d+ loaded\):\n/);
+    expect(r.stdout).toMatch(/ {2}failed +blkbk: modprobe exited with 1/);
+    expect(r.stdout).not.toMatch(/^autoconfig: loaded /m);
+  });
+
   it('returns within the module time limit when modprobe hangs, and exits 4', async () => {
     const hang = join(tmp, 'modprobe-hang');
     writeFileSync(hang, '#!/bin/sh\nexec sleep 60\n');

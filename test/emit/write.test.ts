@@ -208,6 +208,17 @@ describe.each(envs)('writeFiles on %s', (_label, makeEnv) => {
     expect(read(env, '/etc/default/grub.orig')).toBe('GRUB_TIMEOUT=5\n');
   });
 
+  it('keeps no backup when asked not to (a file rewritten on every run)', async () => {
+    put(env, '/var/lib/autoconfig/last-run.json', '{"run":1}\n');
+    const result = await writeFiles([{ path: '/var/lib/autoconfig/last-run.json', content: '{"run":2}\n' }], {
+      target: env.target,
+      fs: env.fs,
+      backup: false,
+    });
+    expect(result).toEqual({ written: ['/var/lib/autoconfig/last-run.json'], unchanged: [], backups: [] });
+    expect(Object.keys(tree(env.sync, env.target))).toEqual(['var', 'var/lib', 'var/lib/autoconfig', 'var/lib/autoconfig/last-run.json']);
+  });
+
   it('rewrites a file whose content is right but whose mode is not', async () => {
     put(env, '/etc/init.d/x', '#!/bin/sh\n', 0o644);
     const result = await writeFiles([{ path: '/etc/init.d/x', content: '#!/bin/sh\n', mode: 0o755 }], {
