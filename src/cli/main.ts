@@ -8,6 +8,7 @@ import { CONFIGURE_FLAGS, runConfigure } from './configure.ts';
 import { runDrivers } from './drivers.ts';
 import { runExplain } from './explain.ts';
 import { runImport } from './import.ts';
+import { runInstallBoot } from './install-boot.ts';
 import { runProbe } from './probe.ts';
 import { runRules } from './rules.ts';
 import { runSnapshot } from './snapshot.ts';
@@ -29,12 +30,17 @@ const COMMANDS: Record<string, { run: (argv: readonly string[], io: CliIO) => Pr
   drivers: { run: runDrivers, summary: 'match every device against the kernel module data, like kmod' },
   explain: { run: runExplain, summary: 'every decision of the rules with rule, file:line and evidence [TOPIC]' },
   rules: { run: runRules, summary: 'rules lint [DIR...]: check rule files' },
+  'install-boot': {
+    run: runInstallBoot,
+    summary: 'install the systemd unit and init script that run --write --apply at boot [--target DIR] [--exec PATH] [--remove] [--dry-run]',
+  },
 };
 
 export const USAGE = `autoconfig ${VERSION}: probe this machine and configure Xen, Dom0 and its drivers
 
 Usage: autoconfig --dry-run [--root DIR] [--xen VERSION] [--rules DIR]... [--json]
        autoconfig --write [--apply] [--target DIR] [--root DIR] [--xen VERSION] [--rules DIR]...
+       autoconfig install-boot [--target DIR] [--exec PATH] [--remove] [--dry-run] [--json]
        autoconfig <command> [options]
 
   --dry-run    show the verdicts, the decisions and every file that would be written (as a diff); writes nothing
@@ -43,7 +49,7 @@ Usage: autoconfig --dry-run [--root DIR] [--xen VERSION] [--rules DIR]... [--jso
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+  .map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`)
   .join('\n')}
 
 Common options:
@@ -72,9 +78,10 @@ export async function main(options: MainOptions): Promise<number> {
     io.stdout(`${VERSION}\n`);
     return EXIT.ok;
   }
-  // The main use has no command word: `autoconfig --dry-run`, `autoconfig --write --apply`.
-  if (options.argv.some((a) => CONFIGURE_FLAGS.includes(a))) return run('configure', runConfigure, options.argv, io);
+  // The main use has no command word: `autoconfig --dry-run`, `autoconfig --write --apply`. A command word comes
+  // first (`install-boot --dry-run` is install-boot's own dry run).
   const command = COMMANDS[first];
+  if (!command && options.argv.some((a) => CONFIGURE_FLAGS.includes(a))) return run('configure', runConfigure, options.argv, io);
   if (!command) {
     io.stderr(`autoconfig: unknown command "${first}"\n\n${USAGE}`);
     return EXIT.usage;

@@ -225,7 +225,7 @@ log() {
 	if [ -S "$SYSLOG_SOCKET" ] && have logger; then
 		logger -t "$NAME" "$*" 2>/dev/null || :
 	elif [ -w "$KMSG" ]; then
-		printf '%s: %s\\n' "$NAME" "$*" >>"$KMSG" 2>/dev/null || :
+		{ printf '%s: %s\\n' "$NAME" "$*" >>"$KMSG"; } 2>/dev/null || :
 	fi
 }
 
@@ -278,7 +278,7 @@ do_start() {
 		summary=$(record_value summary)
 		[ -z "$summary" ] || log "$summary"
 		[ "$rc" = 0 ] || log "exit $rc: $(meaning "$rc"); the boot goes on (details: $RECORD)"
-		echo "$rc" >"$DONE" 2>/dev/null || :
+		{ echo "$rc" >"$DONE"; } 2>/dev/null || :
 		return 0
 		;;
 	124 | 137 | 143)
@@ -295,7 +295,7 @@ do_start() {
 
 # A run at boot has nothing to stop; \`stop\` forgets that it ran, so that \`status\` says "not running", as LSB asks.
 do_stop() {
-	rm -f "$DONE"
+	rm -f "$DONE" 2>/dev/null
 	return 0
 }
 
