@@ -30,9 +30,20 @@ export { decide, type DecideOptions, type Decided } from './plan/decide.ts';
 export { plan, safePlan, targetInfo, type PlanInput } from './plan/plan.ts';
 export type { Plan, GrubEntry, TargetInfo, PlanDevice } from './plan/types.ts';
 export { render, type RenderedFile } from './emit/render.ts';
-export { writeFiles, type WriteResult } from './emit/write.ts';
+export {
+  writeFiles,
+  removeFiles,
+  readEntry,
+  type WriteResult,
+  type RemoveResult,
+  type EntryToWrite,
+  type FileToWrite,
+  type SymlinkToWrite,
+} from './emit/write.ts';
+export { renderBootFiles, BOOT_PATHS, type BootFile, type BootFilesOptions } from './emit/boot.ts';
+export { RUN_RECORD_PATH, type RunRecord } from './emit/run-record.ts';
 export { shellQuote, formatShellVars } from './emit/shell.ts';
-export { loadModules, type LoadResult } from './apply/modprobe.ts';
+export { loadModules, type LoadResult, type LoadProgress } from './apply/modprobe.ts';
 export { main, type MainOptions } from './cli/main.ts';
 export { formatProfile } from './cli/format-profile.ts';
 export type * from './types.ts';
