@@ -112,7 +112,7 @@ function formatSystem(p: HardwareProfile): string[] {
   out.push(`CPU: ${c.modelName ?? 'unknown model'}${ident ? ` (${ident})` : ''}${counts ? `, ${counts}` : ''}`);
   const vt =
     c.vt.state === 'enabled'
-      ? `yes (${c.vt.technology === 'svm' ? 'AMD-V svm' : 'Intel VT-x vmx'})`
+      ? `yes (${c.vt.technology === 'svm' ? 'AMD-V svm' : c.vt.technology === 'vmx' ? 'Intel VT-x vmx' : 'VT-x or AMD-V'})`
       : c.vt.state === 'unverified'
         ? `present (${c.vt.technology === 'svm' ? 'AMD-V svm' : 'Intel VT-x vmx'}), firmware setting unverified`
         : c.vt.state === 'disabled-by-firmware'

@@ -435,6 +435,44 @@ function decideVt({ info, basic, ext, cpuid, msr, kernel }: VtFacts): Cpu['vt'] 
   return result(technology, 'unknown');
 }
 
+/**
+ * The VT verdict of a Xen Dom0. There the CPU flags and CPUID are Xen's filtered view: a pvops PV Dom0 shows no vmx
+ * or svm, whatever the CPU has (xen.md §4.3; the QEMU boot of issue #9 §3 showed "hypervisor" but no svm in a Dom0 whose
+ * Xen runs HVM guests with AMD-V), so they prove nothing either way. Xen's own capabilities do: it lists hvm-* only
+ * when it enabled VT-x/AMD-V at boot. Without an hvm-* entry Xen found none it could use (the CPU lacks it, the
+ * firmware disabled it, or this Xen needs EPT/NPT for HVM), which `xl dmesg` tells apart: unknown here. Without the
+ * list (no /sys/hypervisor/properties/capabilities), unknown too. The technology follows the vendor (VT-x is
+ * Intel's and its licensees', AMD-V AMD's and Hygon's), else what the CPU's own evidence named.
+ */
+export function dom0Vt(cpu: Pick<Cpu, 'vendor' | 'vt'>, capabilities: readonly string[]): Cpu['vt'] {
+  const hvm = capabilities.filter((c) => c.startsWith('hvm-'));
+  const filtered =
+    "in a Xen Dom0 the CPU flags and CPUID are what Xen lets it see, not the CPU's (a pvops PV Dom0 shows no vmx/svm): not used";
+  const byVendor = VENDOR_TECHNOLOGY[cpu.vendor ?? ''] ?? cpu.vt.technology;
+  if (hvm.length > 0) {
+    const which = byVendor === 'svm' ? 'AMD-V' : byVendor === 'vmx' ? 'VT-x' : 'VT-x/AMD-V';
+    return {
+      technology: byVendor,
+      state: 'enabled',
+      evidence: [`Xen's capabilities list ${hvm.join(' ')}: Xen enabled ${which} at boot`, filtered],
+    };
+  }
+  const why =
+    capabilities.length > 0
+      ? `Xen's capabilities (${capabilities.join(' ')}) offer no hvm-*: Xen found no VT-x/AMD-V it could use (the CPU ` +
+        'lacks it, the firmware disabled it, or this Xen needs EPT/NPT for HVM; xl dmesg tells which)'
+      : "Xen's capabilities are unknown (no /sys/hypervisor/properties/capabilities)";
+  return { technology: cpu.vt.technology, state: 'unknown', evidence: [why, filtered] };
+}
+
+const VENDOR_TECHNOLOGY: Record<string, 'vmx' | 'svm'> = {
+  GenuineIntel: 'vmx',
+  CentaurHauls: 'vmx',
+  '  Shanghai  ': 'vmx',
+  AuthenticAMD: 'svm',
+  HygonGenuine: 'svm',
+};
+
 function msrVerdict(
   msr: Record<string, string>,
   evidence: string[],

@@ -2,7 +2,7 @@
 import { nodeFsPromises, type FsLike } from '../fs.ts';
 import type { HardwareProfile } from '../types.ts';
 import { Reader } from './_reader.ts';
-import { probeCpu } from './cpu.ts';
+import { dom0Vt, probeCpu } from './cpu.ts';
 import { probeDmi } from './dmi.ts';
 import { probeFirmware } from './firmware.ts';
 import { probeGraphicsMemory } from './graphics-memory.ts';
@@ -54,6 +54,8 @@ export async function probeWith(reader: Reader): Promise<HardwareProfile> {
     probeGraphicsMemory(reader, pci),
   ]);
   const hypervisor = await probeHypervisor(reader, { cpu, dmi, pci });
+  // In a Xen Dom0 the CPU flags hide VMX/SVM: Xen's capabilities (hvm-*) tell instead (cpu.ts dom0Vt).
+  if (hypervisor.role === 'dom0') cpu.vt = dom0Vt(cpu, hypervisor.xen.capabilities);
   return {
     version: 1,
     pci,

@@ -393,6 +393,8 @@ function hypervisor(c: HypervisorCondition, profile: HardwareProfile): string[] 
     why.push(nested ? `inside a virtual machine (${h.role})` : `not inside a virtual machine (${h.role})`);
   }
   if (c.xenHvm !== undefined) {
+    // No capabilities list (no /sys/hypervisor/properties/capabilities) is unknown: neither true nor false holds.
+    if (h.xen.capabilities.length === 0) return null;
     const hvm = h.xen.capabilities.filter((cap) => cap.startsWith('hvm-'));
     if (hvm.length > 0 !== c.xenHvm) return null;
     why.push(hvm.length ? `Xen offers ${hvm.join(' ')}` : 'Xen offers no hvm-* capability');

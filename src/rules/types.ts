@@ -100,7 +100,7 @@ export interface HypervisorCondition {
   detected?: OneOrMore<string>;
   /** Running inside another virtual machine (any role but dom0, bare-metal, unknown). */
   nested?: boolean;
-  /** Xen's own capabilities list includes an hvm-* entry. */
+  /** Xen's own capabilities list includes an hvm-* entry; an unknown list (none read) matches neither value. */
   xenHvm?: boolean;
 }
 

@@ -128,7 +128,10 @@ describe('cpu, memory, dmi, firmware, hypervisor', () => {
     ['firecracker-vm', { firmware: { efiBits: 64 } }, false],
     ['xen-dom0', { hypervisor: { role: 'dom0', nested: false, xenHvm: true, detected: 'Xen' } }, true],
     ['xen-pv-guest', { hypervisor: { role: ['xen-pv', 'xen-hvm'], nested: true } }, true],
-    ['firecracker-vm', { hypervisor: { detected: 'kvm', nested: true, xenHvm: false } }, true],
+    ['firecracker-vm', { hypervisor: { detected: 'kvm', nested: true } }, true],
+    // No Xen capabilities list at all: unknown, so neither xenHvm value holds.
+    ['firecracker-vm', { hypervisor: { xenHvm: false } }, false],
+    ['firecracker-vm', { hypervisor: { xenHvm: true } }, false],
     ['thinkpad-t60', { hypervisor: { role: 'bare-metal', nested: false } }, true],
     ['thinkpad-t60', { hypervisor: { detected: 'kvm' } }, false],
   ])('%s %j: %s', async (fixture, c, match) => {

@@ -208,9 +208,13 @@ const WHERE: Record<string, string[]> = {
   // vmx verified only under kernels >= 5.6 (5.8, 5.9.8), which would have hidden a locked-off one; the others show
   // it either way (4.9, 5.3 from the MacBook's root hubs, 4.18, unknown), and Linux never hides svm.
   'hvm-vmx': at(ALL, ['intel-nvidia-laptop', 'desktop-amd-gpu']),
-  'hvm-vmx-unverified': at(ALL, ['thinkpad-t60', 'macbookpro5-5', 'server-iommu-bmc', 'xen-dom0', 'xen-pv-guest']),
-  'hvm-vmx-unverified-3.0': at(OLD, ['thinkpad-t60', 'macbookpro5-5', 'server-iommu-bmc', 'xen-dom0', 'xen-pv-guest']),
+  // Not in the Dom0: its flags are Xen's view, and Xen's capabilities decide (hvm-dom0-*).
+  'hvm-vmx-unverified': at(ALL, ['thinkpad-t60', 'macbookpro5-5', 'server-iommu-bmc', 'xen-pv-guest']),
+  'hvm-vmx-unverified-3.0': at(OLD, ['thinkpad-t60', 'macbookpro5-5', 'server-iommu-bmc', 'xen-pv-guest']),
   'hvm-svm-unverified': at(ALL, ['amd-apu-laptop']),
+  // Their notes only where HVM stays planned: not in the PV guest, not on the T60 under 4.17 (no Xen for its CPU).
+  'hvm-vmx-unverified-note': [...at(OLD, ['thinkpad-t60']), ...at(ALL, ['macbookpro5-5', 'server-iommu-bmc'])],
+  'hvm-svm-unverified-note': at(ALL, ['amd-apu-laptop']),
   'hvm-disabled-by-firmware': at(ALL, ['vt-disabled']),
   // Neither vmx nor svm (the Atom N270's lscpu prints no Virtualization line), under kernels that never hide vmx:
   // 3.14 and 4.18, the T42's as its USB root hubs' bcdDevice 0418 tells.
@@ -484,6 +488,12 @@ const dom0Amd = () =>
   });
 const dom0NoHvm = () =>
   edit('xen-dom0', (p) => void (p.hypervisor.xen.capabilities = ['xen-3.0-x86_64', 'xen-3.0-x86_32p']));
+/** The RHEL5 Dom0 without /sys/hypervisor/properties/capabilities, its CPU verdict as the probe then makes it. */
+const dom0CapsUnknown = () =>
+  edit('xen-dom0', (p) => {
+    p.hypervisor.xen.capabilities = [];
+    p.cpu.vt = { technology: 'vmx', state: 'unknown', evidence: ["Xen's capabilities are unknown"] };
+  });
 const nestedVmx = () =>
   edit('kvm-guest', (p) => {
     p.cpu.flags.push('vmx');
@@ -543,7 +553,24 @@ const VARIANTS: Variant[] = [
     why: 'a Dom0 whose Xen lists no hvm-*',
     profile: dom0NoHvm,
     xen: '4.17',
-    check: (out) => expect(out.facts['hvm.available']).toBe(false),
+    not: [{ profile: dom0CapsUnknown, xen: '4.17' }],
+    check: (out) => {
+      expect(out.facts['hvm.available']).toBe(false);
+      // Its XenLinux kernel shows vmx, but in a Dom0 that proves nothing: no "HVM guests planned" note.
+      expect(out.notes.map((n) => n.rule)).not.toContain('hvm-vmx-unverified-note');
+    },
+  },
+  {
+    rule: 'hvm-dom0-xen-caps-unknown',
+    why: 'a Dom0 whose Xen capabilities could not be read (no /sys/hypervisor/properties/capabilities)',
+    profile: dom0CapsUnknown,
+    xen: '4.17',
+    not: [{ profile: dom0NoHvm, xen: '4.17' }],
+    check: (out) => {
+      expect(out.facts).toMatchObject({ 'hvm.available': false });
+      expect(out.facts['hvm.reason']).toMatch(/could not be read/);
+      expect(fired(out)).not.toContain('hvm-unknown-bare-metal');
+    },
   },
   {
     rule: 'iommu-xen',
