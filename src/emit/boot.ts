@@ -270,13 +270,15 @@ do_start() {
 	fi
 	printf '%s\\n' "Autoconfiguring Xen, Dom0 and its drivers (autoconfig --write --apply, at most $LIMIT s)..."
 	log "starting"
+	# The record's start time before the run: its summary is logged only when this run wrote a new one.
+	before=$(record_value startedAt)
 	set -- ${words}
 	bounded "$@"
 	rc=$?
 	case $rc in
 	0 | 3 | 4)
 		summary=$(record_value summary)
-		[ -z "$summary" ] || log "$summary"
+		[ -z "$summary" ] || [ "$(record_value startedAt)" = "$before" ] || log "\${summary#autoconfig: }"
 		[ "$rc" = 0 ] || log "exit $rc: $(meaning "$rc"); the boot goes on (details: $RECORD)"
 		{ echo "$rc" >"$DONE"; } 2>/dev/null || :
 		return 0

@@ -262,7 +262,18 @@ describe.each(shells)('the init script under %s', (label, shell, available) => {
     // The kernel log has the lines when no syslog daemon listens (as in rcS).
     expect(read(env.kmsg)).toContain(`autoconfig: ${message}`);
     expect(existsSync(join(env.runDir, 'autoconfig.done'))).toBe(code === 0);
-    if (code === 0) expect(read(env.kmsg)).toContain(`autoconfig: autoconfig: wrote 3 of 8 files, exit ${exit}`);
+    if (code === 0) expect(read(env.kmsg)).toContain(`\nautoconfig: wrote 3 of 8 files, exit ${exit}\n`);
+  });
+
+  it.skipIf(skip)(`logs the summary only from a record this run wrote, not a stale one${why}`, () => {
+    const env = scriptEnv(`${label}-stale`);
+    expect(runScript(shell, env, ['start']).code).toBe(0);
+    expect(read(env.kmsg)).toContain('\nautoconfig: wrote 3 of 8 files, exit 0\n');
+    writeFileSync(env.kmsg, '');
+    // The fake writes the same startedAt every time: to the script that is a record no newer than before the run
+    // (as when autoconfig could not write one), whose summary is not this run's.
+    expect(runScript(shell, env, ['start']).code).toBe(0);
+    expect(read(env.kmsg)).toBe('autoconfig: starting\n');
   });
 
   it.skipIf(skip)(`stops a hung autoconfig at the time limit and fails, promptly${why}`, () => {
@@ -334,7 +345,7 @@ describe.skipIf(!shells[0]![2])(`the init script under dash${shells[0]![2] ? '' 
     expect(r.code).toBe(0);
     expect(read(env.loggerFile).split('\n')).toEqual([
       '[-t][autoconfig][starting]',
-      '[-t][autoconfig][autoconfig: wrote 3 of 8 files, exit 3]',
+      '[-t][autoconfig][wrote 3 of 8 files, exit 3]',
       `[-t][autoconfig][exit 3: something failed and the safe plan was written instead; the boot goes on (details: ${env.record})]`,
       '',
     ]);
