@@ -8,6 +8,7 @@ import { WriteFilesError, writeFiles, type WriteFsLike, type WriteResult } from 
 import { AutoconfigError } from '../errors.ts';
 import type { FsLike } from '../fs.ts';
 import { PciNames } from '../ids/pci-ids.ts';
+import { describeSerialConsole } from '../plan/console.ts';
 import { decide } from '../plan/decide.ts';
 import { plan, safePlan } from '../plan/plan.ts';
 import { detectTargetXen } from '../plan/target.ts';
@@ -227,6 +228,7 @@ function textReport(
   );
   out.push(`Xen command line: ${p.xen.cmdline || '(none)'}`);
   out.push(`Dom0 command line: ${p.dom0.cmdline || '(none)'}`);
+  if (p.console.serial) out.push(`Serial console: ${describeSerialConsole(p.console.serial)}`);
   out.push(`Dom0 modules: ${p.dom0.modules.map((m) => m.name).join(' ') || '(none)'}`);
   if (p.dom0.blacklist.length) out.push(`Blacklisted: ${p.dom0.blacklist.map((b) => b.name).join(' ')}`);
   if (p.xserver.module) out.push(`X: ${p.xserver.server ?? 'X'} with ${p.xserver.module}${p.xserver.description ? ` for ${p.xserver.description}` : ''}`);

@@ -5,6 +5,7 @@
 // word from each command line), so nothing on these lines is quoted; a line break would end the line, and is
 // refused.
 import { AutoconfigError } from '../errors.ts';
+import { grubSerialCommand } from '../plan/console.ts';
 import type { GrubEntry, Plan } from '../plan/types.ts';
 import { commentHeader } from './header.ts';
 
@@ -19,11 +20,22 @@ export function defaultEntryIndex(entries: readonly GrubEntry[]): number {
 export function renderMenuLst(plan: Plan): string {
   const { entries } = plan.grub;
   if (entries.length === 0) throw new AutoconfigError('E_PARSE', 'menu.lst: the plan has no boot entries');
-  const lines = [`default ${defaultEntryIndex(entries)}`, `timeout ${MENU_TIMEOUT_SECONDS}`];
+  const lines = [...serialTerminal(plan), `default ${defaultEntryIndex(entries)}`, `timeout ${MENU_TIMEOUT_SECONDS}`];
   for (const entry of entries) {
     lines.push('', ...entryLines(entry));
   }
   return `${commentHeader('GRUB legacy menu (GRUB 0.9x): entries count from 0 for `default`.')}\n${lines.join('\n')}\n`;
+}
+
+/**
+ * The serial console (console=ttyS<N> on the boot line), in the form of Xen 3.0.3's user manual (xen.md §2.3):
+ * `serial` sets up the port; `terminal --timeout=10 serial console` shows the menu on both and keeps the one where
+ * a key is pressed first (the first listed, serial, when none is within the 10 seconds).
+ */
+function serialTerminal(plan: Plan): string[] {
+  const serial = plan.console.serial;
+  if (serial === null) return [];
+  return [grubSerialCommand(serial), `terminal --timeout=${MENU_TIMEOUT_SECONDS} serial console`];
 }
 
 function entryLines(entry: GrubEntry): string[] {

@@ -6,6 +6,7 @@
 // quoted where it needs it (Xen's own documentation says `cpufreq=hwp;xen` must be quoted for GRUB). 20_linux_xen
 // pastes GRUB_CMDLINE_* into grub.cfg unquoted, so the values in xen.cfg are quoted for GRUB first and then for sh.
 import { AutoconfigError } from '../errors.ts';
+import { grubSerialCommand } from '../plan/console.ts';
 import type { GrubEntry, Plan } from '../plan/types.ts';
 import { splitCmdline } from '../cmdline.ts';
 import { defaultEntryIndex, MENU_TIMEOUT_SECONDS } from './grub-legacy.ts';
@@ -68,12 +69,22 @@ function basename(path: string): string {
 export function renderGrubCfg(plan: Plan): string {
   const { entries } = plan.grub;
   if (entries.length === 0) throw new AutoconfigError('E_PARSE', 'grub.cfg: the plan has no boot entries');
-  const lines = [`set default=${defaultEntryIndex(entries)}`, `set timeout=${MENU_TIMEOUT_SECONDS}`];
+  const lines = [...serialTerminal(plan), `set default=${defaultEntryIndex(entries)}`, `set timeout=${MENU_TIMEOUT_SECONDS}`];
   for (const entry of entries) lines.push('', ...(entry.xen ? xenEntry(entry, plan) : linuxEntry(entry)));
   const header = commentHeader(
     'GRUB 2 menu; the Xen entries have the shape of GRUB\'s 20_linux_xen (xen_rm_opts: no real mode on EFI).',
   );
   return `${header}\n${lines.join('\n')}\n`;
+}
+
+/**
+ * The serial console (console=ttyS<N> on the boot line): the port, then the menu on it and on the screen, as
+ * grub-mkconfig's 00_header writes GRUB_SERIAL_COMMAND and `terminal_input`/`terminal_output` GRUB_TERMINAL.
+ */
+function serialTerminal(plan: Plan): string[] {
+  const serial = plan.console.serial;
+  if (serial === null) return [];
+  return [grubSerialCommand(serial), 'terminal_input serial console', 'terminal_output serial console'];
 }
 
 function xenEntry(entry: GrubEntry, plan: Plan): string[] {
@@ -153,6 +164,14 @@ export function renderGrubDefaults(plan: Plan): string {
     lines.push(
       '# Dom0\'s options after the user\'s GRUB_CMDLINE_LINUX_DEFAULT, in Xen entries only.',
       `GRUB_CMDLINE_LINUX_XEN_REPLACE_DEFAULT="\${GRUB_CMDLINE_LINUX_DEFAULT}"${shellQuote(` ${dom0}`)}`,
+    );
+  }
+  const serial = plan.console.serial;
+  if (serial !== null) {
+    lines.push(
+      `# The serial console of the boot line (${serial.rule}): 00_header writes the command and the terminals.`,
+      `GRUB_TERMINAL=${shellQuote('serial console')}`,
+      `GRUB_SERIAL_COMMAND=${shellQuote(grubSerialCommand(serial))}`,
     );
   }
   lines.push(

@@ -4,6 +4,7 @@ import type { DriverMatch, DriversReport } from '../modalias/index.ts';
 import type { BootOption, Decision, FactValue, RuleOutcome } from '../rules/types.ts';
 import type { HardwareProfile, PciDevice } from '../types.ts';
 import { versionAtLeast } from '../rules/version.ts';
+import { bootLineConsole, CONSOLE_FACT, consoleRule, serialConsolePlan } from './console.ts';
 import type { TargetXen } from './target.ts';
 import type { GrubEntry, Plan, PlanDevice, TargetInfo, XenArch } from './types.ts';
 
@@ -143,6 +144,13 @@ export function plan(input: PlanInput): Plan {
   const umaDevice = str('uma.device');
   const stolenMiB = umaPresent ? umaStolenMiB(profile, umaDevice) : null;
 
+  // console=ttyS<N>: the cheatcode put Xen's options and its token on the lines; a Dom0 under Xen also writes to
+  // Xen's console device, last (src/plan/console.ts). The entries without Xen keep the token alone.
+  const serial = serialConsolePlan(str(CONSOLE_FACT), consoleRule(outcome.decisions), target);
+  const dom0Options: BootOption[] = serial?.dom0Console
+    ? [...outcome.dom0, { name: 'console', value: serial.dom0Console, rule: serial.rule }]
+    : outcome.dom0;
+
   const hidden = outcome.decisions
     .filter((d) => d.rule.startsWith('cheatcode:passthrough') && !d.overriddenBy)
     .flatMap((d) => d.devices ?? []);
@@ -193,8 +201,8 @@ export function plan(input: PlanInput): Plan {
     },
     xen: { options: xenOptions, cmdline: renderOptions(xenOptions) },
     dom0: {
-      options: outcome.dom0,
-      cmdline: renderOptions(outcome.dom0),
+      options: dom0Options,
+      cmdline: renderOptions(dom0Options),
       modules,
       blacklist: outcome.modules.blacklist.map((b) => ({ name: b.name, reason: `rule ${b.rule}` })),
     },
@@ -218,11 +226,12 @@ export function plan(input: PlanInput): Plan {
       (d) => (display.some((v) => nextFunction(v.slot, d.slot)) ? 1 : 0),
     ).map((d) => ({ device: pciName(d), driver: boundOr(d) })),
     mouse: usbMouse(profile),
+    console: { serial },
     grub: {
       variant,
       variantAssumed,
       flavor,
-      entries: grubEntries(target, xenArch, longMode, xenDisabled, xenOptions, outcome.dom0),
+      entries: grubEntries(target, xenArch, longMode, xenDisabled, xenOptions, dom0Options, outcome.dom0),
     },
     guest: { ...outcome.guest, ...(guests !== null && guestVcpus === 'host-cores' ? { vcpus: guests } : {}) },
     sysconfig: outcome.sysconfig,
@@ -357,6 +366,7 @@ function grubEntries(
   xenDisabled: boolean,
   xenOptions: readonly BootOption[],
   dom0Options: readonly BootOption[],
+  nativeOptions: readonly BootOption[],
 ): GrubEntry[] {
   const arches: XenArch[] = longMode === false ? ['x86_32'] : ['x86_64', 'x86_32'];
   // The 32-bit hypervisor was removed after Xen 4.2: no x86_32 Xen entry for a newer target.
@@ -373,7 +383,7 @@ function grubEntries(
         kernel: xen && xenLinux ? `/boot/${arch}/vmlinuz-xen` : `/boot/${arch}/vmlinuz`,
         initrd: xen && xenLinux ? `/boot/${arch}/initrd-xen.gz` : `/boot/${arch}/initrd.gz`,
         xenOptions: xen ? renderOptions(xenOptions) : '',
-        kernelOptions: renderOptions(dom0Options),
+        kernelOptions: renderOptions(xen ? dom0Options : nativeOptions),
         default: arch === (xenDisabled ? arches[0] : xenArch) && xen === !xenDisabled,
       });
     }
@@ -395,19 +405,24 @@ export function safePlan(profile: HardwareProfile, target: TargetXen): Plan {
     'hvm.available': false,
     'hvm.reason': 'not decided: autoconfig fell back to the safe plan',
   };
+  // The boot line's serial console (console=ttyS0,...) is kept: without it a serial-only machine shows nothing.
+  const console = bootLineConsole(profile, target.version);
   const outcome: RuleOutcome = {
     target: { xen: target.version, arch: null },
-    facts,
-    xen: [],
-    dom0: [],
+    facts: { ...console?.facts, ...facts },
+    xen: console?.xen ?? [],
+    dom0: console?.dom0 ?? [],
     modules: { load: [], blacklist: [], prefer: [] },
     sysconfig: {},
     dom0Memory: null,
     dom0Vcpus: null,
     guest: {},
     notes: [],
-    warnings: [{ text: 'autoconfig fell back to the safe plan: conservative options only', rule: 'safe-plan' }],
-    decisions: [],
+    warnings: [
+      { text: 'autoconfig fell back to the safe plan: conservative options only', rule: 'safe-plan' },
+      ...(console?.warnings ?? []),
+    ],
+    decisions: console?.decisions ?? [],
   };
   return plan({ profile, drivers: [], target, outcome });
 }

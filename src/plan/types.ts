@@ -77,6 +77,8 @@ export interface Plan {
   netcards: { device: PlanDevice; driver: string | null }[];
   sound: { device: PlanDevice; driver: string | null }[];
   mouse: { device: string | null; type: string | null; xtype: string | null } | null;
+  /** The console the boot line asked for (docs/cheatcodes.md, console=): serial null when it asked for none. */
+  console: { serial: SerialConsole | null };
   grub: {
     variant: 'efi' | 'bios';
     /** True when no rule chose the variant and EFI or BIOS is unknown: BIOS is assumed (a plan note says so). */
@@ -89,6 +91,25 @@ export interface Plan {
   notes: string[];
   warnings: string[];
   decisions: Decision[];
+}
+
+/** A serial console for GRUB, Xen and Dom0, from console=ttyS<N>[,<baud><parity><bits>] (src/plan/console.ts). */
+export interface SerialConsole {
+  /** ttyS<unit>; GRUB's --unit. */
+  unit: number;
+  baud: number;
+  parity: 'n' | 'o' | 'e';
+  bits: 7 | 8;
+  /** RTS/CTS (`r`): in the Linux token only. */
+  rtscts: boolean;
+  /** The boot line's token, on the Dom0 line and the lines of the entries without Xen: console=ttyS0,115200n8. */
+  linuxToken: string;
+  /** Xen's port for it (console=comN,vga comN=BAUD,DPS); null for ttyS2/ttyS3, which Xen has no name for. */
+  xenPort: 'com1' | 'com2' | null;
+  /** What the Dom0 under Xen also gets, last: hvc0 for a pvops Dom0 (Xen 4.x); null otherwise. */
+  dom0Console: string | null;
+  /** The decision it comes from: "cheatcode:console=ttyS0,115200n8". */
+  rule: string;
 }
 
 export interface GrubEntry {

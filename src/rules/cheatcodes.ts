@@ -47,6 +47,8 @@ interface Context {
   profile: HardwareProfile;
   /** xkeyboard= anywhere on the line: keyboard= then leaves XKEYBOARD/KDEKEYBOARD alone (knoppix-autoconfig). */
   hasXkeyboard: boolean;
+  /** Index of the last well-formed console=ttyS<N> token: that one decides, the earlier ones do nothing. */
+  serialConsole: number | null;
 }
 
 interface Handler {
@@ -88,6 +90,86 @@ export function normalizeSlot(text: string): string | null {
   const m = /^(?:([0-9a-f]{4}):)?([0-9a-f]{2}):([0-1][0-9a-f])\.([0-7])$/i.exec(text);
   if (!m) return null;
   return `${(m[1] ?? '0000').toLowerCase()}:${m[2]!.toLowerCase()}:${m[3]!.toLowerCase()}.${m[4]}`;
+}
+
+// console=ttyS<N>[,<baud>[<parity>[<bits>[<flow>]]]], read as Linux reads a serial console's options
+// (uart_parse_options: the baud in digits, then one character each for parity, data bits and flow control; the
+// defaults are 9600, none, 8). Only the first four ports: Xen names two of them (com1, com2), GRUB and GRUB legacy
+// four (--unit=0-3). The speeds are the 16550's own, 115200 divided by a whole number, which GRUB, GRUB legacy
+// and Xen all program the same way.
+
+/** A serial console the boot line asked for: the port, its line settings and the Linux token as given. */
+export interface SerialConsoleSpec {
+  /** ttyS<unit>: GRUB's --unit; Xen's com<unit+1> for 0 and 1. */
+  unit: number;
+  baud: number;
+  parity: 'n' | 'o' | 'e';
+  bits: 7 | 8;
+  /** RTS/CTS flow control (`r`): kept in the Linux token; neither Xen's comN= nor GRUB's serial sets it. */
+  rtscts: boolean;
+  /** The Linux token as written (quotes removed): console=ttyS0,115200n8. */
+  linuxToken: string;
+}
+
+export const SERIAL_SPEEDS: readonly number[] = [300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200];
+
+/**
+ * The value of a `console=` token as a serial console: null when it names another console (tty0, hvc0, vga,
+ * ttyUSB0, ttySAC0, uart8250,...), which this code leaves alone; an error text when it is a ttyS console written
+ * wrong or one we do not set up.
+ */
+export function parseSerialConsole(value: string): SerialConsoleSpec | { error: string } | null {
+  // ttyS followed by letters is another driver's device (ttySAC, ttySC, ttySTM): not a PC serial port.
+  if (!/^ttyS(?![A-Za-z])/.test(value)) return null;
+  const m = /^ttyS(0|[1-9]\d*)(?:,(\d+)(?:([noe])([78])?(r)?)?)?$/.exec(value);
+  if (!m) return { error: 'expected console=ttyS<N>[,<baud>[<parity>[<bits>[r]]]], e.g. console=ttyS0,115200n8' };
+  const unit = Number(m[1]);
+  if (unit > 3) return { error: 'only ttyS0 to ttyS3 can be set up for GRUB and Xen' };
+  const baud = m[2] === undefined ? 9600 : Number(m[2]);
+  if (!SERIAL_SPEEDS.includes(baud)) return { error: `expected a speed of ${SERIAL_SPEEDS.join(', ')}` };
+  return {
+    unit,
+    baud,
+    parity: (m[3] ?? 'n') as SerialConsoleSpec['parity'],
+    bits: m[4] === '7' ? 7 : 8,
+    rtscts: m[5] === 'r',
+    linuxToken: `console=${value}`,
+  };
+}
+
+/** Xen's name for the port (com1 for ttyS0, com2 for ttyS1); null for ttyS2 and ttyS3, which Xen has no name for. */
+export function xenSerialPort(spec: Pick<SerialConsoleSpec, 'unit'>): 'com1' | 'com2' | null {
+  return spec.unit === 0 ? 'com1' : spec.unit === 1 ? 'com2' : null;
+}
+
+/**
+ * Xen's options for the port: `console=comN,vga` (Xen's own default list is com1,vga: the screen keeps Xen's
+ * messages) and `comN=<baud>,<bits><parity><stop>` (1 stop bit, as Linux). The same in 3.0.x and 4.x (xen.md §1.2).
+ */
+export function xenSerialOptions(spec: SerialConsoleSpec): string[] {
+  const port = xenSerialPort(spec);
+  return port === null ? [] : [`console=${port},vga`, `${port}=${spec.baud},${spec.bits}${spec.parity}1`];
+}
+
+/**
+ * What a serial console= does: the fact the plan reads (GRUB's serial terminal, Dom0's hvc0), Xen's options for
+ * the port, and the token itself on the Dom0 line. ttyS2/ttyS3: a warning, and no Xen option.
+ */
+function serialConsoleActions(spec: SerialConsoleSpec, value: string, cc: Cheatcode): Result[] {
+  const out: Result[] = [act(fact({ 'console.serial': value }))];
+  const xen = xenSerialOptions(spec);
+  if (xen.length === 0) {
+    out.push(
+      warn(
+        cc,
+        `Xen has serial ports com1 and com2 only (ttyS0, ttyS1): Xen's own messages stay on the screen; ` +
+          `GRUB and the kernel use ttyS${spec.unit}`,
+      ),
+    );
+  }
+  for (const option of xen) out.push(act({ xen: { add: option } }));
+  out.push(act({ dom0: { add: spec.linuxToken } }));
+  return out;
 }
 
 // knoppix-autoconfig's desktop= whitelist; anything else falls back to kde (knoppix.md §3.2 step 7).
@@ -302,6 +384,18 @@ const HANDLERS = new Map<string, Handler>([
     }),
   ],
   ['passthrough', value((v, cc, ctx) => passthrough(v, cc, ctx.profile))],
+
+  // Linux's own serial console (console=ttyS0,115200n8): GRUB, Xen and Dom0 follow it. The last well-formed
+  // console=ttyS token decides (Linux makes the last console= /dev/console); other consoles are not ours.
+  [
+    'console',
+    value((v, cc, ctx) => {
+      const spec = parseSerialConsole(v);
+      if (spec === null) return [];
+      if ('error' in spec) return [warn(cc, `${spec.error}; no serial console set up`)];
+      return cc.index === ctx.serialConsole ? serialConsoleActions(spec, v, cc) : [];
+    }),
+  ],
 ]);
 
 /**
@@ -339,6 +433,16 @@ function passthrough(v: string, cc: Cheatcode, profile: HardwareProfile): Result
   return out;
 }
 
+/** The console=ttyS<N> token that decides the serial console (the last well-formed one), with its settings. */
+export function lastSerialConsole(cheatcodes: readonly Cheatcode[]): { index: number; spec: SerialConsoleSpec } | null {
+  for (const cc of [...cheatcodes].reverse()) {
+    if (cc.name !== 'console' || cc.value === null) continue;
+    const spec = parseSerialConsole(cc.value);
+    if (spec !== null && !('error' in spec)) return { index: cc.index, spec };
+  }
+  return null;
+}
+
 /** The codes this module knows, for documentation and tests. */
 export const SUPPORTED_CHEATCODES: readonly string[] = [...HANDLERS.keys()];
 
@@ -347,7 +451,11 @@ export const SUPPORTED_CHEATCODES: readonly string[] = [...HANDLERS.keys()];
  * knoppix-autoconfig reads it before keyboard=, then every other code in boot-line order.
  */
 export function cheatcodeActions(cheatcodes: Cheatcode[], profile: HardwareProfile): CheatcodeAction[] {
-  const ctx: Context = { profile, hasXkeyboard: cheatcodes.some((c) => c.name === 'xkeyboard' && c.value !== null) };
+  const ctx: Context = {
+    profile,
+    hasXkeyboard: cheatcodes.some((c) => c.name === 'xkeyboard' && c.value !== null),
+    serialConsole: lastSerialConsole(cheatcodes)?.index ?? null,
+  };
   const ordered = [...cheatcodes.filter((c) => c.name === 'lang'), ...cheatcodes.filter((c) => c.name !== 'lang')];
   const out: CheatcodeAction[] = [];
   for (const cc of ordered) {

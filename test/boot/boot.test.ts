@@ -155,8 +155,9 @@ describe.skipIf(reason !== null)(`boot GRUB -> Xen ${XEN_SERIES} -> Dom0 under Q
       const dmesg = readFileSync(join(out, 'xl-dmesg.txt'), 'utf8');
       expect(dmesg, readFileSync(join(out, 'xl-dmesg.err'), 'utf8')).toContain('Command line:');
       const rejected = [...dmesg.matchAll(/parameter "([^"]*)" (unknown|has invalid value)/g)].map((m) => m[1]!);
-      expect(rejected.filter((name) => planned.some((o) => o.split('=')[0] === name))).toEqual([]);
-      if (rejected.length > 0) console.log(`boot test: Xen rejected words not planned by autoconfig: ${rejected.join(' ')}`);
+      // (Measured: a stray `bogusopt=1 x2apic=maybe` gives 'parameter "bogusopt" unknown!' and 'parameter "x2apic" has
+      // invalid value "maybe", rc=-1!' there; GRUB's "placeholder" gives nothing.)
+      expect(rejected).toEqual([]);
       // Dom0 runs with the planned options, as the control domain.
       expect(tokens(marker(r.log, 'cmdline') ?? '')).toEqual(['placeholder', ...tokens(entry.kernelOptions)]);
       expect(marker(r.log, 'xen-capabilities')).toBe('control_d');
@@ -194,6 +195,10 @@ describe.skipIf(reason !== null)(`boot GRUB -> Xen ${XEN_SERIES} -> Dom0 under Q
     expect(record.exitCode, `${record.summary}\n${readFileSync(join(out, 'init.log'), 'utf8')}`).toBe(0);
     const [b0, b1] = readFileSync(join(out, 'node-baseline.txt'), 'utf8').trim().split(' ').map(Number);
     time('node -e 0, inside the TCG guest (baseline)', b1! - b0!);
+    const ms = record.durationsMs as Record<string, number | null>;
+    for (const [stage, what] of [['decide', 'probe, drivers, rules'], ['render', 'plan rendered'], ['write', 'files written'], ['apply', 'modules loaded'], ['total', 'all']] as const) {
+      if (typeof ms[stage] === 'number') time(`autoconfig in Dom0, ${what} (its record)`, ms[stage]! / 1000);
+    }
 
     // The target is the Xen that runs.
     expect(plan.target.version).toBe(XEN_SERIES);

@@ -77,6 +77,7 @@ export function t60Plan(): Plan {
       },
     ],
     mouse: null,
+    console: { serial: null },
     grub: {
       variant: 'bios',
       variantAssumed: false,

@@ -48,8 +48,15 @@ describe('parseCheatcodes', () => {
     expect(codes.at(-1)).toEqual({ name: 'rdinit', value: '/process_api', token: 'rdinit=/process_api', index: 17 });
     // "--firecracker-init" and the rest are init's arguments, not cheatcodes.
     expect(codes.map((c) => c.name)).not.toContain('--firecracker-init');
-    // None of them is one of ours: no actions at all.
-    expect(cheatcodeActions(codes, firecracker)).toEqual([]);
+    // Only its serial console is one of ours (console=ttyS0: 9600 8n1, Linux's defaults).
+    const actions = cheatcodeActions(codes, firecracker);
+    expect(new Set(actions.map((a) => a.token))).toEqual(new Set(['console=ttyS0']));
+    expect(actions.map((a) => a.action)).toEqual([
+      { fact: { 'console.serial': 'ttyS0' } },
+      { xen: { add: 'console=com1,vga' } },
+      { xen: { add: 'com1=9600,8n1' } },
+      { dom0: { add: 'console=ttyS0' } },
+    ]);
   });
 
   it("splits the Legion Y520's line at the first '=' only", () => {
@@ -252,6 +259,15 @@ const EVERY: [string, Action[]][] = [
   ['dom0_mem=2g', [{ dom0Memory: '2G' }]],
   ['dom0_vcpus=2', [{ dom0Vcpus: 2 }]],
   ['dom0_vcpus=all', [{ dom0Vcpus: 'all' }]],
+  [
+    'console=ttyS0,115200n8',
+    [
+      { fact: { 'console.serial': 'ttyS0,115200n8' } },
+      { xen: { add: 'console=com1,vga' } },
+      { xen: { add: 'com1=115200,8n1' } },
+      { dom0: { add: 'console=ttyS0,115200n8' } },
+    ],
+  ],
   [
     'passthrough=01:00.0',
     [
