@@ -255,8 +255,10 @@ describe.skipIf(reason !== null)(`boot GRUB -> Xen ${XEN_SERIES} -> Dom0 under Q
     expect(stage0!.plan.xen.cmdline).toBe(record.plan.xen.cmdline);
     expect(stage0!.plan.dom0.cmdline).toBe(record.plan.dom0.cmdline);
     expect(stage0!.plan.memory).toEqual(record.plan.memory);
+    expect(stage0!.plan.vcpus).toEqual(record.plan.vcpus);
     expect(stage0!.plan.hvm.available).toBe(record.plan.hvm.available);
-    expect(stage0!.plan.dom0.modules).toEqual(record.plan.dom0.modules);
+    expect(stage0!.plan.iommu).toEqual(record.plan.iommu);
+    expect(stage0!.plan.dom0.modules.map((m: any) => m.name)).toEqual(record.plan.dom0.modules.map((m: any) => m.name));
   }, BOOT_MS + 60_000);
 });
 
