@@ -7,9 +7,13 @@ import { splitCmdline } from '../../src/cmdline.ts';
 import {
   SUPPORTED_CHEATCODES,
   cheatcodeActions,
+  lastSerialConsole,
   normalizeSlot,
   parseCheatcodes,
+  parseSerialConsole,
   dom0MemValue,
+  xenSerialOptions,
+  type SerialConsoleSpec,
 } from '../../src/rules/cheatcodes.ts';
 import type { Action, CheatcodeAction } from '../../src/rules/types.ts';
 import type { HardwareProfile } from '../../src/types.ts';
@@ -478,5 +482,103 @@ describe('malformed values: a warning naming the token, never a throw', () => {
         for (const a of actions) expect(Object.keys(a.action)).toHaveLength(1);
       }),
     );
+  });
+});
+
+describe('console=ttyS<N>: the serial console', () => {
+  it.each<[string, Omit<SerialConsoleSpec, 'linuxToken'>]>([
+    // Linux's defaults (uart_parse_options): 9600, no parity, 8 bits.
+    ['ttyS0', { unit: 0, baud: 9600, parity: 'n', bits: 8, rtscts: false }],
+    ['ttyS0,115200n8', { unit: 0, baud: 115200, parity: 'n', bits: 8, rtscts: false }],
+    ['ttyS1,9600', { unit: 1, baud: 9600, parity: 'n', bits: 8, rtscts: false }],
+    ['ttyS0,38400e7', { unit: 0, baud: 38400, parity: 'e', bits: 7, rtscts: false }],
+    ['ttyS0,19200o', { unit: 0, baud: 19200, parity: 'o', bits: 8, rtscts: false }],
+    ['ttyS3,115200n8r', { unit: 3, baud: 115200, parity: 'n', bits: 8, rtscts: true }],
+    ['ttyS2,300', { unit: 2, baud: 300, parity: 'n', bits: 8, rtscts: false }],
+  ])('%s is a serial console', (value, spec) => {
+    expect(parseSerialConsole(value)).toEqual({ ...spec, linuxToken: `console=${value}` });
+  });
+
+  it.each([
+    'tty0',
+    'tty1',
+    'hvc0',
+    'xvc0',
+    'vga',
+    'ttyUSB0,115200',
+    'ttySAC2,115200n8', // Samsung's UART driver, not a PC serial port
+    'ttyAMA0,115200',
+    'uart8250,io,0x3f8,115200n8',
+    'lp0',
+    'netcon0',
+  ])('console=%s is not a serial setting: ignored, no action', (value) => {
+    expect(parseSerialConsole(value)).toBeNull();
+    expect(actionsOf(`console=${value}`)).toEqual([]);
+  });
+
+  it.each([
+    'ttyS',
+    'ttyS0,',
+    'ttyS0,fast',
+    'ttyS0,115200x8',
+    'ttyS0,115200n9',
+    'ttyS0,115200n8x',
+    'ttyS0,115200N8',
+    'ttyS0,115201',
+    'ttyS0,0',
+    'ttyS0,230400',
+    'ttyS4,115200',
+    'ttyS01',
+    'ttyS-1',
+    'ttyS0 115200',
+  ])('console=%s warns and does nothing else', (value) => {
+    const token = `console=${value}`;
+    expect(parseSerialConsole(value)).toHaveProperty('error');
+    const actions = cheatcodeActions(parseCheatcodes([token]), laptop);
+    expect(actions).toHaveLength(1);
+    expect(actions[0]!.token).toBe(token);
+    expect((actions[0]!.action as { warn: string }).warn).toMatch(new RegExp(`^${token.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .*no serial console set up$`));
+  });
+
+  it('console= without a value warns like every value code', () => {
+    expect(only('console=')).toEqual([{ warn: 'console=: console= needs a value; ignored' }]);
+  });
+
+  it.each<[string, string]>([
+    ['console=ttyS1,9600 console=ttyS0,115200n8', 'console=ttyS0,115200n8'],
+    ['console=ttyS0,115200n8 console=hvc0', 'console=ttyS0,115200n8'],
+    ['console=tty0 console=ttyS1,57600 console=tty1', 'console=ttyS1,57600'],
+    // A malformed later token warns and is skipped: the last well-formed one decides.
+    ['console=ttyS1,57600 console=ttyS0,fast', 'console=ttyS1,57600'],
+    ['console="ttyS0,115200n8"', 'console="ttyS0,115200n8"'],
+  ])('%s: %s decides, the others set nothing', (line, decisive) => {
+    const actions = actionsOf(line).filter((a) => !('warn' in a.action));
+    expect(new Set(actions.map((a) => a.token))).toEqual(new Set([decisive]));
+    expect(lastSerialConsole(parseCheatcodes(splitCmdline(line)))?.spec.linuxToken).toBe(
+      `console=${decisive.slice('console='.length).replaceAll('"', '')}`,
+    );
+  });
+
+  it('ttyS1 is Xen\'s com2', () => {
+    expect(only('console=ttyS1,57600o7')).toEqual([
+      { fact: { 'console.serial': 'ttyS1,57600o7' } },
+      { xen: { add: 'console=com2,vga' } },
+      { xen: { add: 'com2=57600,7o1' } },
+      { dom0: { add: 'console=ttyS1,57600o7' } },
+    ]);
+  });
+
+  it('ttyS2 and ttyS3: a warning that Xen has no such port, no Xen option; the fact and the Dom0 token stay', () => {
+    const actions = only('console=ttyS2,115200n8');
+    expect(actions).toEqual([
+      { fact: { 'console.serial': 'ttyS2,115200n8' } },
+      {
+        warn:
+          "console=ttyS2,115200n8: Xen has serial ports com1 and com2 only (ttyS0, ttyS1): Xen's own messages stay " +
+          'on the screen; GRUB and the kernel use ttyS2',
+      },
+      { dom0: { add: 'console=ttyS2,115200n8' } },
+    ]);
+    expect(xenSerialOptions(parseSerialConsole('ttyS3') as SerialConsoleSpec)).toEqual([]);
   });
 });
