@@ -58,6 +58,20 @@ describe('autoconfig --dry-run', () => {
     expect(json.uma).toEqual({ present: true, device: '0000:05:00.0', stolenMiB: 512 });
   });
 
+  it('shows the serial console of the boot line in one line, also in the safe plan, and no line without one', async () => {
+    // firecracker-vm's own boot line has console=ttyS0 (Linux's 9600 8n1).
+    const { fs, root } = loadFixture('firecracker-vm');
+    const r = await run(['--dry-run', '--root', root, '--xen', '4.17'], fs);
+    const line = 'Serial console: ttyS0 at 9600 8n1: Xen com1 and the screen, Dom0 hvc0, GRUB serial unit 0 (cheatcode:console=ttyS0)';
+    expect(r.stdout.split('\n').filter((l) => l.startsWith('Serial console:'))).toEqual([line]);
+    const safe = await run(['--dry-run', '--root', root, '--xen', '4.17', '--rules', '/no/such/rules'], fs);
+    expect(safe.code).toBe(3);
+    expect(safe.stdout).toContain(`${line}\n`);
+    expect(safe.stdout).toContain('+serial --unit=0 --speed=9600\n');
+    const t60 = loadFixture('thinkpad-t60');
+    expect((await run(['--dry-run', '--root', t60.root], t60.fs)).stdout).not.toContain('Serial console:');
+  });
+
   it('falls back to the safe plan, says so and exits 3 when deciding fails', async () => {
     const { fs, root } = loadFixture('thinkpad-t60');
     const r = await run(['--dry-run', '--root', root, '--rules', '/no/such/rules'], fs);
