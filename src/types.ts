@@ -143,12 +143,13 @@ export interface Cpu {
 }
 
 export interface Memory {
-  /** MemTotal of /proc/meminfo: the RAM the kernel manages. */
+  /** MemTotal of /proc/meminfo: the RAM the kernel manages (in a Xen Dom0, Dom0's own share, not the machine's). */
   totalKiB: number | null;
   /**
-   * Only when MemTotal is unknown (an imported tree whose logs have no /proc/meminfo): the memory modules installed,
-   * summed (SMBIOS type 17 Memory Devices, from dmidecode). A little more than MemTotal would be: firmware and kernel
-   * reserves and UMA graphics memory are inside it. null otherwise; a live probe never reads it.
+   * The installed memory as the firmware's SMBIOS tables state it, the same inside a Xen Dom0 and without Xen: the
+   * Memory Array Mapped Address ranges (type 19, /sys/firmware/dmi/entries/19-N/raw, root only), merged and summed;
+   * in an imported tree, what its dmidecode log says (type 19 ranges, else the type 17 module sizes). A little more
+   * than MemTotal: firmware and kernel reserves and UMA graphics memory are inside it. null when not known.
    */
   installedKiB: number | null;
 }

@@ -128,8 +128,8 @@ function formatSystem(p: HardwareProfile): string[] {
   }
   const installed = p.memory.installedKiB ?? null;
   out.push(
-    `Memory: ${p.memory.totalKiB === null ? 'unknown' : `${(p.memory.totalKiB / 1048576).toFixed(1)} GiB (${p.memory.totalKiB} KiB)`}${
-      installed === null ? '' : `; installed modules (SMBIOS): ${(installed / 1048576).toFixed(1)} GiB (${installed} KiB)`
+    `Memory: ${p.memory.totalKiB === null ? 'unknown' : `${(p.memory.totalKiB / 1048576).toFixed(1)} GiB (${p.memory.totalKiB} KiB)${p.hypervisor.role === 'dom0' ? ", this Xen Dom0's share" : ''}`}${
+      installed === null ? '' : `; installed (SMBIOS): ${(installed / 1048576).toFixed(1)} GiB (${installed} KiB)`
     }`,
   );
   const g = p.graphicsMemory;

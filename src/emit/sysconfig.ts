@@ -59,8 +59,9 @@ export function xenVerdicts(plan: Plan): Vars {
     UMA: yesNo(plan.uma.present),
     UMA_DEVICE: plan.uma.device ?? '',
     UMA_STOLEN_MIB: known(plan.uma.stolenMiB),
+    // One of the two, the machine's memory the sizes below come from: the installed memory SMBIOS states (the same in
+    // a Xen Dom0 and without Xen), else MemTotal (never a Dom0's: its own share); both '' when unknown.
     MEM_TOTAL_MIB: known(plan.memory.totalMiB),
-    // Set only when MemTotal is unknown: the installed modules the sizes below were estimated from.
     MEM_INSTALLED_MIB: known(plan.memory.installedMiB),
     DOM0_MEM: plan.memory.dom0 ?? '',
     DOM0_MEM_MIB: known(plan.memory.dom0MiB),

@@ -18,6 +18,11 @@ export interface Tree {
   dirs: string[];
 }
 
+/** A tree writeTree() puts on disk: a Tree, or a snapshot's, whose files may be binary (raw SMBIOS structures). */
+export interface WritableTree extends Omit<Tree, 'files'> {
+  files: Record<string, string | Uint8Array>;
+}
+
 export interface ImportSource {
   /** Path relative to the log directory. */
   file: string;

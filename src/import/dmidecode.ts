@@ -5,11 +5,13 @@
 // is read that way (a BIOS could hold that very text, which the manifest notes). Serials, UUIDs and asset tags are
 // never taken.
 //
-// The installed memory: the sizes of the Memory Devices (type 17) of the system memory arrays (type 16 "Use: System
-// Memory"; a device of a video or flash array does not count, one whose array is not listed does), summed. No kernel
-// file holds it (the kernel's own figure is MemTotal, a little lower: firmware and kernel reserves, UMA graphics), so
-// it becomes the import-only line of /proc/meminfo the memory probe reads when MemTotal is unknown (INSTALLED_LINE,
-// src/probe/memory.ts), taken only when no log gives /proc/meminfo itself.
+// The installed memory, as the live probe reads it (src/probe/memory.ts): the Range Sizes of the Memory Array Mapped
+// Addresses (type 19) of the system memory arrays (type 16 "Use: System Memory"; a range of a video or flash array
+// does not count, one whose array is not listed does), summed; without type 19 structures, the sizes of the Memory
+// Devices (type 17) of those arrays. The two can differ: an HP dc5800 maps 8128 MB of its 8192 MB of modules. No
+// kernel file holds it (the kernel's own figure is MemTotal, a little lower: firmware and kernel reserves, UMA
+// graphics), so it becomes the import-only line of /proc/meminfo the memory probe reads (INSTALLED_LINE); beside a
+// /proc/meminfo log it is added to that file.
 import { INSTALLED_LINE } from '../probe/memory.ts';
 import { emptyParsed, toLines } from './_model.ts';
 import type { Parsed } from './_model.ts';
@@ -88,6 +90,7 @@ export function parseDmidecode(text: string, file: string): Parsed {
   const notSpecified: string[] = [];
   const arrays = new Map<string, string>(); // type 16 handle -> Use
   const devices: { array?: string; size?: string; line: number }[] = []; // type 17
+  const mapped: { array?: string; size?: string; line: number }[] = []; // type 19
   let current: { type: number; handle: string } | null = null;
   toLines(text).forEach((line, index) => {
     const handle = HANDLE_RE.exec(line);
@@ -95,12 +98,13 @@ export function parseDmidecode(text: string, file: string): Parsed {
       const type = Number(handle[2]);
       current = { type, handle: handle[1]!.toLowerCase() };
       if (type === 17) devices.push({ line: index + 1 });
+      if (type === 19) mapped.push({ line: index + 1 });
       // Only the first structure of each type counts, as in the kernel.
       fields = FIELDS[type] !== undefined && !seenTypes.has(type) ? FIELDS[type]! : null;
       seenTypes.add(type);
       return;
     }
-    const memory = /^\t(Use|Array Handle|Size): (.*)$/.exec(line);
+    const memory = /^\t(Use|Array Handle|Size|Physical Array Handle|Range Size): (.*)$/.exec(line);
     if (memory !== null && current !== null) {
       const { type, handle: own } = current as { type: number; handle: string };
       const [key, value] = [memory[1]!, memory[2]!];
@@ -108,6 +112,9 @@ export function parseDmidecode(text: string, file: string): Parsed {
       const device = devices.at(-1);
       if (type === 17 && device !== undefined && key === 'Array Handle') device.array = value.toLowerCase();
       if (type === 17 && device !== undefined && key === 'Size') device.size = value;
+      const range = mapped.at(-1);
+      if (type === 19 && range !== undefined && key === 'Physical Array Handle') range.array = value.toLowerCase();
+      if (type === 19 && range !== undefined && key === 'Range Size') range.size = value;
     }
     if (fields === null) return;
     const m = /^\t([^\t:][^:]*): (.*)$/.exec(line) ?? /^\t([^\t:][^:]*):()$/.exec(line);
@@ -136,17 +143,24 @@ export function parseDmidecode(text: string, file: string): Parsed {
     const which = notSpecified.join(', ');
     parsed.notes.push(`${file}: "Not Specified" read as the empty string 0 (not as that literal text): ${which}`);
   }
-  installedMemory(devices, arrays, file, parsed);
+  const type19 = { one: 'Memory Array Mapped Address', many: 'memory array mapped ranges (type 19)' };
+  if (!installedMemory(mapped, arrays, file, parsed, type19)) {
+    installedMemory(devices, arrays, file, parsed, { one: 'Memory Device', many: 'memory devices (type 17)' });
+  }
   return parsed;
 }
 
-/** The installed memory (type 17 sizes of the system memory arrays) as the import-only /proc/meminfo line. */
+/**
+ * The installed memory (type 19 or type 17 sizes of the system memory arrays) as the import-only /proc/meminfo line.
+ * False when these structures give none (then the caller tries type 17).
+ */
 function installedMemory(
   devices: { array?: string; size?: string; line: number }[],
   arrays: Map<string, string>,
   file: string,
   parsed: Parsed,
-): void {
+  what: { one: string; many: string },
+): boolean {
   let kib = 0;
   let modules = 0;
   for (const device of devices) {
@@ -155,17 +169,18 @@ function installedMemory(
     if (device.size === undefined || device.size === 'No Module Installed') continue;
     const m = SIZE_RE.exec(device.size);
     if (m === null) {
-      const what = `Memory Device size ${JSON.stringify(device.size)}: the installed memory is unknown`;
-      parsed.notes.push(`${file}:${device.line}: ${what}`);
-      return;
+      const why = `${what.one} size ${JSON.stringify(device.size)}: the installed memory is unknown`;
+      parsed.notes.push(`${file}:${device.line}: ${why}`);
+      return true;
     }
     // bhyve's table says "0 TB" for its one device (corpus vm-virtwhat-bhyve): no size, like no module.
     if (Number(m[1]) === 0) continue;
     kib += Number(m[1]) * UNIT_KIB[m[2]!]!;
     modules++;
   }
-  if (modules === 0 || !Number.isInteger(kib)) return;
+  if (modules === 0 || !Number.isInteger(kib)) return false;
   parsed.weakFiles = { ...parsed.weakFiles, 'proc/meminfo': `${INSTALLED_LINE}:${' '.repeat(4)}${kib} kB\n` };
   const mib = kib / 1024;
-  parsed.notes.push(`${file}: installed memory ${mib} MiB in ${modules} memory devices (type 17), not MemTotal`);
+  parsed.notes.push(`${file}: installed memory ${mib} MiB in ${modules} ${what.many}, not MemTotal`);
+  return true;
 }

@@ -8,6 +8,7 @@ import { posix } from 'node:path';
 import { AutoconfigError, errnoCode } from '../errors.ts';
 import { nodeFsPromises } from '../fs.ts';
 import type { FsLike } from '../fs.ts';
+import { INSTALLED_LINE } from '../probe/memory.ts';
 import { VERSION } from '../version.ts';
 import { addOnce, emptyParsed, toLines } from './_model.ts';
 import type { ImportIssue, ImportManifest, ImportSource, Parsed, PciRecord, Tree, UsbDeviceRecord } from './_model.ts';
@@ -214,6 +215,11 @@ function mergeFiles(
         files[path] = content;
         from.set(path, s.file);
         addOnce(s.source.used, usedKey(path, content));
+      } else if (path === 'proc/meminfo' && content.startsWith(INSTALLED_LINE) && !files[path]!.includes(INSTALLED_LINE)) {
+        // The installed memory (SMBIOS) beside a /proc/meminfo log: both, as a live probe reads MemTotal and the
+        // SMBIOS tables both (src/probe/memory.ts).
+        files[path] = files[path]!.replace(/\n?$/, '\n') + content;
+        addOnce(s.source.used, 'memory.installed');
       } else if (files[path] !== content) {
         notes.push(`/${path}: taken from ${from.get(path)}; ${s.file} differs and was not used`);
       }

@@ -6,10 +6,10 @@ import { posix } from 'node:path';
 import { AutoconfigError, errnoCode } from '../errors.ts';
 import type { WritableFsLike } from '../fs.ts';
 import { addOnce, hex, isDriverName } from './_model.ts';
-import type { Parsed, PciRecord, Tree, UsbDeviceRecord, UsbInterfaceRecord } from './_model.ts';
+import type { Parsed, PciRecord, Tree, UsbDeviceRecord, UsbInterfaceRecord, WritableTree } from './_model.ts';
 import { RESOURCE_LINES, knowsBars, resourceFile, resourceName } from './pci-resource.ts';
 
-export type { Tree } from './_model.ts';
+export type { Tree, WritableTree } from './_model.ts';
 
 /** One parsed file and how far it is trusted when sources disagree (lower rank wins). */
 export interface RankedSource {
@@ -300,7 +300,7 @@ function checkRelative(path: string, what: string): void {
  * written: relative, no ".." anywhere, link targets resolving inside outDir, nothing written below a link, and no
  * pre-existing symlink on the way (which could lead outside outDir).
  */
-export async function writeTree(tree: Tree, outDir: string, fs: WritableFsLike): Promise<void> {
+export async function writeTree(tree: WritableTree, outDir: string, fs: WritableFsLike): Promise<void> {
   const entries = [
     ...tree.dirs.map((p) => ['directory', p] as const),
     ...Object.keys(tree.files).map((p) => ['file', p] as const),

@@ -4,6 +4,7 @@ import type { DriverMatch, DriversReport } from '../modalias/index.ts';
 import type { BootOption, Decision, FactValue, RuleOutcome } from '../rules/types.ts';
 import type { HardwareProfile, PciDevice } from '../types.ts';
 import { versionAtLeast } from '../rules/version.ts';
+import { machineMemory } from '../probe/memory.ts';
 import { bootLineConsole, CONSOLE_FACT, consoleRule, serialConsolePlan } from './console.ts';
 import type { TargetXen } from './target.ts';
 import type { GrubEntry, Plan, PlanDevice, TargetInfo, XenArch } from './types.ts';
@@ -53,20 +54,26 @@ export function plan(input: PlanInput): Plan {
   const xenArch: XenArch = (str('arch.xen') as XenArch | null) ?? (longMode === false ? 'x86_32' : 'x86_64');
   const dom0Arch: XenArch = (str('arch.dom0') as XenArch | null) ?? xenArch;
 
-  const totalMiB = profile.memory.totalKiB === null ? null : Math.floor(profile.memory.totalKiB / 1024);
-  // Without MemTotal (an import without /proc/meminfo), the installed memory modules are the estimate (the memory
-  // conditions of the rules use them the same way), and the plan says so.
-  const installedKiB = profile.memory.installedKiB ?? null;
-  const installedMiB = totalMiB === null && installedKiB !== null ? Math.floor(installedKiB / 1024) : null;
+  // The machine's memory (probe/memory.ts machineMemory, as the rules' memory conditions read it): the installed
+  // memory the SMBIOS tables state whenever known, the same inside a Xen Dom0 and without Xen; else MemTotal, but
+  // never a Dom0's MemTotal (its own share). Only the figure the sizes come from is in the plan.
+  const machine = machineMemory(profile);
+  const totalMiB = machine?.source === 'memtotal' ? Math.floor(machine.kib / 1024) : null;
+  const installedMiB = machine?.source === 'smbios' ? Math.floor(machine.kib / 1024) : null;
   const dom0Mem = outcome.dom0Memory;
   const dom0MiB = dom0Mem === null ? null : sizeMiB(dom0Mem.split(',')[0]!.replace(/^(min|max):/, ''));
   const memoryNotes =
     installedMiB === null || dom0MiB === null
       ? []
-      : [
-          `MemTotal is unknown: the memory sizes are estimated from the ${installedMiB} MiB of installed memory ` +
-            'modules (SMBIOS), a little more than the OS will get.',
-        ];
+      : profile.memory.totalKiB === null
+        ? [
+            `MemTotal is unknown: the memory sizes are estimated from the ${installedMiB} MiB of installed memory ` +
+              'modules (SMBIOS), a little more than the OS will get.',
+          ]
+        : [
+            `The memory sizes are from the ${installedMiB} MiB of installed memory the firmware's SMBIOS tables state ` +
+              '(the same inside a Xen Dom0 and without Xen), a little more than the OS will get.',
+          ];
   // Xen schedules every logical CPU (a hyperthread is a PCPU, and dom0_max_vcpus defaults to their number:
   // xen.md §1.2); a guest's "host-cores" is the core count, so that its vCPUs do not share cores.
   const hostCpus = profile.cpu.logicalCpus;
@@ -182,15 +189,15 @@ export function plan(input: PlanInput): Plan {
       // the firmware leaves the graphics carve-out out of the usable map (the corpus's Jetway Palm board: usable RAM
       // ends at 0xa7efffff, and 0xa8000000-0xbfffffff, the 384M of its radeon "VRAM: 384M", is not in the map at
       // all), and for Intel the x86 early quirk also reserves the stolen range in e820 itself (xen.md §5.1), so
-      // subtracting stolenMiB would count it twice. The installed modules (installedMiB, used only without MemTotal)
+      // subtracting stolenMiB would count it twice. The installed memory (installedMiB, taken whenever SMBIOS tells)
       // do hold the carve-out: there it is subtracted, where the profile tells it.
       guestsMiB:
         dom0MiB === null
           ? null
-          : totalMiB !== null
-            ? Math.max(0, totalMiB - dom0MiB)
-            : installedMiB !== null
-              ? Math.max(0, installedMiB - dom0MiB - (stolenMiB ?? 0))
+          : installedMiB !== null
+            ? Math.max(0, installedMiB - dom0MiB - (stolenMiB ?? 0))
+            : totalMiB !== null
+              ? Math.max(0, totalMiB - dom0MiB)
               : null,
     },
     vcpus: { host: hostCpus, dom0: outcome.dom0Vcpus, guests },

@@ -44,19 +44,22 @@ export interface Plan {
     stolenMiB: number | null;
   };
   memory: {
-    /** MemTotal, in MiB. */
+    /**
+     * MemTotal, in MiB, only where it is the machine's memory the sizes come from: no SMBIOS figure, and not a Xen
+     * Dom0 (where MemTotal is Dom0's own share); null otherwise (probe/memory.ts machineMemory).
+     */
     totalMiB: number | null;
     /**
-     * Only when MemTotal is unknown: the installed memory modules (SMBIOS, profile.memory.installedKiB), which the
-     * sizes are then estimated from (a plan note says so); null otherwise.
+     * The installed memory the firmware's SMBIOS tables state (profile.memory.installedKiB), whenever known: the sizes
+     * come from it, inside a Xen Dom0 and without Xen alike (a plan note says so); null otherwise.
      */
     installedMiB: number | null;
     /** The Dom0 size as decided (null: Xen's default, all memory, ballooning). */
     dom0: string | null;
     dom0MiB: number | null;
     /**
-     * totalMiB - dom0MiB, when both are known. UMA memory is already outside totalMiB (MemTotal; see plan.ts). Without
-     * MemTotal, installedMiB - dom0MiB - the UMA carve-out where known.
+     * installedMiB - dom0MiB - the UMA carve-out where known; else totalMiB - dom0MiB (UMA memory is already outside
+     * MemTotal; see plan.ts); null when the Dom0 size or the machine's memory is unknown.
      */
     guestsMiB: number | null;
   };

@@ -148,6 +148,12 @@ export class Reader {
    * Larger than the cap: null with a 'too-large' diagnostic (a truncated value could be wrongly parsed).
    */
   async text(path: string, options: { cap?: number; required?: boolean } = {}): Promise<string | null> {
+    const bytes = await this.bytes(path, options);
+    return bytes === null ? null : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  }
+
+  /** The same as text(), as bytes: binary files (the raw SMBIOS structures of /sys/firmware/dmi/entries). */
+  async bytes(path: string, options: { cap?: number; required?: boolean } = {}): Promise<Uint8Array | null> {
     const cap = options.cap ?? this.attrCap;
     const real = await this.real(path);
     if (real === null) return null;
@@ -169,7 +175,7 @@ export class Reader {
       this.diag('too-large', path, `${path}: larger than ${cap} bytes, not used`);
       return null;
     }
-    return Buffer.from(read.bytes.buffer, read.bytes.byteOffset, read.bytes.byteLength).toString('utf8');
+    return read.bytes;
   }
 
   // The fs calls, synchronous when the fs offers it (errors thrown here reject the caller's promise all the same).

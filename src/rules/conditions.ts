@@ -2,6 +2,7 @@
 // and the boot line. A match carries evidence (what about the machine made it true, for `autoconfig explain`) and
 // the devices it found (the PCI slots and USB interfaces module actions apply to).
 import { fnmatch } from '../modalias/glob.ts';
+import { machineMemory } from '../probe/memory.ts';
 import type { DriverMatch } from '../modalias/resolve.ts';
 import type { HardwareProfile, PciDevice, UsbDevice, UsbInterface } from '../types.ts';
 import { truthy } from './facts.ts';
@@ -312,23 +313,23 @@ function cpu(c: CpuCondition, profile: HardwareProfile): string[] | null {
 }
 
 /**
- * MemTotal, or, when only the installed memory modules are known (an import without /proc/meminfo), their size as an
- * estimate of it. MemTotal is always below the installed size (firmware and kernel reserves, UMA graphics), so
- * there a size equal to a bound counts as below it: 2 GiB of modules satisfy `max: 2G`, not `min: 2G`, as the
- * MemTotal of such a machine would.
+ * The machine's memory (probe/memory.ts machineMemory): the installed memory the SMBIOS tables state whenever known,
+ * else MemTotal, but never a Xen Dom0's MemTotal (its own share). MemTotal is always below the installed size
+ * (firmware and kernel reserves, UMA graphics), so for the SMBIOS figure a size equal to a bound counts as below it:
+ * 2 GiB installed satisfy `max: 2G`, not `min: 2G`, as the MemTotal of such a machine would.
  */
 function memory(c: { min?: string; max?: string }, profile: HardwareProfile): string[] | null {
-  const { totalKiB, installedKiB } = profile.memory;
-  const kib = totalKiB ?? installedKiB ?? null;
-  if (kib === null) return null;
-  const bytes = kib * 1024;
+  const machine = machineMemory(profile);
+  if (machine === null) return null;
+  const smbios = machine.source === 'smbios';
+  const bytes = machine.kib * 1024;
   const min = c.min === undefined ? null : parseSize(c.min);
   const max = c.max === undefined ? null : parseSize(c.max);
-  const belowMin = min !== null && (totalKiB !== null ? bytes < min : bytes <= min);
+  const belowMin = min !== null && (smbios ? bytes <= min : bytes < min);
   if (belowMin || (max !== null && bytes > max)) return null;
   const bounds = [c.min !== undefined ? `>= ${c.min}` : '', c.max !== undefined ? `<= ${c.max}` : ''].filter(Boolean).join(' ');
-  const what = totalKiB !== null ? 'memory' : 'memory installed (SMBIOS; MemTotal unknown, a little lower)';
-  return [`${what} ${Math.floor(kib / 1024)} MiB${bounds ? ` (${bounds})` : ''}`];
+  const what = smbios ? 'memory installed (SMBIOS; MemTotal is a little lower)' : 'memory';
+  return [`${what} ${Math.floor(machine.kib / 1024)} MiB${bounds ? ` (${bounds})` : ''}`];
 }
 
 function dmi(c: DmiCondition, profile: HardwareProfile): string[] | null {

@@ -10,12 +10,16 @@ import { formatCpuidCapture, formatMsrCapture } from '../probe/cpu.ts';
 import { probeWith } from '../probe/probe.ts';
 import type { HardwareProfile } from '../types.ts';
 import { VERSION } from '../version.ts';
-import { writeTree, type Tree } from '../import/tree.ts';
+import { writeTree, type WritableTree } from '../import/tree.ts';
 import { checkOutDir } from './out-dir.ts';
 
 export const MANIFEST_NAME = 'autoconfig-snapshot.json';
 
-/** The only places a snapshot copies from: the hardware sources the probes use, nothing personal. */
+/**
+ * The only places a snapshot copies from: the hardware sources the probes use, nothing personal. A `*` matches within
+ * one path component: of the SMBIOS structures only type 19 (Memory Array Mapped Address: address ranges, no
+ * strings), never type 17 (Memory Device), whose strings hold serial numbers.
+ */
 export const SNAPSHOT_ALLOWLIST = [
   '/sys/bus/pci/devices',
   '/sys/bus/pci/drivers',
@@ -27,6 +31,7 @@ export const SNAPSHOT_ALLOWLIST = [
   '/sys/kernel/iommu_groups',
   '/sys/firmware/efi/fw_platform_size',
   '/sys/firmware/acpi/tables',
+  '/sys/firmware/dmi/entries/19-*',
   '/sys/hypervisor',
   '/proc/cpuinfo',
   '/proc/meminfo',
@@ -69,7 +74,8 @@ export interface SnapshotOptions {
 export interface SnapshotResult {
   profile: HardwareProfile;
   manifest: SnapshotManifest;
-  tree: Tree;
+  /** What was written; file contents are text, or bytes where the source is binary (raw SMBIOS structures). */
+  tree: WritableTree;
 }
 
 type Op = 'open' | 'readdir' | 'readlink' | 'stat';
@@ -153,17 +159,34 @@ function recordingFs(fs: FsLike, record: (op: Op, path: string) => void): FsLike
   };
 }
 
+const ALLOW_PARTS = SNAPSHOT_ALLOWLIST.map((p) => p.split('/').slice(1));
+
+/** Component by component; a `*` in the allowlist matches any run of characters within one component. */
+function componentMatches(pattern: string, name: string): boolean {
+  if (!pattern.includes('*')) return pattern === name;
+  const re = new RegExp(`^${pattern.split('*').map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')}$`);
+  return re.test(name);
+}
+
+/** How `path` relates to one allowlist entry: inside it (or it), above it, or neither. */
+function relation(path: string, entry: readonly string[]): 'inside' | 'above' | null {
+  const parts = path.split('/').slice(1);
+  const n = Math.min(parts.length, entry.length);
+  for (let i = 0; i < n; i++) if (!componentMatches(entry[i]!, parts[i]!)) return null;
+  return parts.length >= entry.length ? 'inside' : 'above';
+}
+
 function allowed(path: string): boolean {
   if (DENIED.test(path)) return false;
-  return SNAPSHOT_ALLOWLIST.some((p) => path === p || path.startsWith(p + '/') || p.startsWith(path + '/'));
+  return ALLOW_PARTS.some((entry) => relation(path, entry) !== null);
 }
 
 function inside(path: string): boolean {
-  return SNAPSHOT_ALLOWLIST.some((p) => path === p || path.startsWith(p + '/'));
+  return ALLOW_PARTS.some((entry) => relation(path, entry) === 'inside');
 }
 
 class Copier {
-  readonly tree: Tree = { files: {}, links: {}, dirs: [] };
+  readonly tree: WritableTree = { files: {}, links: {}, dirs: [] };
   readonly notes: string[] = [];
   private readonly dirs = new Set<string>();
   private readonly reader: Reader;
@@ -190,8 +213,9 @@ class Copier {
       this.dir(rel);
       if (ops.has('readdir')) await this.entries(rel);
     } else if (stats.isFile() && ops.has('open') && !existenceOnly) {
-      const text = await this.reader.text('/' + rel, { cap: LARGE_FILE_CAP });
-      if (text !== null) this.tree.files[rel] = text;
+      // Byte for byte: the raw SMBIOS structures are binary (a text round trip would change bytes >= 0x80).
+      const bytes = await this.reader.bytes('/' + rel, { cap: LARGE_FILE_CAP });
+      if (bytes !== null) this.tree.files[rel] = isText(bytes) ? Buffer.from(bytes).toString('utf8') : Uint8Array.from(bytes);
     } else if (stats.isFile() && !(rel in this.tree.files)) {
       this.tree.files[rel] = '';
     }
@@ -265,5 +289,16 @@ class Copier {
       if (stats.isDirectory()) this.dir(rel);
     }
     return null;
+  }
+}
+
+/** Valid UTF-8 without NUL: kept as text (every kernel text file); anything else stays bytes. */
+function isText(bytes: Uint8Array): boolean {
+  if (bytes.includes(0)) return false;
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -27,7 +27,7 @@ describe('formatProfile', () => {
     ['thinkpad-t42', 'Hardware virtualization: no (the CPU lacks it)', '64-bit (long mode): no, PAE: no'],
     ['atom-netbook', '64-bit (long mode): no, PAE: unknown', '  CPU flags: known only in part: lm no, vmx no, svm no\n'],
     ['xen-hvm-guest', '  CPU flags: not known\n'],
-    ['thinkpad-t60', '\nMemory: unknown; installed modules (SMBIOS): 3.0 GiB (3145728 KiB)\n'],
+    ['thinkpad-t60', '\nMemory: unknown; installed (SMBIOS): 3.0 GiB (3145728 KiB)\n'],
     ['firecracker-vm', '\nMemory: 23.5 GiB (24683656 KiB)\n', '\nFirmware: BIOS (no EFI); ACPI tables: APIC DSDT FACP MCFG\n'],
     [
       'thinkpad-t60',

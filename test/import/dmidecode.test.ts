@@ -58,7 +58,7 @@ describe('dmidecode -> /sys/class/dmi/id', () => {
     });
     expect(parsed.notes).toEqual([
       'dmidecode.txt: "Not Specified" read as the empty string 0 (not as that literal text): product_family',
-      'dmidecode.txt: installed memory 16384 MiB in 4 memory devices (type 17), not MemTotal',
+      'dmidecode.txt: installed memory 16384 MiB in 1 memory array mapped ranges (type 19), not MemTotal',
     ]);
   });
 
@@ -70,7 +70,7 @@ describe('dmidecode -> /sys/class/dmi/id', () => {
   });
 });
 
-describe('dmidecode -> the installed memory (type 17 Memory Devices of the system memory arrays)', () => {
+describe('dmidecode -> the installed memory (type 19 mapped ranges, else type 17 Memory Devices, of the system memory arrays)', () => {
   const installed = (text: string) => parseDmidecode(text, 'dmidecode.txt').weakFiles?.['proc/meminfo'];
 
   it.each([
@@ -86,17 +86,30 @@ describe('dmidecode -> the installed memory (type 17 Memory Devices of the syste
     ['server-iommu-bmc', fixtureSource('server-iommu-bmc', 'dmidecode.txt'), 131072],
     // A Xen HVM guest: hvmloader's SMBIOS table gives the guest's memory as one device.
     ['xen-hvm-guest', fixtureSource('xen-hvm-guest', 'dmidecode.txt'), 15360],
-    // Four "2048 MB" modules of the system array; the "4096 kB" SYSTEM ROM of the "Flash Memory" array is no RAM.
-    ['HP Compaq dc5800', corpusFile('desktop-hp-compaq_dc5800-core2quad_q8400-2B81FDBD35', 'dmidecode.txt'), 8192],
+    // Four "2048 MB" modules (8192 MB), of which the system array maps 3584 + 4544 MB (type 19); the 2 MB mapped
+    // for the "Flash Memory" array (its SYSTEM ROM) is no RAM. The mapped size is what the live probe reads.
+    ['HP Compaq dc5800', corpusFile('desktop-hp-compaq_dc5800-core2quad_q8400-2B81FDBD35', 'dmidecode.txt'), 8128],
+    // bhyve's one Memory Device says "Size: 0 TB", but its type 19 maps 2 GB.
+    ['bhyve', corpusFile('vm-virtwhat-bhyve', 'dmidecode.txt'), 2048],
   ])('%s (%#): the sum', (_name, text, mib) => {
     expect(installed(text)).toBe(`Installed (SMBIOS):    ${mib * 1024} kB\n`);
+  });
+
+  it('type 17 where there is no type 19: the Memory Devices of the system arrays', () => {
+    const text = corpusFile('desktop-hp-compaq_dc5800-core2quad_q8400-2B81FDBD35', 'dmidecode.txt')
+      .split(/\n(?=Handle )/)
+      .filter((block) => !/DMI type 19,/.test(block))
+      .join('\n');
+    // Four "2048 MB" modules of the system array; the "4096 kB" SYSTEM ROM of the "Flash Memory" array is no RAM.
+    expect(installed(text)).toBe(`Installed (SMBIOS):    ${8192 * 1024} kB\n`);
+    expect(parseDmidecode(text, 'dmidecode.txt').notes).toContain(
+      'dmidecode.txt: installed memory 8192 MiB in 4 memory devices (type 17), not MemTotal',
+    );
   });
 
   it.each([
     // The PV domU's dmidecode could not read the table at all.
     ['xen-pv-guest (no table)', fixtureSource('xen-pv-guest', 'dmidecode.txt')],
-    // bhyve's one Memory Device says "Size: 0 TB": no size known.
-    ['bhyve ("Size: 0 TB")', corpusFile('vm-virtwhat-bhyve', 'dmidecode.txt')],
   ])('%s: none', (_name, text) => {
     expect(installed(text)).toBeUndefined();
   });
@@ -106,22 +119,22 @@ describe('dmidecode -> the installed memory (type 17 Memory Devices of the syste
     expect(result.manifest.sources[0]!.used).toEqual(['dmi', 'memory.installed']);
     expect(result.manifest.absent).toContain('memory');
     expect(result.manifest.notes).toContain(
-      'dmidecode.txt: installed memory 3072 MiB in 2 memory devices (type 17), not MemTotal',
+      'dmidecode.txt: installed memory 3072 MiB in 1 memory array mapped ranges (type 19), not MemTotal',
     );
     const profile = await probeImport(result);
     expect(profile.memory).toEqual({ totalKiB: null, installedKiB: 3072 * 1024 });
     expect(profile.diagnostics).toEqual([]);
   });
 
-  it('gives way to a /proc/meminfo log: MemTotal is known, the installed size is not taken', async () => {
+  it('beside a /proc/meminfo log: both, MemTotal and the installed size, as a live probe reads them', async () => {
     // This machine's own meminfo beside a dmidecode of another: which file wins is the point, not the machine.
     const result = await importFiles({
       'dmidecode.txt': fixtureSource('thinkpad-t60', 'dmidecode.txt'),
       'meminfo.txt': dataFile('this-machine-firecracker-kvm', 'logs/meminfo.txt'),
     });
-    expect(result.tree.files['proc/meminfo']).toMatch(/^MemTotal: +\d+ kB\n$/);
-    expect(result.manifest.sources.find((s) => s.file === 'dmidecode.txt')!.used).toEqual(['dmi']);
+    expect(result.tree.files['proc/meminfo']).toMatch(/^MemTotal: +\d+ kB\nInstalled \(SMBIOS\): +3145728 kB\n$/);
+    expect(result.manifest.sources.find((s) => s.file === 'dmidecode.txt')!.used).toEqual(['dmi', 'memory.installed']);
     expect(result.manifest.absent).not.toContain('memory');
-    expect((await probeImport(result)).memory).toEqual({ totalKiB: 24683656, installedKiB: null });
+    expect((await probeImport(result)).memory).toEqual({ totalKiB: 24683656, installedKiB: 3072 * 1024 });
   });
 });

@@ -46,7 +46,7 @@ describe('importLogs: the manifest', () => {
         ...['firmware.acpi', 'firmware.efi', 'firmware.efi_bits', 'firmware.iommu', 'xen'],
       ],
       notes: [
-        'dmidecode.txt: installed memory 3072 MiB in 2 memory devices (type 17), not MemTotal',
+        'dmidecode.txt: installed memory 3072 MiB in 1 memory array mapped ranges (type 19), not MemTotal',
         'lscpu.txt: /proc/cpuinfo synthesized from lscpu (2 CPUs = 1 sockets x 2 cores x 1 threads; which CPU is ' +
           'which core of which package is synthesized, only the counts come from the log)',
         'pci.subsystem: unknown for 5 of 20 devices (lspci hides subsystem 0000 and ffff alike)',

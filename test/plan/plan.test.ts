@@ -238,13 +238,27 @@ describe('UMA graphics', () => {
   });
 
   it('the memory for guests is MemTotal less Dom0: stolen memory is already outside MemTotal, not subtracted again', async () => {
-    // ThinkPad T60 on Xen 3.0.2 (Dom0 512M), with this machine's real MemTotal and the IGD's stolen memory known.
+    // ThinkPad T60 on Xen 3.0.2 (Dom0 512M), with this machine's real MemTotal and the IGD's stolen memory known, and
+    // no SMBIOS figure (which would come first: see the next test).
     const p = await planWith('thinkpad-t60', '3.0.2', (profile) => {
       profile.memory.totalKiB = 24683656;
+      profile.memory.installedKiB = null;
       profile.graphicsMemory.stolen = { start: '7e000000', end: '7fffffff', bytes: 32 * MiB };
     });
     expect(p.uma.stolenMiB).toBe(32);
     expect(p.memory).toMatchObject({ totalMiB: 24105, dom0MiB: 512, guestsMiB: 24105 - 512 });
+  });
+
+  it('the installed memory (SMBIOS) comes first, MemTotal or not, and holds the carve-out: subtracted from the guests', async () => {
+    const p = await planWith('thinkpad-t60', '3.0.2', (profile) => {
+      profile.memory.totalKiB = 3000000;
+      profile.graphicsMemory.stolen = { start: '7e000000', end: '7fffffff', bytes: 32 * MiB };
+    });
+    expect(p.memory).toEqual({ totalMiB: null, installedMiB: 3072, dom0: '512M', dom0MiB: 512, guestsMiB: 3072 - 512 - 32 });
+    expect(p.notes).toContain(
+      "The memory sizes are from the 3072 MiB of installed memory the firmware's SMBIOS tables state (the same inside " +
+        'a Xen Dom0 and without Xen), a little more than the OS will get.',
+    );
   });
 
   it('without MemTotal the installed modules hold the carve-out: it is subtracted from the guests', async () => {
@@ -283,7 +297,7 @@ describe('firmware: EFI or BIOS, and the IOMMU, where the profile does not know 
   });
 });
 
-describe('memory: MemTotal, or else the installed memory modules as the estimate', () => {
+describe('memory: the installed memory (SMBIOS) whenever known, else MemTotal', () => {
   const NOTE = /^MemTotal is unknown: the memory sizes are estimated from the (\d+) MiB of installed memory modules/;
 
   it('macbookpro5-5 (2 x 4096 MB in its dmidecode, no /proc/meminfo): sized from 8 GiB, and the plan says so', async () => {

@@ -2,6 +2,7 @@
 // hide VT and /proc/meminfo is Dom0's share. The verdicts made there must be the ones Xen's own interfaces prove, no
 // note may contradict them, and the plan must be the one the same machine gets without Xen.
 import { describe, expect, it } from 'vitest';
+import { render } from '../../src/emit/render.ts';
 import { decide } from '../../src/plan/decide.ts';
 import { plan } from '../../src/plan/plan.ts';
 import type { Plan } from '../../src/plan/types.ts';
@@ -94,5 +95,33 @@ describe('HVM in a Xen Dom0: Xen decides, and nothing contradicts the verdict', 
     expect(profile.cpu.vt).toMatchObject({ state: 'enabled', technology: 'vmx' });
     const p = await planOf(fs, root, '4.17');
     expect(p.notes.join('\n')).not.toMatch(/could not be checked/);
+  });
+});
+
+describe("memory in a Xen Dom0: the machine's, never Dom0's share", () => {
+  it.each(TARGETS)('Xen %s: the plan made inside the QEMU Dom0 is the one made without Xen', async (xen) => {
+    const inside = await planOfTree(qemuDom0Tree(), xen);
+    const outside = await planOfTree(qemuBareTree(), xen);
+    // What may differ is why HVM is available (Xen's capabilities there, the CPU flag here) and what is said about it.
+    const comparable = (p: Plan) => ({ ...p, hvm: { ...p.hvm, reason: '' }, notes: [], warnings: [], decisions: [] });
+    expect(comparable(inside)).toEqual(comparable(outside));
+    expect(inside.memory).toMatchObject({ totalMiB: null, installedMiB: 3072 });
+    if (xen === '4.17') expect(inside.xen.cmdline).toBe('dom0_mem=1024M,max:1024M');
+    const files = (p: Plan) => render(p).map((f) => ({ ...f, content: f.content.replace(/^HVM_REASON=.*$/m, '') }));
+    expect(files(inside)).toEqual(files(outside));
+  });
+
+  it('without SMBIOS data (not root) a Dom0 sizes nothing from its MemTotal: Xen default, said in a note', async () => {
+    const tree = qemuDom0Tree();
+    for (const path of Object.keys(tree.files!)) if (path.startsWith('sys/firmware/dmi/')) delete tree.files![path];
+    const p = await planOfTree(tree, '4.17');
+    expect(p.memory).toEqual({ totalMiB: null, installedMiB: null, dom0: null, dom0MiB: null, guestsMiB: null });
+    expect(p.xen.cmdline).not.toMatch(/dom0_mem/);
+    expect(p.notes.filter((n) => /Inside this Xen Dom0 the machine's memory is unknown/.test(n))).toHaveLength(1);
+    expect(p.notes.join('\n')).not.toMatch(/The memory size is unknown/);
+    // The same machine without Xen still sizes from MemTotal: it is the machine's there.
+    const bare = qemuBareTree();
+    for (const path of Object.keys(bare.files!)) if (path.startsWith('sys/firmware/dmi/')) delete bare.files![path];
+    expect((await planOfTree(bare, '4.17')).memory).toMatchObject({ totalMiB: 2933, installedMiB: null, dom0: '1024M,max:1024M' });
   });
 });

@@ -488,6 +488,11 @@ const dom0Amd = () =>
   });
 const dom0NoHvm = () =>
   edit('xen-dom0', (p) => void (p.hypervisor.xen.capabilities = ['xen-3.0-x86_64', 'xen-3.0-x86_32p']));
+/** The RHEL5 Dom0 with a MemTotal (its own share) and no SMBIOS figure, as a non-root probe in a Dom0 sees it. */
+const dom0MemTotalOnly = () =>
+  edit('xen-dom0', (p) => {
+    p.memory = { totalKiB: 1938596, installedKiB: null };
+  });
 /** The RHEL5 Dom0 without /sys/hypervisor/properties/capabilities, its CPU verdict as the probe then makes it. */
 const dom0CapsUnknown = () =>
   edit('xen-dom0', (p) => {
@@ -558,6 +563,21 @@ const VARIANTS: Variant[] = [
       expect(out.facts['hvm.available']).toBe(false);
       // Its XenLinux kernel shows vmx, but in a Dom0 that proves nothing: no "HVM guests planned" note.
       expect(out.notes.map((n) => n.rule)).not.toContain('hvm-vmx-unverified-note');
+    },
+  },
+  {
+    rule: 'dom0-mem-unknown-in-dom0',
+    why: "a Dom0 whose only memory figure is MemTotal, Dom0's own share: no size from it, Xen's default",
+    profile: dom0MemTotalOnly,
+    xen: '4.17',
+    not: [
+      { profile: () => fixtureProfile('xen-dom0'), xen: '4.17' },
+      { profile: dom0MemTotalOnly, xen: '3.0.3' },
+    ],
+    check: (out) => {
+      expect(out.dom0Memory).toBeNull();
+      expect(fired(out)).not.toContain('dom0-mem-unknown');
+      expect(fired(out)).not.toContain('dom0-mem-small');
     },
   },
   {

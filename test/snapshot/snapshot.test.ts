@@ -7,6 +7,8 @@ import { probe } from '../../src/probe/probe.ts';
 import { MANIFEST_NAME, snapshot } from '../../src/snapshot/snapshot.ts';
 import { fixtureNames, loadFixture } from '../_support/memfs.ts';
 import { dataFile } from '../probe/_corpus.ts';
+import { qemuDom0Tree, SMBIOS_KIB, TYPE19_RAW } from '../_support/qemu-xen.ts';
+import { volume } from '../_support/memfs.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'autoconfig-snapshot-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -66,6 +68,22 @@ describe('snapshot', () => {
     expect(Object.keys(vol.toJSON()).filter((p) => p.startsWith('/out/'))).toEqual(['/out/keep']);
     await snapshot({ fs, root, out: '/out', outFs: fs, force: true });
     expect(vol.toJSON()['/out/keep']).toBe('mine');
+  });
+
+  it('copies the SMBIOS type 19 structures byte for byte, and no other SMBIOS structure (type 17 holds serials)', async () => {
+    const tree = qemuDom0Tree();
+    // A Memory Device (type 17) beside them, whose strings would hold a serial number; and the directory's other files.
+    tree.files!['sys/firmware/dmi/entries/17-0/raw'] = new Uint8Array([0x11, 0x28, 0, 0x11, 0xff, 0xfe]);
+    tree.files!['sys/firmware/dmi/entries/19-0/type'] = '19\n';
+    const { fs, sync } = volume(tree, '/machine');
+    const direct = await probe({ fs, root: '/machine' });
+    expect(direct.memory).toEqual({ totalKiB: 1938596, installedKiB: SMBIOS_KIB });
+    const result = await snapshot({ fs, root: '/machine', out: '/out', outFs: fs });
+    const dmi = Object.keys(result.tree.files).filter((p) => p.startsWith('sys/firmware/dmi/')).sort();
+    expect(dmi).toEqual(['sys/firmware/dmi/entries/19-0/raw', 'sys/firmware/dmi/entries/19-1/raw']);
+    expect(result.tree.files['sys/firmware/dmi/entries/19-0/raw']).toEqual(TYPE19_RAW['19-0']);
+    expect(new Uint8Array(sync.readFileSync('/out/sys/firmware/dmi/entries/19-1/raw') as Buffer)).toEqual(TYPE19_RAW['19-1']);
+    expect(await probe({ fs, root: '/out' })).toEqual(direct);
   });
 
   it('copies nothing outside the allowlist, and no serial numbers', async () => {
