@@ -18,9 +18,16 @@ export interface ModuleToLoad {
   name: string;
   /** Module parameters as in modprobe.d `options` lines: 'foo=1 bar="a b"'. */
   options?: string | null;
+  /**
+   * 'no-device': the module may find nothing to drive here (the plan's module entry, from the rule that loads it:
+   * xen-acpi-processor where the firmware offers no ACPI processor data Xen can use). Its failure with "No such
+   * device" (ENODEV, in modprobe's stderr) is then the status 'not-applicable', not 'failed'.
+   */
+  optional?: 'no-device' | null;
 }
 
-export type LoadStatus = 'loaded' | 'failed' | 'timeout' | 'skipped';
+/** not-applicable: a module marked optional where there is no device failed with ENODEV, as expected (not a failure). */
+export type LoadStatus = 'loaded' | 'failed' | 'timeout' | 'skipped' | 'not-applicable';
 
 export interface ModuleResult {
   name: string;
@@ -210,6 +217,12 @@ export async function loadModules(modules: readonly ModuleToLoad[], options: Loa
     report({ phase: 'start', index: results.length + 1, total, name: base.name });
     const outcome = await runOne(spawn, modprobe, argv, limit, graceMs);
     const result: ModuleResult = { ...base, ...outcome, argv };
+    // modprobe's "could not insert 'NAME': No such device" (strerror(ENODEV)): the module found nothing to drive.
+    if (module.optional === 'no-device' && result.status === 'failed' && result.exitCode !== null && /: No such device$/m.test(result.stderr)) {
+      result.status = 'not-applicable';
+      result.detail =
+        'not applicable: No such device (no device here for it to drive; the rule that loads it expects that where there is none)';
+    }
     if (result.status === 'timeout' && cutByTotal) {
       timedOut = true;
       result.detail += ` (the total budget of ${totalMs} ms left only ${limit} ms)`;

@@ -161,7 +161,7 @@ export async function runConfigure(argv: readonly string[], io: CliIO): Promise<
     // On a terminal one line redrawn in place, then the listing; elsewhere one line per module as it ends.
     const progress = moduleProgress(io);
     loaded = await loadModules(
-      thePlan.dom0.modules.map((m) => ({ name: m.name, options: m.options })),
+      thePlan.dom0.modules.map((m) => ({ name: m.name, options: m.options, optional: m.optional })),
       {
         perModuleMs: Number.isFinite(timeout) && timeout > 0 ? timeout : 4000,
         ...(target === '/' ? {} : { root: target }),
@@ -171,7 +171,9 @@ export async function runConfigure(argv: readonly string[], io: CliIO): Promise<
     );
     progress.end();
     if (io.isTTY) io.stdout(formatLoad(loaded));
-    if (code === CONFIGURE_EXIT.ok && loaded.results.some((r) => r.status !== 'loaded')) code = CONFIGURE_EXIT.modules;
+    // A module marked optional where there is no device that found none (not-applicable) is no failure.
+    const failed = loaded.results.some((r) => r.status !== 'loaded' && r.status !== 'not-applicable');
+    if (code === CONFIGURE_EXIT.ok && failed) code = CONFIGURE_EXIT.modules;
   }
   await recordRun(facts(code, result, loaded, tWritten, apply ? performance.now() : null), io);
   return code;

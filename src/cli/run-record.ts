@@ -52,10 +52,10 @@ export function summaryLine(facts: RunFacts, recorded: boolean): string {
   if (facts.loaded !== null) {
     const results = facts.loaded.results;
     const loaded = results.filter((r) => r.status === 'loaded').length;
-    const groups = (['failed', 'timeout', 'skipped'] as const)
+    const groups = (['failed', 'timeout', 'skipped', 'not-applicable'] as const)
       .map((status) => [status, results.filter((r) => r.status === status).map((r) => r.name)] as const)
       .filter(([, names]) => names.length > 0)
-      .map(([status, names]) => `${names.length} ${status === 'timeout' ? 'timed out' : status}: ${names.join(', ')}`);
+      .map(([status, names]) => `${names.length} ${status === 'timeout' ? 'timed out' : status.replace('-', ' ')}: ${names.join(', ')}`);
     parts.push(`loaded ${loaded}/${results.length} modules${groups.length ? ` (${groups.join('; ')})` : ''}`);
   }
   const safe = facts.failures.length > 0 && facts.exitCode === 3 ? ' (safe plan)' : '';

@@ -12,7 +12,8 @@ export const RUN_RECORD_FORMAT = 1;
 
 export interface RunRecordModule {
   name: string;
-  status: 'loaded' | 'failed' | 'timeout' | 'skipped';
+  /** not-applicable: marked optional where there is no device, and it failed with ENODEV (not a failure). */
+  status: 'loaded' | 'failed' | 'timeout' | 'skipped' | 'not-applicable';
   ms: number;
   detail: string;
 }

@@ -1,7 +1,7 @@
 // plan(): the one plan for the machine, from the profile, the driver matches, the target Xen and the rules'
 // outcome. Pure: no I/O. Everything version-dependent about syntax is settled here, so the emitters only render.
 import type { DriverMatch, DriversReport } from '../modalias/index.ts';
-import type { BootOption, Decision, FactValue, RuleOutcome } from '../rules/types.ts';
+import type { BootOption, Decision, FactValue, ModuleOptional, RuleOutcome } from '../rules/types.ts';
 import type { HardwareProfile, PciDevice } from '../types.ts';
 import { versionAtLeast } from '../rules/version.ts';
 import { machineMemory } from '../probe/memory.ts';
@@ -289,13 +289,13 @@ function dom0Modules(
 ): Plan['dom0']['modules'] {
   const out: Plan['dom0']['modules'] = [];
   const seen = new Set<string>();
-  const add = (name: string, options: string | null, reason: string) => {
+  const add = (name: string, options: string | null, reason: string, optional: ModuleOptional | null = null) => {
     if (seen.has(norm(name)) || blacklisted.has(norm(name))) return;
     seen.add(norm(name));
-    out.push({ name, options, reason });
+    out.push({ name, options, reason, optional });
   };
   // Rule-ordered loads first: the backends and other alias-less modules the Dom0 needs.
-  for (const load of outcome.modules.load) add(load.name, load.options, `rule ${load.rule}`);
+  for (const load of outcome.modules.load) add(load.name, load.options, `rule ${load.rule}`, load.optional);
   const classOf = new Map(profile.pci.map((d) => [d.slot, `${d.class ?? ''}${d.subclass ?? ''}`]));
   for (const match of drivers) {
     if (match.chosen === null || match.builtin.includes(match.chosen)) continue;

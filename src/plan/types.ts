@@ -2,7 +2,7 @@
 // hardware profile, the driver matches, the target Xen and the rules' outcome; it carries every decision so that
 // the report and `explain` can say why.
 import type { DriverMatch } from '../modalias/index.ts';
-import type { BootOption, Decision, FactValue } from '../rules/types.ts';
+import type { BootOption, Decision, FactValue, ModuleOptional } from '../rules/types.ts';
 import type { TargetXen } from './target.ts';
 
 export type XenArch = 'x86_64' | 'x86_32';
@@ -72,7 +72,13 @@ export interface Plan {
     options: BootOption[];
     cmdline: string;
     /** Modules to load at boot, in order (backends first), each with its options. */
-    modules: { name: string; options: string | null; reason: string }[];
+    modules: {
+      name: string;
+      options: string | null;
+      reason: string;
+      /** From the rule that loads it: 'no-device' when it may find nothing to drive here (ENODEV: not-applicable). */
+      optional: ModuleOptional | null;
+    }[];
     blacklist: { name: string; reason: string }[];
   };
   drivers: DriverMatch[];

@@ -122,13 +122,19 @@ class Outcome {
     }
   }
 
-  private module(origin: Origin, m: { load?: string; blacklist?: string; prefer?: string; options?: string }): void {
+  private module(origin: Origin, m: Extract<Action, { module: unknown }>['module']): void {
     if (m.load !== undefined) {
       // kmod treats "-" and "_" alike, so they are one module's policy.
       const key = moduleKey(m.load);
       this.decide(origin, { module: { ...m } }, `module ${key}`, origin.devices.length ? [...origin.devices] : undefined);
       this.blacklist.delete(key);
-      const entry: LoadEntry = { name: m.load, options: m.options ?? null, devices: [...origin.devices], rule: origin.rule };
+      const entry: LoadEntry = {
+        name: m.load,
+        options: m.options ?? null,
+        optional: m.optional ?? null,
+        devices: [...origin.devices],
+        rule: origin.rule,
+      };
       const existing = this.load.get(key);
       if (existing) Object.assign(existing, entry);
       else this.load.set(key, entry);

@@ -138,13 +138,20 @@ export type Action =
   | { fact: Record<string, FactValue> }
   | { xen: { add?: OneOrMore<string>; remove?: OneOrMore<string> } }
   | { dom0: { add?: OneOrMore<string>; remove?: OneOrMore<string> } }
-  | { module: { load?: string; blacklist?: string; prefer?: string; options?: string } }
+  | { module: { load?: string; blacklist?: string; prefer?: string; options?: string; optional?: ModuleOptional } }
   | { sysconfig: { file: string; set: Record<string, string> } }
   | { dom0Memory: string }
   | { dom0Vcpus: number | 'all' }
   | { guest: Record<string, FactValue> }
   | { note: string }
   | { warn: string };
+
+/**
+ * How a loaded module may fail without it being a failure. no-device: it may find nothing to drive on this machine
+ * (xen-acpi-processor where the firmware offers no ACPI processor data Xen can use): its ENODEV ("No such device")
+ * at load is then reported as not applicable, not as failed (src/apply/modprobe.ts).
+ */
+export type ModuleOptional = 'no-device';
 
 export interface Rule {
   id: string;
@@ -252,7 +259,7 @@ export interface RuleOutcome {
   xen: BootOption[];
   dom0: BootOption[];
   modules: {
-    load: { name: string; options: string | null; devices: string[]; rule: string }[];
+    load: { name: string; options: string | null; optional: ModuleOptional | null; devices: string[]; rule: string }[];
     blacklist: { name: string; rule: string }[];
     prefer: { name: string; devices: string[]; rule: string }[];
   };

@@ -11,6 +11,7 @@ import type {
   FactDecl,
   FactValue,
   IdList,
+  ModuleOptional,
   NumRange,
   OneOrMore,
   Rule,
@@ -64,10 +65,12 @@ export const RULE_KEYS = {
   target: ['xen', 'arch', 'kernel'],
   action: ['fact', 'xen', 'dom0', 'module', 'sysconfig', 'dom0Memory', 'dom0Vcpus', 'guest', 'note', 'warn'],
   bootOptions: ['add', 'remove'],
-  module: ['load', 'blacklist', 'prefer', 'options'],
+  module: ['load', 'blacklist', 'prefer', 'options', 'optional'],
   sysconfig: ['file', 'set'],
 } as const satisfies Record<string, readonly string[]>;
 
+/** module: { load, optional }: see ModuleOptional (types.ts). */
+export const MODULE_OPTIONAL = ['no-device'] as const satisfies readonly ModuleOptional[];
 export const VT_STATES = ['enabled', 'unverified', 'disabled-by-firmware', 'absent', 'unknown'] as const;
 export const ROLES = ['dom0', 'xen-pv', 'xen-hvm', 'xen-pvh', 'guest', 'bare-metal', 'unknown'] as const;
 export const ARCHES = ['x86_64', 'x86_32'] as const;
@@ -837,16 +840,22 @@ class DocChecker {
         return kind === 'xen' ? { xen: opts } : { dom0: opts };
       }
       case 'module': {
-        const mod = this.fields<{ load?: string; blacklist?: string; prefer?: string; options?: string }>(v, p, RULE_KEYS.module, (k, n, kp) =>
-          k === 'options' ? this.string(n, kp, 'module options ("a=1 b=2")') : this.patterned(n, kp, PATTERNS.moduleName, 'a module name'),
+        const mod = this.fields<{ load?: string; blacklist?: string; prefer?: string; options?: string; optional?: ModuleOptional }>(v, p, RULE_KEYS.module, (k, n, kp) =>
+          k === 'options'
+            ? this.string(n, kp, 'module options ("a=1 b=2")')
+            : k === 'optional'
+              ? this.oneOf(n, kp, MODULE_OPTIONAL)
+              : this.patterned(n, kp, PATTERNS.moduleName, 'a module name'),
         );
         if (v.kind === 'map') {
           const verbs = v.entries.filter((e) => e.key === 'load' || e.key === 'blacklist' || e.key === 'prefer');
           if (verbs.length === 0) this.issue('missing_key', v.pos, p, 'one of load, blacklist, prefer is required');
           if (verbs.length > 1) this.issue('multiple_actions', verbs[1]!.keyPos, [...p, verbs[1]!.key], `one of load, blacklist, prefer per action: "${verbs[0]!.key}" and "${verbs[1]!.key}" need two entries`);
-          const options = v.entries.find((e) => e.key === 'options');
-          if (options && verbs.length === 1 && verbs[0]!.key !== 'load') {
-            this.issue('unknown_key', options.keyPos, [...p, 'options'], `options go with load, not ${verbs[0]!.key}`);
+          for (const key of ['options', 'optional'] as const) {
+            const entry = v.entries.find((e) => e.key === key);
+            if (entry && verbs.length === 1 && verbs[0]!.key !== 'load') {
+              this.issue('unknown_key', entry.keyPos, [...p, key], `${key} go${key === 'options' ? '' : 'es'} with load, not ${verbs[0]!.key}`);
+            }
           }
         }
         return { module: mod };

@@ -31,6 +31,8 @@ case "$2" in
   hang) echo $$ > '${tmp}/hang.pid'; sleep 1000 & echo $! > '${tmp}/hang-child.pid'; wait ;;
   stubborn) trap '' TERM; echo $$ > '${tmp}/stubborn.pid'; while :; do sleep 0.05; done ;;
   fail) echo "modprobe: FATAL: Module $2 not found in directory /lib/modules/test" >&2; exit 1 ;;
+  nodev*) echo "modprobe: ERROR: could not insert '$2': No such device" >&2; exit 1 ;;
+  inval) echo "modprobe: ERROR: could not insert '$2': Invalid argument" >&2; exit 1 ;;
   noisy) i=0; while [ $i -lt 3000 ]; do echo "line $i of the noise on stderr" >&2; i=$((i+1)); done; exit 0 ;;
   escaped) setsid sleep 1000 & echo $! > '${tmp}/escaped.pid'; echo "loaded, child left behind"; exit 0 ;;
   late) (sleep 0.2; echo "written after modprobe exited" >&2) & exit 0 ;;
@@ -144,6 +146,32 @@ describe('loadModules with a fake modprobe', () => {
     expect(ok.results[0]!.stdout).toBe('insmod /lib/modules/test/snd-hda-intel.ko model=auto\n');
     expect(ok.results[2]!.stderr).toBe('modprobe: FATAL: Module fail not found in directory /lib/modules/test\n');
     expect(ok.results[2]!.detail).toBe('modprobe exited with 1');
+  });
+
+  it("a module marked optional where there is no device that fails with ENODEV is not-applicable, with why", async () => {
+    const result = await loadModules(
+      [
+        { name: 'nodev_optional', optional: 'no-device' },
+        { name: 'nodev', optional: null },
+        { name: 'inval', optional: 'no-device' },
+        { name: 'fail', optional: 'no-device' },
+        { name: 'e1000e', optional: 'no-device' },
+      ],
+      { modprobe: fake },
+    );
+    expect(result.results.map((r) => [r.name, r.status, r.exitCode])).toEqual([
+      ['nodev_optional', 'not-applicable', 1],
+      // Unmarked, ENODEV is a failure as before; marked, only ENODEV is expected: another error or a missing module
+      // still fails.
+      ['nodev', 'failed', 1],
+      ['inval', 'failed', 1],
+      ['fail', 'failed', 1],
+      ['e1000e', 'loaded', 0],
+    ]);
+    expect(result.results[0]!.detail).toBe(
+      'not applicable: No such device (no device here for it to drive; the rule that loads it expects that where there is none)',
+    );
+    expect(result.results[0]!.stderr).toBe("modprobe: ERROR: could not insert 'nodev_optional': No such device\n");
   });
 
   it('collects all of a noisy stderr, capped, without hanging', async () => {

@@ -226,6 +226,30 @@ describe('autoconfig --apply', () => {
     expect(r.stdout).not.toMatch(/^autoconfig: loaded /m);
   });
 
+  it("xen-acpi-processor's ENODEV where there is no ACPI processor data (QEMU) is not-applicable: exit 0, listed so", async () => {
+    // modprobe as under QEMU: xen_acpi_processor finds no ACPI processor data Xen can use; everything else loads.
+    const nodev = join(tmp, 'modprobe-nodev');
+    writeFileSync(
+      nodev,
+      '#!/bin/sh\nfor a in "$@"; do name=$a; done\n[ "$name" != xen-acpi-processor ] || ' +
+        '{ echo "modprobe: ERROR: could not insert \'xen_acpi_processor\': No such device" >&2; exit 1; }\n',
+    );
+    chmodSync(nodev, 0o755);
+    const { fs, vol, root } = loadFixture('xen-dom0');
+    await fs.mkdir('/target', { recursive: true });
+    const r = await run(['--apply', '--xen', '4.17', '--root', root, '--target', '/target', '--modprobe', nodev], fs, { isTTY: false });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^autoconfig: not-applicable xen-acpi-processor \(\d+\/\d+, \d+ ms\): not applicable: No such device/m);
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toMatch(/ \(1 not applicable: xen-acpi-processor\), exit 0, /);
+    const record = JSON.parse(vol.toJSON()[`/target${RUN_RECORD_PATH}`] as string) as { exitCode: number; modules: { name: string; status: string }[] };
+    expect(record.exitCode).toBe(0);
+    expect(record.modules).toContainEqual(expect.objectContaining({ name: 'xen-acpi-processor', status: 'not-applicable' }));
+    // On a terminal, the listing says it too.
+    const tty = await run(['--apply', '--xen', '4.17', '--root', root, '--target', '/target', '--modprobe', nodev], fs, { isTTY: true });
+    expect(tty.code).toBe(0);
+    expect(tty.stdout).toMatch(/ {2}not-applicable xen-acpi-processor: not applicable: No such device/);
+  });
+
   it('returns within the module time limit when modprobe hangs, and exits 4', async () => {
     const hang = join(tmp, 'modprobe-hang');
     writeFileSync(hang, '#!/bin/sh\nexec sleep 60\n');

@@ -50,9 +50,9 @@ export function t60Plan(): Plan {
       options: [],
       cmdline: '',
       modules: [
-        { name: 'netbk', options: null, reason: 'rule dom0-backends-xenlinux' },
-        { name: 'blkbk', options: null, reason: 'rule dom0-backends-xenlinux' },
-        { name: 'e1000e', options: null, reason: 'pci 0000:02:00.0: bound' },
+        { name: 'netbk', options: null, reason: 'rule dom0-backends-xenlinux', optional: null },
+        { name: 'blkbk', options: null, reason: 'rule dom0-backends-xenlinux', optional: null },
+        { name: 'e1000e', options: null, reason: 'pci 0000:02:00.0: bound', optional: null },
       ],
       blacklist: [],
     },

@@ -23,9 +23,9 @@ function withPolicy(): Plan {
     { name: 'snd-hda-codec-hdmi', reason: 'rule hdmi-audio\nsecond line of the reason' },
   ];
   p.dom0.modules = [
-    { name: 'netbk', options: 'nloopbacks=0', reason: 'rule dom0-backends-xenlinux' },
+    { name: 'netbk', options: 'nloopbacks=0', reason: 'rule dom0-backends-xenlinux', optional: null },
     ...p.dom0.modules.slice(1),
-    { name: 'snd-hda-intel', options: '  model=thinkpad power_save=1 ', reason: 'rule t60-audio' },
+    { name: 'snd-hda-intel', options: '  model=thinkpad power_save=1 ', reason: 'rule t60-audio', optional: null },
   ];
   return p;
 }
@@ -49,7 +49,7 @@ describe('renderModulesLoad', () => {
 
   it.each(['xen netback', 'a/b', '../x', '', 'x\ny', 'nvidia;reboot'])('refuses the module name %j', (name) => {
     const p = t60Plan();
-    p.dom0.modules = [{ name, options: null, reason: 'r' }];
+    p.dom0.modules = [{ name, options: null, reason: 'r', optional: null }];
     expect(() => renderModulesLoad(p)).toThrow(expect.objectContaining({ code: 'E_PARSE' }));
   });
 });
@@ -79,7 +79,7 @@ describe('renderModprobeConf', () => {
 
   it('refuses options with a line break, which would start another command', () => {
     const p = t60Plan();
-    p.dom0.modules = [{ name: 'e1000e', options: 'a=1\ninstall e1000e /bin/sh', reason: 'r' }];
+    p.dom0.modules = [{ name: 'e1000e', options: 'a=1\ninstall e1000e /bin/sh', reason: 'r', optional: null }];
     expect(() => renderModprobeConf(p)).toThrow(expect.objectContaining({ code: 'E_PARSE', path: 'e1000e' }));
   });
 

@@ -95,6 +95,11 @@ describe('plan over real machines', () => {
     expect(names.slice(0, 4)).toEqual(['xen-evtchn', 'xen-gntdev', 'xen-gntalloc', 'xen-privcmd']);
     expect(names).toContain('radeon');
     expect(names).not.toContain('amdgpu');
+    // The rule marks xen-acpi-processor optional where there is no device (ENODEV expected); every other module not.
+    expect(p.dom0.modules.filter((m) => m.optional !== null)).toEqual([
+      { name: 'xen-acpi-processor', options: null, reason: 'rule dom0-backends-pvops', optional: 'no-device' },
+    ]);
+    expect(p.dom0.modules.every((m) => m.optional === null || m.optional === 'no-device')).toBe(true);
   });
 
   it("a rule's preference replaces kmod's first candidate, and only among the candidates", async () => {

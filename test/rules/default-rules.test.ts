@@ -454,6 +454,12 @@ describe('decisions on the fixture machines', () => {
       'xen-pciback',
       'xen-acpi-processor',
     ]);
+    // Of all rule-loaded modules only xen-acpi-processor may find nothing to drive: ENODEV wherever the firmware
+    // offers no ACPI processor data Xen can use (QEMU), and outside a Dom0. The backends load without any device.
+    const optional = async (xen: string) =>
+      (await evaluate(fixtureProfile('server-iommu-bmc'), xen)).modules.load.filter((l) => l.optional !== null).map((l) => [l.name, l.optional]);
+    expect(await optional('4.17')).toEqual([['xen-acpi-processor', 'no-device']]);
+    expect(await optional('3.0.3')).toEqual([]);
   });
 });
 

@@ -193,8 +193,8 @@ describe('order and overrides', () => {
     });
     const out = await evaluate(fixtureProfile('thinkpad-t60'), files);
     expect(out.modules.load).toEqual([
-      { name: 'ehci-hcd', options: 'log2_irq_thresh=0', devices: ['0000:00:1d.0', '0000:00:1d.1', '0000:00:1d.2', '0000:00:1d.3', '0000:00:1d.7'], rule: 'usb-host' },
-      { name: 'loop', options: null, devices: [], rule: 'always' },
+      { name: 'ehci-hcd', options: 'log2_irq_thresh=0', optional: null, devices: ['0000:00:1d.0', '0000:00:1d.1', '0000:00:1d.2', '0000:00:1d.3', '0000:00:1d.7'], rule: 'usb-host' },
+      { name: 'loop', options: null, optional: null, devices: [], rule: 'always' },
     ]);
     expect(out.modules.blacklist).toEqual([{ name: 'pcspkr', rule: 'quiet' }]);
     expect(out.modules.prefer).toEqual([

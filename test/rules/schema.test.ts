@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { BUILTIN_FACTS } from '../../src/rules/facts.ts';
-import { ARCHES, FACT_TYPES, PATTERNS, ROLES, RULE_KEYS, VT_STATES } from '../../src/rules/validate.ts';
+import { ARCHES, FACT_TYPES, MODULE_OPTIONAL, PATTERNS, ROLES, RULE_KEYS, VT_STATES } from '../../src/rules/validate.ts';
 import { repoRoot } from '../_support/memfs.ts';
 import { load } from './_support.ts';
 
@@ -103,6 +103,7 @@ describe('rules.schema.json and validate.ts agree', () => {
     expect(defs.vtState!.enum).toEqual([...VT_STATES]);
     expect(defs.role!.enum).toEqual([...ROLES]);
     expect(defs.arch!.enum).toEqual([...ARCHES]);
+    expect(defs.moduleOptional!.enum).toEqual([...MODULE_OPTIONAL]);
     expect((defs.factDecl!.properties as Record<string, Schema>).type!.enum).toEqual([...FACT_TYPES]);
     expect(BUILTIN_FACTS.every((f) => new RegExp(defs.factName!.pattern as string).test(f.name))).toBe(true);
   });
@@ -127,6 +128,8 @@ describe('rule files under both', () => {
     ['an unknown condition key', 'rules:\n  - { id: r, source: s, when: { pcie: {} }, then: [note: n] }\n', 'unknown_key'],
     ['two actions in one entry', 'rules:\n  - { id: r, source: s, then: [{ note: a, warn: b }] }\n', 'multiple_actions'],
     ['options with prefer', 'rules:\n  - { id: r, source: s, when: { pci: {} }, then: [module: { prefer: a, options: x }] }\n', 'unknown_key'],
+    ['optional with blacklist', 'rules:\n  - { id: r, source: s, then: [module: { blacklist: a, optional: no-device }] }\n', 'unknown_key'],
+    ['an unknown optional', 'rules:\n  - { id: r, source: s, then: [module: { load: a, optional: always }] }\n', 'invalid_type'],
     ['a size without unit', 'rules:\n  - { id: r, source: s, when: { memory: { min: "512" } }, then: [note: n] }\n', 'bad_size'],
     ['a list without IDs', 'lists:\n  l: { source: s }\n', 'missing_key'],
     ['a rule without source', 'rules:\n  - { id: r, then: [note: n] }\n', 'missing_key'],
