@@ -4,6 +4,7 @@ export type ErrorCode =
   | 'E_USAGE' // bad command line
   | 'E_NOT_EMPTY' // snapshot target exists and is not empty (no --force)
   | 'E_OUTSIDE_ROOT' // a path that would leave the root/target
+  | 'E_ROOT' // the machine's root (--root, probe's root) is relative, missing, not a directory, or holds no machine
   | 'E_IO' // a filesystem operation failed where it must not
   | 'E_PARSE' // input data that cannot be used at all
   | 'E_TIMEOUT'

@@ -87,7 +87,8 @@ export async function runConfigure(argv: readonly string[], io: CliIO): Promise<
     });
   } catch (error) {
     // A bad --xen is the user's mistake, not the machine's: a usage error, not a safe plan.
-    if (error instanceof AutoconfigError && error.code === 'E_USAGE') throw error;
+    // Nor is a root that is missing or holds no machine (E_ROOT): exit 1, naming it, and nothing written.
+    if (error instanceof AutoconfigError && (error.code === 'E_USAGE' || error.code === 'E_ROOT')) throw error;
     failures.push(`planning failed: ${error instanceof Error ? error.message : String(error)}`);
     profile = await probe({ fs: io.fs, root });
     const targetXen = await detectTargetXen({ option: xen, profile, fs: io.fs, root }).catch(() => ({

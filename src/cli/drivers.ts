@@ -14,7 +14,7 @@ export async function runDrivers(argv: readonly string[], io: CliIO): Promise<nu
   if (positionals.length > 0) throw new AutoconfigError('E_USAGE', `unexpected argument "${positionals[0]}"`);
   const root = posix.resolve(io.cwd, (options.root as string | undefined) ?? '/');
   const kernelDir = typeof options.kernel === 'string' ? posix.resolve(io.cwd, options.kernel) : null;
-  const profile = await probe({ fs: io.fs, root });
+  const profile = await probe({ fs: io.fs, root, requireMachine: true });
   const report = await driversReport(profile, { fs: io.fs, root, kernelDir });
   if (options.json) {
     io.stdout(JSON.stringify(report.devices, null, 2) + '\n');

@@ -18,6 +18,7 @@ export async function runProbe(argv: readonly string[], io: CliIO): Promise<numb
   const profile = await probe({
     fs: io.fs,
     root,
+    requireMachine: true,
     ...(timeout !== undefined && Number.isFinite(timeout) ? { deviceTimeoutMs: timeout } : {}),
   });
   if (options.json) {

@@ -2,7 +2,7 @@
 // target Xen -> rules (shipped, --rules, the target's rules.d) -> boot-line cheatcodes -> outcome.
 import { nodeFsPromises, type FsLike } from '../fs.ts';
 import { driversReport, type DriversReport } from '../modalias/index.ts';
-import { detectTargetXen, type TargetXen } from './target.ts';
+import { detectTargetXen, xenOption, type TargetXen } from './target.ts';
 import { probe } from '../probe/probe.ts';
 import { cheatcodeActions, parseCheatcodes } from '../rules/cheatcodes.ts';
 import { loadShippedRules, withoutShippedRules } from '../rules/compile.ts';
@@ -31,7 +31,10 @@ export interface Decided {
 export async function decide(options: DecideOptions): Promise<Decided> {
   const fs = options.fs ?? nodeFsPromises;
   const root = options.root ?? '/';
-  const profile = await probe({ fs, root });
+  // A bad --xen is a usage error whatever the root; then a plan of nothing is an error (E_ROOT), not an empty plan:
+  // the root must exist and hold a machine.
+  if (options.xen !== undefined && options.xen !== null) xenOption(options.xen);
+  const profile = await probe({ fs, root, requireMachine: true });
   const cheatcodes = parseCheatcodes(profile.cmdline);
   const [drivers, target, shipped] = await Promise.all([
     driversReport(profile, { fs, root, kernelDir: options.kernelDir ?? null }),

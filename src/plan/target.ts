@@ -37,19 +37,20 @@ export interface DetectTargetXenOptions {
 // Distribution suffixes that name the architecture, not the Xen version (Debian: /boot/xen-4.17-amd64.gz).
 const ARCH_SUFFIX = /-(amd64|i386|arm64|armhf|x86_64|x86_32)$/;
 
+/** The target a `--xen VERSION` names; E_USAGE when it is no Xen version. */
+export function xenOption(option: string): TargetXen {
+  const value = option.trim();
+  if (!XEN_VERSION.test(value)) {
+    throw new AutoconfigError('E_USAGE', `--xen ${JSON.stringify(option)}: not a Xen version (${SHAPE})`, { path: '--xen' });
+  }
+  return { version: value, source: 'option', detail: `--xen ${value}` };
+}
+
 export async function detectTargetXen(options: DetectTargetXenOptions): Promise<TargetXen> {
   const notes: string[] = [];
   const withNotes = (detail: string) => (notes.length === 0 ? detail : `${detail}; ${notes.join('; ')}`);
 
-  if (options.option !== undefined && options.option !== null) {
-    const value = options.option.trim();
-    if (!XEN_VERSION.test(value)) {
-      throw new AutoconfigError('E_USAGE', `--xen ${JSON.stringify(options.option)}: not a Xen version (${SHAPE})`, {
-        path: '--xen',
-      });
-    }
-    return { version: value, source: 'option', detail: `--xen ${value}` };
-  }
+  if (options.option !== undefined && options.option !== null) return xenOption(options.option);
 
   const cheat = [...(options.cheatcodes ?? [])].reverse().find((c) => {
     if (c.name !== 'xen') return false;

@@ -1,4 +1,6 @@
 // probe(): the whole hardware profile of the machine under `root`, read through an injected fs.
+import { posix } from 'node:path';
+import { AutoconfigError, errnoCode } from '../errors.ts';
 import { nodeFsPromises, type FsLike } from '../fs.ts';
 import type { HardwareProfile } from '../types.ts';
 import { Reader } from './_reader.ts';
@@ -21,11 +23,65 @@ export interface ProbeOptions {
   deviceTimeoutMs?: number;
   /** Cap for one sysfs attribute, bytes. Default 64 KiB. */
   attrCap?: number;
+  /** Throw E_ROOT when the root holds no machine (none of MACHINE_SOURCES): for a plan, nothing is an error. */
+  requireMachine?: boolean;
 }
 
+/**
+ * probe() throws only for the root itself (AutoconfigError E_ROOT, naming it): relative, missing, not a directory,
+ * or, with requireMachine, holding no machine. Everything under an existing root is data: diagnostics.
+ */
 export async function probe(options: ProbeOptions = {}): Promise<HardwareProfile> {
+  await checkRoot(options.fs ?? nodeFsPromises, options.root ?? '/');
   const reader = createReader(options);
+  if (options.requireMachine) await requireMachine(reader);
   return probeWith(reader);
+}
+
+/** The root must be an absolute path to a directory (symlinks followed, as for any directory argument). */
+export async function checkRoot(fs: FsLike, root: string): Promise<void> {
+  if (!root.startsWith('/')) {
+    throw new AutoconfigError('E_ROOT', `${JSON.stringify(root)}: a relative root; give an absolute path`, { path: root });
+  }
+  let isDirectory: boolean;
+  try {
+    isDirectory = (await (fs.sync ? fs.sync.statSync(root) : fs.stat(root))).isDirectory();
+  } catch (error) {
+    const code = errnoCode(error);
+    const why = code === 'ENOENT' || code === 'ENOTDIR' ? 'no such directory' : `cannot be read (${code ?? String(error)})`;
+    throw new AutoconfigError('E_ROOT', `${root}: ${why}`, { path: root, cause: error });
+  }
+  if (!isDirectory) throw new AutoconfigError('E_ROOT', `${root}: not a directory`, { path: root });
+}
+
+/**
+ * What makes a root hold a machine: at least one of the sources the profile is made of. A live system, a snapshot and
+ * an import have some (an imported EC2 guest only its meminfo and DMI); an empty directory, a home directory or an
+ * offline system's root (/proc and /sys empty mount points) has none, and a plan made from it would be empty.
+ */
+export const MACHINE_SOURCES = [
+  '/proc/cpuinfo',
+  '/proc/meminfo',
+  '/sys/bus/pci/devices',
+  '/sys/bus/usb/devices',
+  '/sys/class/dmi/id',
+  '/sys/hypervisor/type',
+  '/proc/xen/capabilities',
+] as const;
+
+/** checkRoot(), then the same E_ROOT when the root holds no machine (for callers that read it their own way). */
+export async function assertMachine(fs: FsLike, root: string): Promise<void> {
+  await checkRoot(fs, root);
+  await requireMachine(new Reader({ fs, root }));
+}
+
+async function requireMachine(reader: Reader): Promise<void> {
+  for (const source of MACHINE_SOURCES) if (await reader.exists(source)) return;
+  const root = reader.root;
+  const message =
+    `${root} holds no machine: none of ${MACHINE_SOURCES.join(', ')} is there ` +
+    '(give the root of a running system, a snapshot or an import; an offline system is probed from its running one)';
+  throw new AutoconfigError('E_ROOT', message, { path: root });
 }
 
 export function createReader(options: ProbeOptions = {}): Reader {

@@ -7,7 +7,7 @@ import { posix } from 'node:path';
 import { nodeFsPromises, type FileHandleLike, type FsLike, type StatsLike, type WritableFsLike } from '../fs.ts';
 import { LARGE_FILE_CAP, Reader } from '../probe/_reader.ts';
 import { formatCpuidCapture, formatMsrCapture } from '../probe/cpu.ts';
-import { probeWith } from '../probe/probe.ts';
+import { assertMachine, probeWith } from '../probe/probe.ts';
 import type { HardwareProfile } from '../types.ts';
 import { VERSION } from '../version.ts';
 import { writeTree, type WritableTree } from '../import/tree.ts';
@@ -83,9 +83,11 @@ type Op = 'open' | 'readdir' | 'readlink' | 'stat';
 export async function snapshot(options: SnapshotOptions): Promise<SnapshotResult> {
   const fs = options.fs ?? nodeFsPromises;
   const outFs = options.outFs ?? nodeFsPromises;
-  const root = posix.resolve('/', options.root ?? '/');
   const out = posix.resolve('/', options.out);
   await checkOutDir(outFs, out, options.force === true);
+  // A root that is relative, missing or holds no machine: E_ROOT, before anything is written.
+  await assertMachine(fs, options.root ?? '/');
+  const root = posix.resolve('/', options.root ?? '/');
 
   const recorded = new Map<string, Set<Op>>();
   const recording = recordingFs(fs, (op, realPath) => {

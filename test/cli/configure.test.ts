@@ -30,6 +30,23 @@ describe('autoconfig --dry-run', () => {
     expect(JSON.stringify(vol.toJSON())).toBe(before);
   });
 
+  it.each([
+    ['--dry-run', '/missing', [], /^autoconfig configure: \/missing: no such directory$/m],
+    ['--write', '/missing', [], /^autoconfig configure: \/missing: no such directory$/m],
+    ['--write', '/empty', ['/empty/home'], /\/empty holds no machine/],
+    ['--apply', '/empty', ['/empty/home'], /\/empty holds no machine/],
+  ])('%s with a root that is missing or holds no machine: exit 1, the path named, nothing written', async (mode, root, dirs, message) => {
+    const { fs, vol } = loadFixture('thinkpad-t60');
+    for (const dir of dirs) await fs.mkdir(dir, { recursive: true });
+    await fs.mkdir('/t', { recursive: true });
+    const before = JSON.stringify(vol.toJSON());
+    const r = await run([mode, '--root', root, '--target', '/t', '--modprobe', '/bin/false'], fs);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(message);
+    expect(r.stdout).toBe('');
+    expect(JSON.stringify(vol.toJSON())).toBe(before);
+  });
+
   it('prints the stable JSON keys', async () => {
     const { fs, root } = loadFixture('macbookpro5-5');
     const r = await run(['--dry-run', '--json', '--root', root], fs);

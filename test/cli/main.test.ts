@@ -36,6 +36,24 @@ describe('main', () => {
     expect(r.stderr).toContain(message);
   });
 
+  it.each([
+    [['probe', '--root', '/missing'], '/missing: no such directory'],
+    [['drivers', '--root', '/missing'], '/missing: no such directory'],
+    [['explain', '--root', '/missing'], '/missing: no such directory'],
+    [['snapshot', '--root', '/missing', '--out', '/out'], '/missing: no such directory'],
+    [['probe', '--root', '/empty'], '/empty holds no machine'],
+    [['drivers', '--root', '/empty'], '/empty holds no machine'],
+    [['explain', '--root', '/empty'], '/empty holds no machine'],
+    [['snapshot', '--root', '/empty', '--out', '/out'], '/empty holds no machine'],
+  ])('%j: a root that is missing or holds no machine exits 1, naming it, writing nothing', async (argv, message) => {
+    const { fs, vol } = volume({ files: { 'empty/etc/hostname': 'x\n' } });
+    const r = await run(argv, fs);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(message);
+    expect(r.stdout).toBe('');
+    expect(Object.keys(vol.toJSON())).toEqual(['/empty/etc/hostname']);
+  });
+
   it('refuses to snapshot into a non-empty directory', async () => {
     const { fs } = volume({ files: { 'out/file': 'x' } });
     const r = await run(['snapshot', '--out', '/out'], fs);
