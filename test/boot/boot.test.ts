@@ -201,7 +201,8 @@ describe.skipIf(reason !== null)(`boot GRUB -> Xen ${XEN_SERIES} -> Dom0 under Q
     }
 
     // The target is the Xen that runs.
-    expect(plan.target.version).toBe(XEN_SERIES);
+    expect(plan.target.version).toBe(marker(r.log, 'xen-version'));
+    expect(plan.target.version.startsWith(`${XEN_SERIES}.`)).toBe(true);
     expect(plan.target.source).toBe('running');
     // HVM: what Xen's capabilities say. IOMMU: what Xen's log says.
     const caps = marker(r.log, 'hypervisor-capabilities') ?? '';
@@ -217,9 +218,9 @@ describe.skipIf(reason !== null)(`boot GRUB -> Xen ${XEN_SERIES} -> Dom0 under Q
       const [slot, modalias, ...modules] = tokens(line);
       const match = plan.drivers.find((d: any) => d.id === slot);
       expect(match, `${slot} ${modalias}`).toBeDefined();
-      expect([...match.candidates, ...match.builtin].map(normal).sort(), `${slot} ${modalias}`).toEqual(
-        modules.map(normal).sort(),
-      );
+      // modprobe -R prints a module once per matching alias; kmod loads it once.
+      const unique = (names: string[]) => [...new Set(names.map(normal))].sort();
+      expect(unique([...match.candidates, ...match.builtin]), `${slot} ${modalias}`).toEqual(unique(modules));
     }
     for (const device of ['e1000', 'e1000e', 'virtio_pci', 'snd_hda_intel', 'ahci', 'ehci_pci', 'xhci_pci', 'bochs']) {
       expect(plan.drivers.some((d: any) => [d.chosen, ...(d.builtin ?? [])].map(normal).includes(device)), device).toBe(true);
