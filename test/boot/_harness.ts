@@ -28,8 +28,8 @@ import { fileURLToPath } from 'node:url';
 
 export const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const guestDir = join(repo, 'test', 'boot', 'guest');
-/** The Dom0 kernel: the release whose module data autoconfig ships, so that names line up on both sides. */
-export const RELEASE = readdirSync(join(repo, 'data', 'kernel')).sort().at(-1)!;
+/** The release whose module data autoconfig ships: the Dom0 kernel when Debian still has it. */
+export const SHIPPED_RELEASE = readdirSync(join(repo, 'data', 'kernel')).sort().at(-1)!;
 export const XEN_SERIES = '4.17';
 /** Bump when the cached root filesystem base changes shape. */
 const BASE_VERSION = 'v1';
@@ -143,6 +143,26 @@ export interface BootParts {
   base: string;
   initrd: string;
   xenVersion: string;
+  /** The Dom0 kernel's release. */
+  release: string;
+}
+
+/**
+ * The Dom0 kernel: the shipped reference release, so that autoconfig's reference data and the Dom0's module tree
+ * are one kernel; when Debian has dropped that package (a security update changes the ABI number), the release
+ * linux-image-amd64 depends on now (the Dom0 then matches against its own /lib/modules, as a real one does).
+ */
+function dom0Release(): string {
+  if (existsSync(join(CACHE, `kernel-${SHIPPED_RELEASE}`, '.complete'))) return SHIPPED_RELEASE;
+  try {
+    debOf(`linux-image-${SHIPPED_RELEASE}`);
+    return SHIPPED_RELEASE;
+  } catch {
+    const depends = run('apt-cache', ['depends', 'linux-image-amd64']);
+    const current = /Depends: linux-image-(\d\S*-amd64)/.exec(depends)?.[1];
+    if (current === undefined) throw new Error(`no Debian kernel package: linux-image-${SHIPPED_RELEASE} is gone and linux-image-amd64 names none`);
+    return current;
+  }
 }
 
 let parts: BootParts | undefined;
@@ -150,17 +170,18 @@ let parts: BootParts | undefined;
 /** Download and unpack Debian's parts, and build the cached root filesystem base and the initramfs. */
 export function prepareParts(): BootParts {
   if (parts) return parts;
-  const kernelRoot = extracted(`kernel-${RELEASE}`, [`linux-image-${RELEASE}`], (dir) => {
-    run('depmod', ['-b', dir, RELEASE]);
+  const release = dom0Release();
+  const kernelRoot = extracted(`kernel-${release}`, [`linux-image-${release}`], (dir) => {
+    run('depmod', ['-b', dir, release]);
   });
   const xen = extracted(`xen-hypervisor-${XEN_SERIES}`, [`xen-hypervisor-${XEN_SERIES}-amd64`]);
   const xenGz = join(xen, 'boot', `xen-${XEN_SERIES}-amd64.gz`);
   const utils = extracted(`xen-utils-${XEN_SERIES}`, XEN_UTILS);
   const deb = readdirSync(join(CACHE, 'debs')).find((f) => f.startsWith(`xen-hypervisor-${XEN_SERIES}-amd64_`))!;
   const xenVersion = deb.split('_')[1]!.replace(/\+.*/, '');
-  const base = buildBase(kernelRoot, xenGz, utils);
-  const initrd = buildInitrd(kernelRoot);
-  parts = { xenGz, vmlinuz: join(kernelRoot, 'boot', `vmlinuz-${RELEASE}`), kernelRoot, base, initrd, xenVersion };
+  const base = buildBase(kernelRoot, release, xenGz, utils);
+  const initrd = buildInitrd(kernelRoot, release);
+  parts = { xenGz, vmlinuz: join(kernelRoot, 'boot', `vmlinuz-${release}`), kernelRoot, base, initrd, xenVersion, release };
   return parts;
 }
 
@@ -186,8 +207,8 @@ function copyInto(root: string, path: string): void {
 }
 
 /** Root filesystem base: kernel modules, Xen and xen-utils, Node, kmod, dash and busybox, their libraries. */
-function buildBase(kernelRoot: string, xenGz: string, utils: string): string {
-  const dir = join(CACHE, `rootfs-base-${RELEASE}-${BASE_VERSION}`);
+function buildBase(kernelRoot: string, release: string, xenGz: string, utils: string): string {
+  const dir = join(CACHE, `rootfs-base-${release}-${BASE_VERSION}`);
   if (existsSync(join(dir, '.complete'))) return dir;
   const tmp = `${dir}.${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
@@ -248,14 +269,14 @@ function buildBase(kernelRoot: string, xenGz: string, utils: string): string {
 }
 
 /** The initramfs: busybox, the modules that reach the root disk, and guest/initrd-init. */
-function buildInitrd(kernelRoot: string): string {
-  const out = join(CACHE, `initrd-${RELEASE}-${BASE_VERSION}.gz`);
+function buildInitrd(kernelRoot: string, release: string): string {
+  const out = join(CACHE, `initrd-${release}-${BASE_VERSION}.gz`);
   const work = join(CACHE, `initrd-${process.pid}`);
   rmSync(work, { recursive: true, force: true });
   mkdirSync(join(work, 'lib', 'modules'), { recursive: true });
   mkdirSync(join(work, 'bin'), { recursive: true });
   copyFileSync(which('busybox')!, join(work, 'bin', 'busybox'));
-  const insmods = run(which('modprobe')!, ['-d', kernelRoot, '-S', RELEASE, '-a', '--show-depends', 'virtio_pci', 'virtio_blk', 'ext4', 'crc32c_generic', 'xenfs']);
+  const insmods = run(which('modprobe')!, ['-d', kernelRoot, '-S', release, '-a', '--show-depends', 'virtio_pci', 'virtio_blk', 'ext4', 'crc32c_generic', 'xenfs']);
   const order: string[] = [];
   for (const line of insmods.split('\n')) {
     const m = /^insmod (\S+)/.exec(line);
@@ -288,7 +309,11 @@ export function buildRootImage(work: string, p: BootParts): { image: string; sec
   const staging = join(work, 'rootfs');
   rmSync(staging, { recursive: true, force: true });
   // Hard links from the cache: fast, and every writer replaces files by rename, so the cache is never changed.
-  run('cp', ['-al', p.base, staging]);
+  // (A plain copy where the work directory is on another filesystem, e.g. a tmpfs /tmp.)
+  if (spawnSync('cp', ['-al', p.base, staging]).status !== 0) {
+    rmSync(staging, { recursive: true, force: true });
+    run('cp', ['-a', p.base, staging]);
+  }
   rmSync(join(staging, '.complete'));
   const packDir = join(work, 'pack');
   mkdirSync(packDir, { recursive: true });
