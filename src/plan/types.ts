@@ -3,6 +3,7 @@
 // the report and `explain` can say why.
 import type { DriverMatch } from '../modalias/index.ts';
 import type { BootOption, Decision, FactValue, ModuleOptional } from '../rules/types.ts';
+import type { SerialConsoleSpec } from '../rules/cheatcodes.ts';
 import type { TargetXen } from './target.ts';
 
 export type XenArch = 'x86_64' | 'x86_32';
@@ -103,16 +104,7 @@ export interface Plan {
 }
 
 /** A serial console for GRUB, Xen and Dom0, from console=ttyS<N>[,<baud><parity><bits>] (src/plan/console.ts). */
-export interface SerialConsole {
-  /** ttyS<unit>; GRUB's --unit. */
-  unit: number;
-  baud: number;
-  parity: 'n' | 'o' | 'e';
-  bits: 7 | 8;
-  /** RTS/CTS (`r`): in the Linux token only. */
-  rtscts: boolean;
-  /** The boot line's token, on the Dom0 line and the lines of the entries without Xen: console=ttyS0,115200n8. */
-  linuxToken: string;
+export interface SerialConsole extends SerialConsoleSpec {
   /** Xen's port for it (console=comN,vga comN=BAUD,DPS); null for ttyS2/ttyS3, which Xen has no name for. */
   xenPort: 'com1' | 'com2' | null;
   /** What the Dom0 under Xen also gets, last: hvc0 for a pvops Dom0 (Xen 4.x); null otherwise. */
