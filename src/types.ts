@@ -107,10 +107,29 @@ export interface Cpu {
   model: number | null;
   stepping: number | null;
   modelName: string | null;
+  /**
+   * The machine's logical CPUs (hardware threads: Xen's PCPUs). On bare metal and in any guest the processors of
+   * /proc/cpuinfo; in a Xen Dom0, whose cpuinfo lists its own vCPUs (fewer under dom0_max_vcpus), the physical CPUs
+   * Xen lists to it (/sys/devices/system/xen_cpu/xen_cpuN), else null. countsFrom says which.
+   */
   logicalCpus: number | null;
-  /** Physical cores over all packages (sum of distinct core ids per package), null if not told. */
+  /**
+   * The machine's physical cores over all packages: from /proc/cpuinfo the distinct (physical id, core id) pairs; in a
+   * Xen Dom0, whose cpuinfo topology is its vCPUs', the Core Enabled (else Core Count) of the SMBIOS processor
+   * structures (type 4, /sys/firmware/dmi/entries/4-N/raw, root only) of the populated, enabled sockets, summed, else
+   * null. null if not told.
+   */
   cores: number | null;
+  /** Packages (sockets): distinct physical ids of /proc/cpuinfo; in a Xen Dom0 the sockets counted for `cores`. */
   packages: number | null;
+  /** Where logicalCpus, cores and packages come from (each null when that count is unknown), and why. */
+  countsFrom: {
+    logicalCpus: 'cpuinfo' | 'xen' | null;
+    cores: 'cpuinfo' | 'smbios' | null;
+    packages: 'cpuinfo' | 'smbios' | null;
+    /** Empty where cpuinfo tells (bare metal, guests); in a Xen Dom0, what was read and what was not used. */
+    evidence: string[];
+  };
   /**
    * The flags line of the first CPU. When it is unknown (flagsKnown false) only the flags known to be in it, from a
    * partial statement (an imported lscpu without a Flags line: its op-mode and Virtualization lines), often none.

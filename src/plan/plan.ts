@@ -75,11 +75,18 @@ export function plan(input: PlanInput): Plan {
               '(the same inside a Xen Dom0 and without Xen), a little more than the OS will get.',
           ];
   // Xen schedules every logical CPU (a hyperthread is a PCPU, and dom0_max_vcpus defaults to their number:
-  // xen.md §1.2); a guest's "host-cores" is the core count, so that its vCPUs do not share cores.
+  // xen.md §1.2); a guest's "host-cores" is the core count, so that its vCPUs do not share cores. The profile's
+  // counts are the machine's: in a Xen Dom0 Xen's PCPU list and the SMBIOS cores, never Dom0's own vCPUs
+  // (probe/machine-cpus.ts), so that a plan made there is the one made without Xen. Without the cores, the logical
+  // CPUs; but not in a Dom0, where the same machine's bare-metal plan would still know its cores from cpuinfo (2 cores
+  // of 4 threads would give 4 here and 2 there): there the template sets no vcpus, the toolstack's default (1), and a
+  // note says why.
+  const inDom0 = profile.hypervisor.role === 'dom0';
   const hostCpus = profile.cpu.logicalCpus;
   const guestVcpus = outcome.guest['vcpus'];
-  const hostCores = profile.cpu.cores ?? profile.cpu.logicalCpus;
+  const hostCores = profile.cpu.cores ?? (inDom0 ? null : profile.cpu.logicalCpus);
   const guests = guestVcpus === 'host-cores' ? hostCores : typeof guestVcpus === 'number' ? guestVcpus : null;
+  const cpuNotes = inDom0 ? dom0CpuNotes(hostCpus, guestVcpus === 'host-cores' && hostCores === null) : [];
 
   // Xen options: the rules' own, then what the plan owns (Dom0 sizing), in the target's syntax.
   const xenOptions = outcome.xen.filter((o) => o.name !== 'dom0_mem' && o.name !== 'dom0_max_vcpus');
@@ -242,10 +249,34 @@ export function plan(input: PlanInput): Plan {
     },
     guest: { ...outcome.guest, ...(guests !== null && guestVcpus === 'host-cores' ? { vcpus: guests } : {}) },
     sysconfig: outcome.sysconfig,
-    notes: [...outcome.notes.map((n) => n.text), ...memoryNotes, ...firmwareNotes],
+    notes: [...outcome.notes.map((n) => n.text), ...memoryNotes, ...cpuNotes, ...firmwareNotes],
     warnings: [...outcome.warnings.map((w) => w.text), ...planWarnings],
     decisions: outcome.decisions,
   };
+}
+
+/**
+ * What a plan made inside a Xen Dom0 cannot know of the machine's CPUs, and what it does instead: the host's logical
+ * CPUs (sysconfig HOST_CPUS stays empty) and, where the rules asked for one guest vCPU per core, the cores.
+ */
+function dom0CpuNotes(hostCpus: number | null, guestsUnknown: boolean): string[] {
+  const notes: string[] = [];
+  if (hostCpus === null) {
+    notes.push(
+      "Inside this Xen Dom0 the machine's logical CPUs are unknown: Dom0's /proc/cpuinfo lists only its own vCPUs, and " +
+        'this Dom0 kernel has no /sys/devices/system/xen_cpu listing the physical CPUs (Linux\'s Xen pcpu driver, ' +
+        'since 2012). HOST_CPUS is left empty.',
+    );
+  }
+  if (guestsUnknown) {
+    notes.push(
+      "Inside this Xen Dom0 the machine's CPU cores are unknown: Dom0's /proc/cpuinfo shows its vCPUs' topology, not " +
+        "the machine's, and the firmware's SMBIOS processor structures (/sys/firmware/dmi/entries/4-*, root only; " +
+        'core counts from SMBIOS 2.5 on) give none. The HVM guest template sets no vcpus: the toolstack\'s default, 1 ' +
+        'vCPU. Run autoconfig as root, or plan from outside Xen, for one vCPU per core.',
+    );
+  }
+  return notes;
 }
 
 /**

@@ -64,7 +64,10 @@ export interface Plan {
      */
     guestsMiB: number | null;
   };
-  /** host: the logical CPUs Xen schedules (PCPUs); guests: the template's vCPUs. */
+  /**
+   * host: the machine's logical CPUs, which Xen schedules (PCPUs; in a Xen Dom0 Xen's list of them, never Dom0's own
+   * vCPUs; null when unknown); guests: the template's vCPUs (null: none set, the toolstack's default, 1).
+   */
   vcpus: { host: number | null; dom0: number | 'all' | null; guests: number | null };
   /** available: an IOMMU Xen can use; null when unknown (no rule decided: the firmware's tables are not known). */
   iommu: { available: boolean | null; hidden: string[] };

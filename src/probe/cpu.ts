@@ -48,6 +48,13 @@ export async function probeCpu(reader: Reader, options: CpuProbeOptions = {}): P
     logicalCpus: info.logicalCpus,
     cores: info.cores,
     packages: info.packages,
+    // The machine's counts on bare metal and in a guest; in a Xen Dom0 probe.ts replaces them (machine-cpus.ts).
+    countsFrom: {
+      logicalCpus: info.logicalCpus === null ? null : 'cpuinfo',
+      cores: info.cores === null ? null : 'cpuinfo',
+      packages: info.packages === null ? null : 'cpuinfo',
+      evidence: [],
+    },
     flags: info.flags,
     vmxFlags: info.vmxFlags,
     flagsKnown: info.flagsKey === 'flags' || info.flagsKey === 'Features',

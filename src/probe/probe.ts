@@ -10,6 +10,7 @@ import { probeFirmware } from './firmware.ts';
 import { probeGraphicsMemory } from './graphics-memory.ts';
 import { probeHypervisor } from './hypervisor.ts';
 import { probeKernel } from './kernel.ts';
+import { dom0CpuCounts } from './machine-cpus.ts';
 import { probeMemory } from './memory.ts';
 import { probePci } from './pci.ts';
 import { probeUsb } from './usb.ts';
@@ -110,8 +111,12 @@ export async function probeWith(reader: Reader): Promise<HardwareProfile> {
     probeGraphicsMemory(reader, pci),
   ]);
   const hypervisor = await probeHypervisor(reader, { cpu, dmi, pci });
-  // In a Xen Dom0 the CPU flags hide VMX/SVM: Xen's capabilities (hvm-*) tell instead (cpu.ts dom0Vt).
-  if (hypervisor.role === 'dom0') cpu.vt = dom0Vt(cpu, hypervisor.xen.capabilities);
+  if (hypervisor.role === 'dom0') {
+    // In a Xen Dom0 the CPU flags hide VMX/SVM: Xen's capabilities (hvm-*) tell instead (cpu.ts dom0Vt). And its
+    // cpuinfo lists its own vCPUs: the machine's counts come from Xen's PCPU list and SMBIOS (machine-cpus.ts).
+    cpu.vt = dom0Vt(cpu, hypervisor.xen.capabilities);
+    Object.assign(cpu, await dom0CpuCounts(reader, cpu));
+  }
   return {
     version: 1,
     pci,

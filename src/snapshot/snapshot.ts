@@ -6,6 +6,7 @@
 import { posix } from 'node:path';
 import { nodeFsPromises, type FileHandleLike, type FsLike, type StatsLike, type WritableFsLike } from '../fs.ts';
 import { LARGE_FILE_CAP, Reader } from '../probe/_reader.ts';
+import { DMI_ENTRIES, withoutStrings } from '../probe/_smbios.ts';
 import { formatCpuidCapture, formatMsrCapture } from '../probe/cpu.ts';
 import { assertMachine, probeWith } from '../probe/probe.ts';
 import type { HardwareProfile } from '../types.ts';
@@ -18,7 +19,10 @@ export const MANIFEST_NAME = 'autoconfig-snapshot.json';
 /**
  * The only places a snapshot copies from: the hardware sources the probes use, nothing personal. A `*` matches within
  * one path component: of the SMBIOS structures only type 19 (Memory Array Mapped Address: address ranges, no
- * strings), never type 17 (Memory Device), whose strings hold serial numbers.
+ * strings) and type 4 (Processor Information: its core counts, read in a Xen Dom0), never type 17 (Memory Device);
+ * and of every one only its formatted area (withoutStrings): type 4's strings hold a serial number, an asset tag
+ * and a part number. /sys/devices takes in a Dom0's /sys/devices/system/xen_cpu (Xen's PCPUs: the xen_cpuN
+ * directories and their `online` files).
  */
 export const SNAPSHOT_ALLOWLIST = [
   '/sys/bus/pci/devices',
@@ -31,6 +35,7 @@ export const SNAPSHOT_ALLOWLIST = [
   '/sys/kernel/iommu_groups',
   '/sys/firmware/efi/fw_platform_size',
   '/sys/firmware/acpi/tables',
+  '/sys/firmware/dmi/entries/4-*',
   '/sys/firmware/dmi/entries/19-*',
   '/sys/hypervisor',
   '/proc/cpuinfo',
@@ -45,6 +50,8 @@ export const SNAPSHOT_ALLOWLIST = [
 const EXISTENCE_ONLY = ['/sys/firmware/efi', '/proc/xen', '/sys/firmware/acpi/tables'];
 // Never copied even when inside the allowlist: serials and ids that identify a person's machine.
 const DENIED = /\/(product_serial|product_uuid|board_serial|chassis_serial|serial|descriptors|config|rom|remove|reset)$/;
+// The raw SMBIOS structures (relative to the root), copied without their strings.
+const SMBIOS_RAW = new RegExp(`^${DMI_ENTRIES.slice(1)}/\\d+-\\d+/raw$`);
 
 export interface SnapshotManifest {
   format: 1;
@@ -215,8 +222,10 @@ class Copier {
       this.dir(rel);
       if (ops.has('readdir')) await this.entries(rel);
     } else if (stats.isFile() && ops.has('open') && !existenceOnly) {
-      // Byte for byte: the raw SMBIOS structures are binary (a text round trip would change bytes >= 0x80).
-      const bytes = await this.reader.bytes('/' + rel, { cap: LARGE_FILE_CAP });
+      // Byte for byte: the raw SMBIOS structures are binary (a text round trip would change bytes >= 0x80). Of
+      // those only the formatted area, without the strings, which the probes never read (type 19 has none).
+      const read = await this.reader.bytes('/' + rel, { cap: LARGE_FILE_CAP });
+      const bytes = read !== null && SMBIOS_RAW.test(rel) ? withoutStrings(read) : read;
       if (bytes !== null) this.tree.files[rel] = isText(bytes) ? Buffer.from(bytes).toString('utf8') : Uint8Array.from(bytes);
     } else if (stats.isFile() && !(rel in this.tree.files)) {
       this.tree.files[rel] = '';

@@ -125,3 +125,82 @@ describe("memory in a Xen Dom0: the machine's, never Dom0's share", () => {
     expect((await planOfTree(bare, '4.17')).memory).toMatchObject({ totalMiB: 2933, installedMiB: null, dom0: '1024M,max:1024M' });
   });
 });
+
+// The same for CPUs (issue #9, QEMU -smp 2: 1 socket, 2 cores): Dom0's cpuinfo lists its own vCPUs with their
+// topology (both "core id 0"), so the machine's counts come from Xen's PCPU list and the SMBIOS type 4 structures.
+describe("vCPUs in a Xen Dom0: the machine's CPUs, never Dom0's vCPUs", () => {
+  /** The first processor of a cpuinfo only: a Dom0 booted with dom0_max_vcpus=1. */
+  const oneVcpu = (tree: Tree) => {
+    tree.files!['proc/cpuinfo'] = `${String(tree.files!['proc/cpuinfo']).split('\n\n')[0]}\n`;
+    return tree;
+  };
+  const without = (tree: Tree, prefix: string) => {
+    for (const path of Object.keys(tree.files!)) if (path.startsWith(prefix)) delete tree.files![path];
+    return tree;
+  };
+  const cpuNotes = (p: Plan) => p.notes.filter((n) => /^Inside this Xen Dom0 the machine's (logical CPUs|CPU cores)/.test(n));
+
+  it.each<[string, { host: number | null; dom0: number | 'all' | null; guests: number | null }]>([
+    ['3.0.2', { host: 2, dom0: 'all', guests: 1 }],
+    ['3.0.3', { host: 2, dom0: 'all', guests: 2 }],
+    ['4.17', { host: 2, dom0: 'all', guests: 2 }],
+  ])('Xen %s: host and guest vCPUs from inside the Dom0 are those without Xen', async (xen, vcpus) => {
+    const inside = await planOfTree(qemuDom0Tree(), xen);
+    const outside = await planOfTree(qemuBareTree(), xen);
+    expect(outside.vcpus).toEqual(vcpus);
+    expect(inside.vcpus).toEqual(outside.vcpus);
+    expect(inside.guest).toEqual(outside.guest);
+    expect(cpuNotes(inside)).toEqual([]);
+  });
+
+  it('a Dom0 capped by dom0_vcpus=1 (one vCPU in its cpuinfo) plans the same at the next boot: no drift', async () => {
+    const line = 'BOOT_IMAGE=/boot/vmlinuz root=/dev/ram0 dom0_vcpus=1\n';
+    const capped = oneVcpu(qemuDom0Tree());
+    capped.files!['proc/cmdline'] = line;
+    const bare = qemuBareTree();
+    bare.files!['proc/cmdline'] = line;
+    const inside = await planOfTree(capped, '4.17');
+    const outside = await planOfTree(bare, '4.17');
+    expect(inside.vcpus).toEqual({ host: 2, dom0: 1, guests: 2 });
+    expect(inside.vcpus).toEqual(outside.vcpus);
+    expect(inside.xen.cmdline).toBe(outside.xen.cmdline);
+    expect(inside.xen.cmdline).toMatch(/\bdom0_max_vcpus=1\b/);
+    const files = (p: Plan) => render(p).map((f) => ({ ...f, content: f.content.replace(/^HVM_REASON=.*$/m, '') }));
+    expect(files(inside)).toEqual(files(outside));
+  });
+
+  it.each<[string, (t: Tree) => Tree, { host: number | null; guests: number | null }, RegExp[]]>([
+    // Not root: the raw SMBIOS files are 0400. Xen's PCPU list is world-readable.
+    ['no SMBIOS type 4 (not root)', (t) => without(t, 'sys/firmware/dmi/entries/4-'), { host: 2, guests: null }, [/CPU cores are unknown.*toolstack's default, 1 vCPU/]],
+    ['no xen_cpu (an older Dom0 kernel)', (t) => without(t, 'sys/devices/system/xen_cpu'), { host: null, guests: 2 }, [/logical CPUs are unknown.*HOST_CPUS is left empty/]],
+    [
+      'neither, and one vCPU: nothing from Dom0 itself',
+      (t) => oneVcpu(without(without(t, 'sys/devices/system/xen_cpu'), 'sys/firmware/dmi/entries/4-')),
+      { host: null, guests: null },
+      [/logical CPUs are unknown/, /CPU cores are unknown/],
+    ],
+  ])('%s: what is unknown stays unknown, with a note', async (_name, change, vcpus, notes) => {
+    const p = await planOfTree(change(qemuDom0Tree()), '4.17');
+    expect(p.vcpus).toEqual({ ...vcpus, dom0: 'all' });
+    expect(cpuNotes(p)).toHaveLength(notes.length);
+    notes.forEach((note, i) => expect(cpuNotes(p)[i]).toMatch(note));
+    const cfg = render(p).find((f) => f.path === '/etc/xen/autoconfig-hvm.cfg')!.content;
+    if (vcpus.guests === null) expect(cfg).not.toMatch(/^vcpus/m);
+    else expect(cfg).toMatch(new RegExp(`^vcpus = ${vcpus.guests}$`, 'm'));
+    expect(contradictions(p)).toEqual([]);
+  });
+
+  it('without Xen nothing changes: the machine without type 4 or xen_cpu still plans from its cpuinfo', async () => {
+    const bare = without(qemuBareTree(), 'sys/firmware/dmi/entries/4-');
+    const p = await planOfTree(bare, '4.17');
+    expect(p.vcpus).toEqual({ host: 2, dom0: 'all', guests: 2 });
+    expect(cpuNotes(p)).toEqual([]);
+  });
+
+  it('the xen-dom0 fixture (RHEL5 XenLinux, SMBIOS 2.4, no xen_cpu): counts unknown, guests at the toolstack default', async () => {
+    const { fs, root } = loadFixture('xen-dom0');
+    const p = await planOf(fs, root, '4.17');
+    expect(p.vcpus).toEqual({ host: null, dom0: 'all', guests: null });
+    expect(cpuNotes(p)).toHaveLength(2);
+  });
+});

@@ -7,7 +7,7 @@ import { probe } from '../../src/probe/probe.ts';
 import { MANIFEST_NAME, snapshot } from '../../src/snapshot/snapshot.ts';
 import { fixtureNames, loadFixture } from '../_support/memfs.ts';
 import { dataFile } from '../probe/_corpus.ts';
-import { qemuDom0Tree, SMBIOS_KIB, TYPE19_RAW } from '../_support/qemu-xen.ts';
+import { qemuDom0Tree, SMBIOS_KIB, TYPE19_RAW, TYPE4_RAW } from '../_support/qemu-xen.ts';
 import { volume } from '../_support/memfs.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'autoconfig-snapshot-'));
@@ -70,7 +70,7 @@ describe('snapshot', () => {
     expect(vol.toJSON()['/out/keep']).toBe('mine');
   });
 
-  it('copies the SMBIOS type 19 structures byte for byte, and no other SMBIOS structure (type 17 holds serials)', async () => {
+  it('copies the SMBIOS type 19 structures byte for byte, type 4 without strings, and no other (type 17 holds serials)', async () => {
     const tree = qemuDom0Tree();
     // A Memory Device (type 17) beside them, whose strings would hold a serial number; and the directory's other files.
     tree.files!['sys/firmware/dmi/entries/17-0/raw'] = new Uint8Array([0x11, 0x28, 0, 0x11, 0xff, 0xfe]);
@@ -80,10 +80,48 @@ describe('snapshot', () => {
     expect(direct.memory).toEqual({ totalKiB: 1938596, installedKiB: SMBIOS_KIB });
     const result = await snapshot({ fs, root: '/machine', out: '/out', outFs: fs });
     const dmi = Object.keys(result.tree.files).filter((p) => p.startsWith('sys/firmware/dmi/')).sort();
-    expect(dmi).toEqual(['sys/firmware/dmi/entries/19-0/raw', 'sys/firmware/dmi/entries/19-1/raw']);
+    expect(dmi).toEqual(['sys/firmware/dmi/entries/19-0/raw', 'sys/firmware/dmi/entries/19-1/raw', 'sys/firmware/dmi/entries/4-0/raw']);
     expect(result.tree.files['sys/firmware/dmi/entries/19-0/raw']).toEqual(TYPE19_RAW['19-0']);
     expect(new Uint8Array(sync.readFileSync('/out/sys/firmware/dmi/entries/19-1/raw') as Buffer)).toEqual(TYPE19_RAW['19-1']);
     expect(await probe({ fs, root: '/out' })).toEqual(direct);
+  });
+
+  it("a Dom0's SMBIOS type 4 without its strings (no serial number), and Xen's PCPU list: read back to the same counts", async () => {
+    const tree = qemuDom0Tree();
+    // QEMU's type 4 with its Serial Number, Asset Tag and Part Number strings set (string numbers 4-6 at 20h-22h).
+    const formatted = TYPE4_RAW.slice(0, TYPE4_RAW[1]!);
+    formatted.set([4, 5, 6], 0x20);
+    const strings = 'CPU 0\0QEMU\0pc-q35-7.2\0SN-4711-0815\0ASSET-42\0PART-99\0\0';
+    tree.files!['sys/firmware/dmi/entries/4-0/raw'] = Buffer.concat([formatted, Buffer.from(strings, 'latin1')]);
+    const { fs, sync } = volume(tree, '/machine');
+    const direct = await probe({ fs, root: '/machine' });
+    expect(direct.cpu).toMatchObject({ logicalCpus: 2, cores: 2, packages: 1 });
+    const result = await snapshot({ fs, root: '/machine', out: '/out', outFs: fs });
+    const kept = new Uint8Array(sync.readFileSync('/out/sys/firmware/dmi/entries/4-0/raw') as Buffer);
+    // The formatted area, then the two NULs of an empty string set: the string numbers stay, the strings do not.
+    expect(kept).toEqual(new Uint8Array([...formatted, 0, 0]));
+    const everything = Object.values(result.tree.files).map((c) => Buffer.from(c).toString('latin1')).join('\n');
+    for (const secret of ['SN-4711-0815', 'ASSET-42', 'PART-99', 'QEMU\0', 'CPU 0']) expect(everything).not.toContain(secret);
+    // Xen's PCPUs: the xen_cpuN directories and their online files.
+    expect(Object.keys(result.tree.files).filter((p) => p.startsWith('sys/devices/system/xen_cpu/')).sort()).toEqual([
+      'sys/devices/system/xen_cpu/uevent',
+      'sys/devices/system/xen_cpu/xen_cpu0/online',
+      'sys/devices/system/xen_cpu/xen_cpu1/online',
+    ]);
+    expect(result.tree.files['sys/devices/system/xen_cpu/xen_cpu1/online']).toBe('1\n');
+    expect(await probe({ fs, root: '/out' })).toEqual(direct);
+  });
+
+  it.each<[string, Uint8Array, Uint8Array]>([
+    ['a structure without strings (type 19): byte for byte', TYPE19_RAW['19-0'], TYPE19_RAW['19-0']],
+    ['its length byte beyond the file: nothing', new Uint8Array([4, 0x2a, 0, 4, 0x41]), new Uint8Array(0)],
+    ['its length byte below the header: nothing', new Uint8Array([4, 2, 0x53, 0x4e, 0, 0]), new Uint8Array(0)],
+  ])('SMBIOS raw files are cut to their formatted area: %s', async (_name, raw, kept) => {
+    const tree = qemuDom0Tree();
+    tree.files!['sys/firmware/dmi/entries/4-0/raw'] = raw;
+    const { fs, sync } = volume(tree, '/machine');
+    await snapshot({ fs, root: '/machine', out: '/out', outFs: fs });
+    expect(new Uint8Array(sync.readFileSync('/out/sys/firmware/dmi/entries/4-0/raw') as Buffer)).toEqual(kept);
   });
 
   it('copies nothing outside the allowlist, and no serial numbers', async () => {
