@@ -187,6 +187,14 @@ async function readCurrent(fs: FsLike, target: string, paths: string[]): Promise
   return out;
 }
 
+/** In a Xen Dom0, where the machine's CPU counts came from (its own cpuinfo lists only its vCPUs); '' elsewhere. */
+function cpuCountsFrom(profile: HardwareProfile): string {
+  const from = profile.cpu.countsFrom;
+  if (from.evidence.length === 0) return '';
+  const cores = profile.cpu.cores === null ? 'cores unknown' : `${profile.cpu.cores} cores (SMBIOS)`;
+  return ` (${from.logicalCpus === 'xen' ? "Xen's PCPUs" : "unknown: not Dom0's vCPUs"}), ${cores}`;
+}
+
 function yesNo(value: boolean | null): string {
   return value === null ? 'unknown' : value ? 'yes' : 'no';
 }
@@ -206,7 +214,7 @@ function textReport(
   if (failures.length > 0) out.push('This is the SAFE plan: conservative options only.', '');
   out.push(
     `Machine: ${[d.sysVendor, d.productName].filter(Boolean).join(' ') || 'unknown'}; ` +
-      `${profile.cpu.modelName ?? 'unknown CPU'}, ${profile.cpu.logicalCpus ?? '?'} logical CPUs; ` +
+      `${profile.cpu.modelName ?? 'unknown CPU'}, ${profile.cpu.logicalCpus ?? '?'} logical CPUs${cpuCountsFrom(profile)}; ` +
       `${p.memory.totalMiB !== null ? `${p.memory.totalMiB} MiB` : p.memory.installedMiB !== null ? `${p.memory.installedMiB} MiB installed` : 'memory unknown'}; ` +
       `${profile.pci.length} PCI, ${profile.usb.length} USB devices; ${profile.hypervisor.role}`,
   );

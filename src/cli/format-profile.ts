@@ -110,6 +110,16 @@ function formatSystem(p: HardwareProfile): string[] {
     .filter(Boolean)
     .join(', ');
   out.push(`CPU: ${c.modelName ?? 'unknown model'}${ident ? ` (${ident})` : ''}${counts ? `, ${counts}` : ''}`);
+  // In a Xen Dom0 the counts are the machine's, not Dom0's vCPUs: where each came from (bare metal: cpuinfo, unsaid).
+  if (c.countsFrom.evidence.length > 0) {
+    const from = (source: string | null) =>
+      source === 'xen' ? "Xen's PCPU list" : source === 'smbios' ? 'SMBIOS type 4' : source === 'cpuinfo' ? 'cpuinfo' : 'unknown';
+    const f = c.countsFrom;
+    out.push(
+      `  The machine's counts: logical CPUs ${from(f.logicalCpus)}, cores ${from(f.cores)}, packages ${from(f.packages)}` +
+        `  [${f.evidence.join('; ')}]`,
+    );
+  }
   const vt =
     c.vt.state === 'enabled'
       ? `yes (${c.vt.technology === 'svm' ? 'AMD-V svm' : c.vt.technology === 'vmx' ? 'Intel VT-x vmx' : 'VT-x or AMD-V'})`

@@ -35,9 +35,32 @@ describe('formatProfile', () => {
       '\n  IOMMU: ACPI DMAR/IVRS tables unknown; kernel units: none; groups: 0\n',
     ],
     ['xen-dom0', 'Hypervisor: Xen Dom0 (control domain) Xen 3.1.2-238.el5', 'DMI: Apple Computer, Inc. MacBookPro2,1'],
+    // Its counts are the machine's, which its logs do not tell: never its own vCPUs'.
+    [
+      'xen-dom0',
+      '\nCPU: Intel(R) Core(TM)2 CPU         T7600  @ 2.33GHz (GenuineIntel family 6 model 15 stepping 6)\n',
+      "\n  The machine's counts: logical CPUs unknown, cores unknown, packages unknown  [no /sys/devices/system/xen_cpu ",
+      "; this Dom0's /proc/cpuinfo (2 vCPUs, 2 cores) describes its own vCPUs, not the machine: not used]\n",
+    ],
   ])('%s: %s', (name, ...expected) => {
     const text = formatProfile(profileOf(name), names);
     for (const line of expected) expect(text).toContain(line);
+  });
+
+  it("prints where a Dom0's counts come from, and nothing of the kind on bare metal", () => {
+    const profile = profileOf('xen-dom0');
+    profile.cpu = {
+      ...profile.cpu,
+      logicalCpus: 2,
+      cores: 2,
+      packages: 1,
+      countsFrom: { logicalCpus: 'xen', cores: 'smbios', packages: 'smbios', evidence: ['Xen lists 2 physical CPUs', 'SMBIOS: 2 cores'] },
+    };
+    expect(formatProfile(profile)).toContain(
+      ", 2 logical CPUs, 2 cores, 1 package\n  The machine's counts: logical CPUs Xen's PCPU list, cores SMBIOS type 4, " +
+        'packages SMBIOS type 4  [Xen lists 2 physical CPUs; SMBIOS: 2 cores]\n',
+    );
+    expect(formatProfile(profileOf('thinkpad-t60'))).not.toContain("The machine's counts");
   });
 
   it('prints the graphics memory the kernel reported, when it reported any', () => {
