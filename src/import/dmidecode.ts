@@ -12,6 +12,10 @@
 // kernel file holds it (the kernel's own figure is MemTotal, a little lower: firmware and kernel reserves, UMA
 // graphics), so it becomes the import-only line of /proc/meminfo the memory probe reads (INSTALLED_LINE); beside a
 // /proc/meminfo log it is added to that file.
+//
+// Processor Information (type 4) is not taken. Only a Xen Dom0 reads it (its core counts, src/probe/machine-cpus.ts),
+// from the raw structures, which an import would have to make up as binary files (an import tree is text); and an
+// imported Dom0 has no Xen PCPU list either. Everywhere else cpuinfo's topology (or lscpu's) gives the cores.
 import { INSTALLED_LINE } from '../probe/memory.ts';
 import { emptyParsed, toLines } from './_model.ts';
 import type { Parsed } from './_model.ts';
