@@ -57,3 +57,26 @@ export function parseArgs(argv: readonly string[], spec: Record<string, OptionSp
   }
   return { positionals, options };
 }
+
+/**
+ * A numeric option's value: a plain positive decimal integer (digits only, no sign, no `0x`, no exponent, no
+ * spaces) from 1 to `max`. Anything else (`abc`, `-1`, `0`, `""`, `Infinity`, `0x10`, `1e3`, `1.5`) is a usage
+ * error naming the option, the value and the bound: a typo at boot must not become a default or another number.
+ * An option not given yields `fallback`.
+ */
+export function parsePositiveInt(
+  name: string,
+  value: string | boolean | string[] | undefined,
+  { max, fallback, unit = '' }: { max: number; fallback: number; unit?: string },
+): number {
+  if (value === undefined) return fallback;
+  const text = Array.isArray(value) ? value.join(',') : String(value);
+  const n = /^[0-9]{1,15}$/.test(text) ? Number(text) : NaN;
+  if (!(Number.isSafeInteger(n) && n >= 1 && n <= max)) {
+    throw new AutoconfigError(
+      'E_USAGE',
+      `--${name} ${JSON.stringify(text)}: not a whole number from 1 to ${max}${unit ? ` ${unit}` : ''} (plain decimal digits)`,
+    );
+  }
+  return n;
+}

@@ -17,7 +17,7 @@ import { Reader, LARGE_FILE_CAP } from '../probe/_reader.ts';
 import { probe } from '../probe/probe.ts';
 import type { HardwareProfile } from '../types.ts';
 import { VERSION } from '../version.ts';
-import { parseArgs } from './_args.ts';
+import { parseArgs, parsePositiveInt } from './_args.ts';
 import { EXIT, type CliIO } from './_io.ts';
 import { unifiedDiff } from './diff.ts';
 import { describeAction } from './format-decisions.ts';
@@ -32,6 +32,9 @@ export const CONFIGURE_EXIT = {
   /** Files written, but some modules failed to load or timed out. */
   modules: 4,
 } as const;
+
+/** The largest --module-timeout: all modules together get 120 s. */
+export const MODULE_TIMEOUT_MAX_MS = 120_000;
 
 export const CONFIGURE_FLAGS = ['--dry-run', '--write', '--apply'];
 
@@ -54,6 +57,12 @@ export async function runConfigure(argv: readonly string[], io: CliIO): Promise<
   const apply = options.apply === true;
   const write = options.write === true || apply;
   if (dryRun === write) throw new AutoconfigError('E_USAGE', 'give --dry-run, or --write (and/or --apply)');
+  // Checked before anything is read or written: a bad value is a usage error, never a silent default.
+  const moduleTimeout = parsePositiveInt('module-timeout', options['module-timeout'], {
+    max: MODULE_TIMEOUT_MAX_MS,
+    fallback: 4000,
+    unit: 'ms',
+  });
   const root = posix.resolve(io.cwd, (options.root as string | undefined) ?? '/');
   const target = posix.resolve(io.cwd, (options.target as string | undefined) ?? root);
   const xen = (options.xen as string | undefined) ?? null;
@@ -158,13 +167,12 @@ export async function runConfigure(argv: readonly string[], io: CliIO): Promise<
   for (const failure of failures) io.stderr(`autoconfig: ${failure}; the safe plan was written\n`);
   let code: number = failures.length > 0 ? CONFIGURE_EXIT.safePlan : CONFIGURE_EXIT.ok;
   if (apply) {
-    const timeout = Number(options['module-timeout'] ?? 4000);
     // On a terminal one line redrawn in place, then the listing; elsewhere one line per module as it ends.
     const progress = moduleProgress(io);
     loaded = await loadModules(
       thePlan.dom0.modules.map((m) => ({ name: m.name, options: m.options, optional: m.optional })),
       {
-        perModuleMs: Number.isFinite(timeout) && timeout > 0 ? timeout : 4000,
+        perModuleMs: moduleTimeout,
         ...(target === '/' ? {} : { root: target }),
         ...(typeof options.modprobe === 'string' ? { modprobe: options.modprobe } : {}),
         onProgress: (event) => progress.onProgress(event),

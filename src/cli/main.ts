@@ -45,7 +45,7 @@ Usage: autoconfig --dry-run [--root DIR] [--xen VERSION] [--rules DIR]... [--jso
 
   --dry-run    show the verdicts, the decisions and every file that would be written (as a diff); writes nothing
   --write      write the files atomically inside the target root (default: the --root, i.e. /)
-  --apply      also load the Dom0 modules with modprobe, each within --module-timeout MS (default 4000)
+  --apply      also load the Dom0 modules with modprobe, each within --module-timeout MS (1-120000, default 4000)
 
 Commands:
 ${Object.entries(COMMANDS)

@@ -2,9 +2,12 @@ import { posix } from 'node:path';
 import { PciNames } from '../ids/pci-ids.ts';
 import { UsbNames } from '../ids/usb-ids.ts';
 import { probe } from '../probe/probe.ts';
-import { parseArgs } from './_args.ts';
+import { parseArgs, parsePositiveInt } from './_args.ts';
 import { EXIT, type CliIO } from './_io.ts';
 import { formatProfile } from './format-profile.ts';
+
+/** The largest probe --timeout (per device-node read). */
+export const PROBE_TIMEOUT_MAX_MS = 60_000;
 
 export async function runProbe(argv: readonly string[], io: CliIO): Promise<number> {
   const { options } = parseArgs(argv, {
@@ -14,12 +17,12 @@ export async function runProbe(argv: readonly string[], io: CliIO): Promise<numb
     timeout: { type: 'string' },
   });
   const root = posix.resolve(io.cwd, (options.root as string | undefined) ?? '/');
-  const timeout = options.timeout === undefined ? undefined : Number(options.timeout);
+  const timeout = parsePositiveInt('timeout', options.timeout, { max: PROBE_TIMEOUT_MAX_MS, fallback: 2000, unit: 'ms' });
   const profile = await probe({
     fs: io.fs,
     root,
     requireMachine: true,
-    ...(timeout !== undefined && Number.isFinite(timeout) ? { deviceTimeoutMs: timeout } : {}),
+    deviceTimeoutMs: timeout,
   });
   if (options.json) {
     io.stdout(JSON.stringify(profile, null, 2) + '\n');

@@ -267,6 +267,22 @@ describe('autoconfig --apply', () => {
     expect(tty.stdout).toMatch(/ {2}not-applicable xen-acpi-processor: not applicable: No such device/);
   });
 
+  it.each(['abc', '-1', '0', '', 'Infinity', '0x10', '1e3', '120001'])(
+    '--module-timeout %j: a usage error (exit 2) naming the option and value, before anything is written',
+    async (value) => {
+      const { fs, vol, root } = loadFixture('xen-dom0');
+      await fs.mkdir('/target', { recursive: true });
+      const before = JSON.stringify(vol.toJSON());
+      const r = await run(['--apply', '--root', root, '--target', '/target', '--modprobe', '/bin/false', '--module-timeout', value], fs);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(
+        `autoconfig configure: --module-timeout ${JSON.stringify(value)}: not a whole number from 1 to 120000 ms (plain decimal digits)\n`,
+      );
+      expect(r.stdout).toBe('');
+      expect(JSON.stringify(vol.toJSON())).toBe(before);
+    },
+  );
+
   it('returns within the module time limit when modprobe hangs, and exits 4', async () => {
     const hang = join(tmp, 'modprobe-hang');
     writeFileSync(hang, '#!/bin/sh\nexec sleep 60\n');

@@ -51,6 +51,18 @@ describe('autoconfig probe', () => {
     expect(ours).toEqual(theirs);
   });
 
+  it.each(['abc', '-1', '0', '', 'Infinity', '0x10', '2.5', '60001'])(
+    '--timeout %j: a usage error (exit 2) naming the option and value',
+    async (value) => {
+      const r = await run(['probe', '--timeout', value]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(
+        `autoconfig probe: --timeout ${JSON.stringify(value)}: not a whole number from 1 to 60000 ms (plain decimal digits)\n`,
+      );
+      expect(r.stdout).toBe('');
+    },
+  );
+
   it('lists the same CPU flags as /proc/cpuinfo', async () => {
     const r = await run(['probe', '--json']);
     const profile = JSON.parse(r.stdout) as HardwareProfile;
