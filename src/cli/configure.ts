@@ -151,7 +151,7 @@ export async function runConfigure(argv: readonly string[], io: CliIO): Promise<
   try {
     result = await writeFiles(files, { target, fs: io.fs as unknown as WriteFsLike });
   } catch (error) {
-    const partial = error instanceof WriteFilesError ? error.partial : { written: [], unchanged: [], backups: [] };
+    const partial = error instanceof WriteFilesError ? error.partial : { written: [], unchanged: [], backups: [], removedTemps: [] };
     const why = `writing failed: ${error instanceof Error ? error.message : String(error)}`;
     await recordRun(facts(CONFIGURE_EXIT.error, partial, null, performance.now(), null, [why]), io);
     throw error;
@@ -161,9 +161,11 @@ export async function runConfigure(argv: readonly string[], io: CliIO): Promise<
   io.stdout(
     `wrote ${result.written.length} file(s) under ${target}, ${result.unchanged.length} unchanged` +
       (result.backups.length ? `, kept ${result.backups.length} backup(s)` : '') +
+      (result.removedTemps.length ? `, removed ${result.removedTemps.length} stale temporary file(s)` : '') +
       '\n',
   );
   for (const path of result.written) io.stdout(`  ${path}\n`);
+  for (const path of result.removedTemps) io.stdout(`  removed stale ${path}\n`);
   for (const failure of failures) io.stderr(`autoconfig: ${failure}; the safe plan was written\n`);
   let code: number = failures.length > 0 ? CONFIGURE_EXIT.safePlan : CONFIGURE_EXIT.ok;
   if (apply) {

@@ -78,6 +78,11 @@ export interface WriteResult {
   unchanged: string[];
   /** Backups (inside the target) created by this call. */
   backups: string[];
+  /**
+   * Stale temporary files of an earlier, interrupted run (`.NAME.autoconfig-XXXXXXXX.tmp`, regular files only) that
+   * this call removed from the directories it writes to (paths inside the target).
+   */
+  removedTemps: string[];
 }
 
 /** A write that failed after others succeeded: `partial` says what was already done (each file is all-or-nothing). */
@@ -109,7 +114,12 @@ export async function writeFiles(files: readonly EntryToWrite[], options: WriteO
   // Every path is checked before anything is written, so a refused path leaves the whole target untouched.
   for (const file of checked) await checkComponents(fs, target, file.path, false, file.kind);
 
-  const result: WriteResult = { written: [], unchanged: [], backups: [] };
+  const result: WriteResult = { written: [], unchanged: [], backups: [], removedTemps: [] };
+  // A run killed between creating a temporary file and renaming it leaves the temporary file behind: remove ours
+  // (exactly the name writeTemp gives, regular files only) from the directories this call writes to.
+  for (const dir of new Set(checked.map((file) => posix.dirname(file.path)))) {
+    result.removedTemps.push(...(await removeStaleTemps(fs, target, dir)));
+  }
   const dirsToSync = new Set<string>();
   for (const file of checked) {
     try {
@@ -348,6 +358,41 @@ async function writeTemp(fs: WriteFsLike, real: string, bytes: Uint8Array, mode:
     }
     return temp;
   }
+}
+
+/** The name writeTemp and replaceLink give a temporary file: `.NAME.autoconfig-XXXXXXXX.tmp` (8 lowercase hex). */
+export const TEMP_NAME = /^\.[^/]+\.autoconfig-[0-9a-f]{8}\.tmp$/;
+
+/**
+ * Removes stale temporary files of ours from the directory `dir` (inside the target, its components already
+ * checked not to be symlinks): only names matching TEMP_NAME, only regular files (lstat: a symlink, directory or
+ * FIFO of that name is left alone, never followed). Best effort: a directory that is missing or unreadable, or a
+ * file that cannot be removed, is left as it is. Returns the paths removed, inside the target.
+ */
+async function removeStaleTemps(fs: WriteFsLike, target: string, dir: string): Promise<string[]> {
+  const real = posix.join(target, dir);
+  let names: string[];
+  try {
+    const stats = await lstatOrNull(fs, real);
+    if (stats === null || !stats.isDirectory()) return [];
+    names = (await fs.readdir(real)).map(String).sort();
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!TEMP_NAME.test(name)) continue;
+    const path = posix.join(real, name);
+    try {
+      const stats = await lstatOrNull(fs, path);
+      if (stats === null || !stats.isFile() || stats.isSymbolicLink()) continue;
+      await fs.unlink(path);
+      removed.push(posix.join(dir, name));
+    } catch {
+      // Gone meanwhile, or not ours to remove: the write itself does not depend on it.
+    }
+  }
+  return removed;
 }
 
 async function removeQuietly(fs: WriteFsLike, path: string): Promise<void> {

@@ -138,6 +138,20 @@ describe('autoconfig --write', () => {
     expect(Object.keys(vol.toJSON()).every((p) => p.startsWith('/target/') || p.startsWith(root))).toBe(true);
   });
 
+  it('removes the stale temporary files a killed --write left in the directories it writes to, and says so', async () => {
+    const { fs, vol, root } = loadFixture('amd-apu-laptop');
+    await fs.mkdir('/target/etc/sysconfig', { recursive: true });
+    await fs.writeFile('/target/etc/sysconfig/.xen.autoconfig-deadbeef.tmp', 'half');
+    await fs.writeFile('/target/etc/sysconfig/.xen.autoconfig-old', 'not ours');
+    const r = await run(['--write', '--root', root, '--target', '/target'], fs);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^wrote \d+ file\(s\) under \/target, 0 unchanged, removed 1 stale temporary file\(s\)\n/);
+    expect(r.stdout).toContain('\n  removed stale /etc/sysconfig/.xen.autoconfig-deadbeef.tmp\n');
+    const paths = Object.keys(vol.toJSON());
+    expect(paths).not.toContain('/target/etc/sysconfig/.xen.autoconfig-deadbeef.tmp');
+    expect(paths).toContain('/target/etc/sysconfig/.xen.autoconfig-old');
+  });
+
   it('leaves a run record with the plan --dry-run --json shows, and ends with a one-line summary', async () => {
     const { fs, vol, root } = loadFixture('thinkpad-t60');
     await fs.mkdir('/target', { recursive: true });

@@ -145,7 +145,7 @@ describe.each(envs)('writeFiles on %s', (_label, makeEnv) => {
       { path: '/boot/grub/custom.cfg', content: new Uint8Array([0, 255, 10]), mode: 0o666 },
     ];
     const result = await writeFiles(files, { target: env.target, fs: env.fs });
-    expect(result).toEqual({ written: files.map((f) => f.path), unchanged: [], backups: [] });
+    expect(result).toEqual({ written: files.map((f) => f.path), unchanged: [], backups: [], removedTemps: [] });
     const t = tree(env.sync, env.target);
     const hex = Buffer.from(hostile).toString('hex');
     expect(t['etc/sysconfig/xserver']).toEqual({ type: 'file', hex, mode: 0o644 });
@@ -154,6 +154,55 @@ describe.each(envs)('writeFiles on %s', (_label, makeEnv) => {
     expect(t['boot/grub/custom.cfg']).toEqual({ type: 'file', hex: '00ff0a', mode: 0o666 });
     expect(t.etc).toMatchObject({ type: 'dir' });
     expect(temps(env.sync, env.target)).toEqual([]);
+  });
+
+  it('removes stale temporary files of ours (a run killed mid-write) from the directories it writes to, and says so', async () => {
+    put(env, '/etc/sysconfig/xserver', 'XMODULE=old\n');
+    put(env, '/etc/sysconfig/.xserver.autoconfig-0badc0de.tmp', 'half');
+    put(env, '/etc/sysconfig/.gone.autoconfig-12345678.tmp', 'a file we no longer write');
+    put(env, '/etc/sysconfig/.xserver.autoconfig-old.autoconfig-abcdef01.tmp', 'half a backup');
+    // Not ours: another name pattern, upper-case hex, 7 digits, no leading dot, a directory, a symlink (to a file
+    // outside the target that must survive), and a temp in a directory this call does not write to.
+    const keep = [
+      '/etc/sysconfig/.xserver.autoconfig-0BADC0DE.tmp',
+      '/etc/sysconfig/.xserver.autoconfig-0badc0d.tmp',
+      '/etc/sysconfig/xserver.autoconfig-0badc0de.tmp',
+      '/etc/sysconfig/.xserver.autoconfig-0badc0de.tmp.save',
+      '/etc/sysconfig/.xserver.tmp',
+      '/etc/other/.x.autoconfig-0badc0de.tmp',
+    ];
+    for (const path of keep) put(env, path, 'keep');
+    env.sync.mkdirSync(posix.join(env.target, 'etc/sysconfig/.dir.autoconfig-00000000.tmp'), { recursive: true });
+    env.sync.writeFileSync(posix.join(env.outside, 'victim'), 'outside');
+    env.sync.symlinkSync(posix.join(env.outside, 'victim'), posix.join(env.target, 'etc/sysconfig/.link.autoconfig-11111111.tmp'));
+
+    const result = await writeFiles(
+      [
+        { path: '/etc/sysconfig/xserver', content: 'XMODULE=new\n' },
+        { path: '/boot/grub/menu.lst', content: 'default 0\n' },
+      ],
+      { target: env.target, fs: env.fs },
+    );
+    expect(result.removedTemps).toEqual([
+      '/etc/sysconfig/.gone.autoconfig-12345678.tmp',
+      '/etc/sysconfig/.xserver.autoconfig-0badc0de.tmp',
+      '/etc/sysconfig/.xserver.autoconfig-old.autoconfig-abcdef01.tmp',
+    ]);
+    expect(result.written).toEqual(['/etc/sysconfig/xserver', '/boot/grub/menu.lst']);
+    const t = tree(env.sync, env.target);
+    for (const path of result.removedTemps) expect(t[path.slice(1)]).toBeUndefined();
+    for (const path of keep) expect(t[path.slice(1)]).toMatchObject({ type: 'file' });
+    expect(t['etc/sysconfig/.dir.autoconfig-00000000.tmp']).toMatchObject({ type: 'dir' });
+    expect(t['etc/sysconfig/.link.autoconfig-11111111.tmp']).toMatchObject({ type: 'link' });
+    expect(Buffer.from(env.sync.readFileSync(posix.join(env.outside, 'victim'))).toString()).toBe('outside');
+    expect(read(env, '/etc/sysconfig/xserver')).toBe('XMODULE=new\n');
+
+    // Nothing stale left: the next run removes nothing, even when it writes nothing.
+    const again = await writeFiles([{ path: '/etc/sysconfig/xserver', content: 'XMODULE=new\n' }], {
+      target: env.target,
+      fs: env.fs,
+    });
+    expect(again).toEqual({ written: [], unchanged: ['/etc/sysconfig/xserver'], backups: [], removedTemps: [] });
   });
 
   it('is idempotent: a second run changes nothing and makes no backup', async () => {
@@ -167,7 +216,7 @@ describe.each(envs)('writeFiles on %s', (_label, makeEnv) => {
     const before = tree(env.sync, env.target);
     const stamp = env.sync.lstatSync(posix.join(env.target, 'etc/sysconfig/xserver'));
     const second = await writeFiles(files, { target: env.target, fs: env.fs });
-    expect(second).toEqual({ written: [], unchanged: files.map((f) => f.path), backups: [] });
+    expect(second).toEqual({ written: [], unchanged: files.map((f) => f.path), backups: [], removedTemps: [] });
     expect(tree(env.sync, env.target)).toEqual(before);
     const again = env.sync.lstatSync(posix.join(env.target, 'etc/sysconfig/xserver'));
     expect([again.ino, again.mtimeMs]).toEqual([stamp.ino, stamp.mtimeMs]);
@@ -181,8 +230,9 @@ describe.each(envs)('writeFiles on %s', (_label, makeEnv) => {
       written: ['/etc/sysconfig/xserver'],
       unchanged: [],
       backups: ['/etc/sysconfig/xserver' + DEFAULT_BACKUP_SUFFIX],
+      removedTemps: [],
     });
-    expect(await write('third\n')).toEqual({ written: ['/etc/sysconfig/xserver'], unchanged: [], backups: [] });
+    expect(await write('third\n')).toEqual({ written: ['/etc/sysconfig/xserver'], unchanged: [], backups: [], removedTemps: [] });
     expect(read(env, '/etc/sysconfig/xserver')).toBe('third\n');
     expect(read(env, '/etc/sysconfig/xserver.autoconfig-old')).toBe('original\n');
     const t = tree(env.sync, env.target);
@@ -215,7 +265,7 @@ describe.each(envs)('writeFiles on %s', (_label, makeEnv) => {
       fs: env.fs,
       backup: false,
     });
-    expect(result).toEqual({ written: ['/var/lib/autoconfig/last-run.json'], unchanged: [], backups: [] });
+    expect(result).toEqual({ written: ['/var/lib/autoconfig/last-run.json'], unchanged: [], backups: [], removedTemps: [] });
     expect(Object.keys(tree(env.sync, env.target))).toEqual(['var', 'var/lib', 'var/lib/autoconfig', 'var/lib/autoconfig/last-run.json']);
   });
 
@@ -459,13 +509,13 @@ describe.each(envs.filter(([label]) => label === 'real temp dir'))('symlinks, mo
 
   it('creates a symlink (never followed), an executable, and changes nothing the second time', async () => {
     const first = await writeFiles(entries, { target: env.target, fs: env.fs });
-    expect(first).toEqual({ written: [unit, link, script], unchanged: [], backups: [] });
+    expect(first).toEqual({ written: [unit, link, script], unchanged: [], backups: [], removedTemps: [] });
     const t = tree(env.sync, env.target);
     expect(t['etc/systemd/system/sysinit.target.wants/autoconfig.service']).toEqual({ type: 'link', to: '../autoconfig.service' });
     expect(t['etc/init.d/autoconfig']).toMatchObject({ type: 'file', mode: 0o755 });
     expect(temps(env.sync, env.target)).toEqual([]);
     const second = await writeFiles(entries, { target: env.target, fs: env.fs });
-    expect(second).toEqual({ written: [], unchanged: [unit, link, script], backups: [] });
+    expect(second).toEqual({ written: [], unchanged: [unit, link, script], backups: [], removedTemps: [] });
     expect(tree(env.sync, env.target)).toEqual(t);
   });
 
@@ -473,7 +523,7 @@ describe.each(envs.filter(([label]) => label === 'real temp dir'))('symlinks, mo
     put(env, script, '#!/bin/sh\n', 0o644);
     const ino = env.sync.lstatSync(posix.join(env.target, script)).ino;
     const result = await writeFiles([entries[2]!], { target: env.target, fs: env.fs });
-    expect(result).toEqual({ written: [script], unchanged: [], backups: [script + DEFAULT_BACKUP_SUFFIX] });
+    expect(result).toEqual({ written: [script], unchanged: [], backups: [script + DEFAULT_BACKUP_SUFFIX], removedTemps: [] });
     const t = tree(env.sync, env.target);
     expect(t['etc/init.d/autoconfig']).toMatchObject({ mode: 0o755 });
     expect(t['etc/init.d/autoconfig.autoconfig-old']).toMatchObject({ mode: 0o644 });
@@ -485,7 +535,7 @@ describe.each(envs.filter(([label]) => label === 'real temp dir'))('symlinks, mo
     env.sync.mkdirSync(posix.join(env.target, posix.dirname(link)), { recursive: true });
     env.sync.symlinkSync('/lib/systemd/system/autoconfig.service', posix.join(env.target, link));
     const result = await writeFiles([entries[1]!], { target: env.target, fs: env.fs });
-    expect(result).toEqual({ written: [link], unchanged: [], backups: [link + DEFAULT_BACKUP_SUFFIX] });
+    expect(result).toEqual({ written: [link], unchanged: [], backups: [link + DEFAULT_BACKUP_SUFFIX], removedTemps: [] });
     const t = tree(env.sync, env.target);
     expect(t['etc/systemd/system/sysinit.target.wants/autoconfig.service']).toEqual({ type: 'link', to: '../autoconfig.service' });
     expect(t['etc/systemd/system/sysinit.target.wants/autoconfig.service.autoconfig-old']).toEqual({
