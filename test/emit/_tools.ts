@@ -43,3 +43,11 @@ export function scratch(prefix: string): { dir: string; file(name: string, conte
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
+
+/**
+ * Inside a test that `it.skipIf(tool === null)` skips without the tool: narrows its type. It throws only if the
+ * skip condition and the test disagree, so a missing tool can never make a test pass without checking.
+ */
+export function assertTool<T>(tool: T | null): asserts tool is T {
+  if (tool === null) throw new Error('the tool this test needs is missing, but the test was not skipped');
+}

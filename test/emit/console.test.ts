@@ -9,7 +9,7 @@ import { renderGrubCfg, renderGrubDefaults } from '../../src/emit/grub2.ts';
 import { serialConsolePlan } from '../../src/plan/console.ts';
 import type { Plan } from '../../src/plan/types.ts';
 import { retarget, t60Plan } from './_plans.ts';
-import { findTool, run, scratch, skipNote } from './_tools.ts';
+import { assertTool, findTool, run, scratch, skipNote } from './_tools.ts';
 
 const grubScriptCheck = findTool('grub-script-check');
 const menulst2cfg = findTool('grub-menulst2cfg');
@@ -20,7 +20,8 @@ const hasMkconfig = existsSync(MKCONFIG) && existsSync(HEADER) && dash !== null;
 const grubNote = skipNote(grubScriptCheck, 'grub-script-check', 'grub-common');
 const menulstNote = skipNote(menulst2cfg, 'grub-menulst2cfg', 'grub-common') || grubNote;
 const dashNote = skipNote(dash, 'dash', 'dash');
-const mkconfigNote = hasMkconfig ? '' : ' (skipped: grub-common or dash is not installed)';
+const mkconfigNote =
+  hasMkconfig && grubScriptCheck !== null ? '' : ' (skipped: grub-common (grub-mkconfig, grub-script-check) or dash is not installed)';
 const tmp = scratch('console');
 afterAll(() => tmp.remove());
 let n = 0;
@@ -43,7 +44,7 @@ const SETTINGS: [string, string][] = [
 ];
 
 describe('grub.cfg (GRUB 2)', () => {
-  it.each(SETTINGS)(`console=%s: %s and both terminals first, accepted by grub-script-check${grubNote}`, (value, command) => {
+  it.each(SETTINGS)('console=%s: %s and both terminals first', (value, command) => {
     const text = renderGrubCfg(withSerial('4.17', value));
     const body = text.replace(/^(#.*\n)+\n/, '');
     expect(body.split('\n').slice(0, 5)).toEqual([
@@ -53,7 +54,11 @@ describe('grub.cfg (GRUB 2)', () => {
       'set default=0',
       'set timeout=10',
     ]);
-    if (grubScriptCheck === null) return;
+  });
+
+  it.skipIf(grubScriptCheck === null).each(SETTINGS)(`console=%s: grub-script-check accepts the grub.cfg${grubNote}`, (value) => {
+    assertTool(grubScriptCheck);
+    const text = renderGrubCfg(withSerial('4.17', value));
     const r = run([grubScriptCheck, tmp.file(`grub-${n++}.cfg`, text)]);
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
   });
@@ -72,18 +77,19 @@ describe('/etc/default/grub.d/xenoppix-autoconfig.cfg', () => {
     expect(renderGrubDefaults(withSerial('4.17', null))).not.toMatch(/GRUB_TERMINAL|GRUB_SERIAL_COMMAND/);
   });
 
-  it(`dash parses it${dashNote}`, () => {
-    if (dash === null) return;
+  it.skipIf(dash === null)(`dash parses it${dashNote}`, () => {
+    assertTool(dash);
     for (const [value] of SETTINGS) {
       const r = run([dash, '-n', tmp.file(`defaults-${n++}.cfg`, renderGrubDefaults(withSerial('4.17', value)))]);
       expect(r).toMatchObject({ status: 0, stderr: '' });
     }
   });
 
-  it.each(SETTINGS)(
+  it.skipIf(!hasMkconfig || dash === null || grubScriptCheck === null).each(SETTINGS)(
     `console=%s: grub-mkconfig's GRUB_TERMINAL logic and its 00_header write the lines of our grub.cfg${mkconfigNote}`,
     (value) => {
-      if (!hasMkconfig || dash === null) return;
+      assertTool(dash);
+      assertTool(grubScriptCheck);
       const p = withSerial('4.17', value);
       // grub-mkconfig sources the settings, then turns GRUB_TERMINAL into GRUB_TERMINAL_INPUT/OUTPUT (its own block,
       // taken from the script so that a change in GRUB shows here), exports them and runs 00_header.
@@ -103,7 +109,6 @@ describe('/etc/default/grub.d/xenoppix-autoconfig.cfg', () => {
       const ours = renderGrubCfg(p).split('\n').filter((l) => /^(serial|terminal_input|terminal_output)\b/.test(l));
       const theirs = r.stdout.split('\n').filter((l) => /^(serial|terminal_input|terminal_output)\b/.test(l));
       expect(theirs).toEqual(ours);
-      if (grubScriptCheck === null) return;
       const check = run([grubScriptCheck, tmp.file(`header-${n++}.cfg`, r.stdout)]);
       expect({ status: check.status, stderr: check.stderr }).toEqual({ status: 0, stderr: '' });
     },
@@ -120,8 +125,9 @@ describe('menu.lst (GRUB legacy, Xen 3.x)', () => {
     expect(renderMenuLst(withSerial('3.0.3', null))).not.toMatch(/^(serial|terminal)\b/m);
   });
 
-  it.each(SETTINGS)(`console=%s: grub-menulst2cfg converts it and grub-script-check accepts the result${menulstNote}`, (value, command) => {
-    if (menulst2cfg === null || grubScriptCheck === null) return;
+  it.skipIf(menulst2cfg === null || grubScriptCheck === null).each(SETTINGS)(`console=%s: grub-menulst2cfg converts it and grub-script-check accepts the result${menulstNote}`, (value, command) => {
+    assertTool(menulst2cfg);
+    assertTool(grubScriptCheck);
     const p = withSerial('3.0.3', value);
     p.grub.entries[0]!.xenOptions = 'dom0_mem=524288 console=com1,vga com1=115200,8n1';
     p.grub.entries[0]!.kernelOptions = 'console=ttyS0,115200n8';

@@ -19,7 +19,7 @@ import { PATHS } from '../../src/emit/render.ts';
 import type { Plan } from '../../src/plan/types.ts';
 import { fixtureNames } from '../_support/memfs.ts';
 import { planFor, retarget, t60Plan } from './_plans.ts';
-import { findTool, run, scratch, skipNote } from './_tools.ts';
+import { assertTool, findTool, run, scratch, skipNote } from './_tools.ts';
 
 const grubScriptCheck = findTool('grub-script-check');
 const dash = findTool('dash');
@@ -79,8 +79,8 @@ describe('grubQuote and grubWord', () => {
     expect(() => grubQuote('a\nb')).toThrow(expect.objectContaining({ code: 'E_PARSE' }));
   });
 
-  it(`equals grub-mkconfig_lib's grub_quote inside single quotes${libNote}`, () => {
-    if (!hasLib || dash === null) return;
+  it.skipIf(!hasLib || dash === null)(`equals grub-mkconfig_lib's grub_quote inside single quotes${libNote}`, () => {
+    assertTool(dash);
     for (const text of HOSTILE) {
       const r = run([dash, '-c', `. ${MKCONFIG_LIB} && printf '%s' "$T" | grub_quote`], {
         env: { ...process.env, T: text, pkgdatadir: '/usr/share/grub' },
@@ -112,8 +112,8 @@ describe('versions from file names, as 20_linux_xen takes them', () => {
   });
 
   const sed = findTool('sed');
-  it(`match 20_linux_xen's sed expressions run by sed${skipNote(sed, 'sed', 'sed')}`, () => {
-    if (sed === null) return;
+  it.skipIf(sed === null)(`match 20_linux_xen's sed expressions run by sed${skipNote(sed, 'sed', 'sed')}`, () => {
+    assertTool(sed);
     for (const [path, , kind] of cases) {
       const base = path.slice(path.lastIndexOf('/') + 1);
       const expr = kind === 'xen' ? 's,.gz$,,g;s,^xen-,,g' : 's,^[^0-9]*-,,g';
@@ -194,16 +194,16 @@ describe('renderGrubCfg', () => {
   });
 
 
-  it(`grub-script-check finds the error in a broken file, so its verdicts mean something${grubNote}`, () => {
-    if (grubScriptCheck === null) return;
+  it.skipIf(grubScriptCheck === null)(`grub-script-check finds the error in a broken file, so its verdicts mean something${grubNote}`, () => {
+    assertTool(grubScriptCheck);
     const text = renderGrubCfg(plan417());
     expect(scriptCheck(text).status).toBe(0);
     expect(scriptCheck(text.slice(0, text.lastIndexOf('}'))).status).not.toBe(0);
     expect(scriptCheck(text.replace(`'Loading Linux ...'`, `'Loading Linux ...`)).status).not.toBe(0);
   });
 
-  it(`grub-script-check accepts hostile titles and options, and quoting keeps every option one word${grubNote}`, () => {
-    if (grubScriptCheck === null) return;
+  it.skipIf(grubScriptCheck === null)(`grub-script-check accepts hostile titles and options, and quoting keeps every option one word${grubNote}`, () => {
+    assertTool(grubScriptCheck);
     const p = plan417();
     p.grub.entries = p.grub.entries.flatMap((e) =>
       HOSTILE.map((h) => ({
@@ -225,8 +225,8 @@ describe('renderGrubCfg', () => {
     expect(text).toContain(`placeholder 'cpufreq=hwp;xen' `);
   });
 
-  it.each(fixtureNames())(`grub-script-check accepts the grub.cfg of %s on Xen 4.17${grubNote}`, async (fixture) => {
-    if (grubScriptCheck === null) return;
+  it.skipIf(grubScriptCheck === null).each(fixtureNames())(`grub-script-check accepts the grub.cfg of %s on Xen 4.17${grubNote}`, async (fixture) => {
+    assertTool(grubScriptCheck);
     const r = scriptCheck(renderGrubCfg(await planFor(fixture, '4.17')));
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
   });
@@ -252,8 +252,8 @@ describe('renderGrubDefaults (/etc/default/grub.d/xenoppix-autoconfig.cfg)', () 
     expect(text).toContain('GRUB_DEFAULT=');
   });
 
-  it(`dash parses it and reads the values back as 20_linux_xen will paste them${dashNote}`, () => {
-    if (dash === null) return;
+  it.skipIf(dash === null)(`dash parses it and reads the values back as 20_linux_xen will paste them${dashNote}`, () => {
+    assertTool(dash);
     const p = plan417();
     p.xen.cmdline = 'dom0_mem=1024M,max:1024M cpufreq=hwp;xen';
     p.dom0.cmdline = 'console=hvc0 acpi_osi="Windows 2009"';
@@ -270,8 +270,8 @@ describe('renderGrubDefaults (/etc/default/grub.d/xenoppix-autoconfig.cfg)', () 
     ]);
   });
 
-  it(`grub-script-check accepts the lines 20_linux_xen makes from the values${grubNote}`, () => {
-    if (grubScriptCheck === null || dash === null) return;
+  it.skipIf(grubScriptCheck === null || dash === null)(`grub-script-check accepts the lines 20_linux_xen makes from the values${grubNote}`, () => {
+    assertTool(grubScriptCheck); assertTool(dash);
     const p = plan417();
     p.xen.cmdline = 'dom0_mem=1024M,max:1024M cpufreq=hwp;xen x=$(halt) y={';
     p.dom0.cmdline = 'console=hvc0 acpi_osi="Windows 2009" z=`reboot`';
@@ -289,8 +289,8 @@ describe('renderGrubDefaults (/etc/default/grub.d/xenoppix-autoconfig.cfg)', () 
     expect(scriptCheck(entry)).toMatchObject({ status: 0, stderr: '' });
   });
 
-  it(`GRUB_DEFAULT is the title 20_linux_xen gives its top entry${linuxXenNote}`, () => {
-    if (!hasLinuxXen || dash === null) return;
+  it.skipIf(!hasLinuxXen || dash === null)(`GRUB_DEFAULT is the title 20_linux_xen gives its top entry${linuxXenNote}`, () => {
+    assertTool(dash);
     const script = readFileSync(LINUX_XEN, 'utf8');
     // The script's own OS logic and title format: if GRUB changes them, this test must notice.
     const osBlock = /^if \[ "x\$\{GRUB_DISTRIBUTOR\}" = "x" \] ; then\n[\s\S]*?\nfi$/m.exec(script)?.[0];
@@ -306,12 +306,15 @@ describe('renderGrubDefaults (/etc/default/grub.d/xenoppix-autoconfig.cfg)', () 
     }
   });
 
-  it(`leaves GRUB_DEFAULT and the Dom0 line alone without Xen by default and Dom0 options${dashNote}`, () => {
-    const p = { ...plan417(), xenDisabled: true };
-    const text = renderGrubDefaults(p);
+  it('leaves GRUB_DEFAULT and the Dom0 line alone without Xen by default and Dom0 options', () => {
+    const text = renderGrubDefaults({ ...plan417(), xenDisabled: true });
     expect(text).not.toMatch(/^\s*GRUB_DEFAULT=/m);
     expect(text).not.toContain('GRUB_CMDLINE_LINUX_XEN_REPLACE_DEFAULT');
-    if (dash === null) return;
+  });
+
+  it.skipIf(dash === null)(`without Xen by default, dash keeps the user's GRUB_DEFAULT and Dom0 line${dashNote}`, () => {
+    assertTool(dash);
+    const text = renderGrubDefaults({ ...plan417(), xenDisabled: true });
     const out = source(text, `GRUB_DEFAULT=saved\nGRUB_CMDLINE_LINUX_XEN_REPLACE_DEFAULT=mine`, [
       'GRUB_DEFAULT',
       'GRUB_CMDLINE_LINUX_XEN_REPLACE_DEFAULT',
@@ -321,8 +324,8 @@ describe('renderGrubDefaults (/etc/default/grub.d/xenoppix-autoconfig.cfg)', () 
     expect(out.vars).toEqual(['saved', 'mine', 'dom0_mem=1024M,max:1024M', '0']);
   });
 
-  it(`is sourced after Debian's grub.d/xen.cfg (a dpkg conffile, left alone) and its settings win${dashNote}`, () => {
-    if (dash === null) return;
+  it.skipIf(dash === null)(`is sourced after Debian's grub.d/xen.cfg (a dpkg conffile, left alone) and its settings win${dashNote}`, () => {
+    assertTool(dash);
     // grub-mkconfig: `for x in ${sysconfdir}/default/grub.d/*.cfg; do . "$x"; done`, in dash's glob order.
     const dir = mkdtempSync(join(tmpdir(), 'grub.d-'));
     try {

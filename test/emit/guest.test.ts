@@ -6,7 +6,7 @@ import { GUEST_CDROM, guestMemoryMiB, renderGuestConfig, UNKNOWN_HOST_GUEST_MIB,
 import type { Plan } from '../../src/plan/types.ts';
 import { fixtureNames } from '../_support/memfs.ts';
 import { planFor, retarget, t60Plan } from './_plans.ts';
-import { findTool, run, scratch, skipNote } from './_tools.ts';
+import { assertTool, findTool, run, scratch, skipNote } from './_tools.ts';
 
 const python = findTool('python3');
 const pyNote = skipNote(python, 'python3', 'python3');
@@ -115,8 +115,8 @@ describe('xm syntax (xend: Xen 3.x, 4.0)', () => {
     expect(renderGuestConfig(p)).not.toContain('may use the paravirtual NIC');
   });
 
-  it(`python3 runs it and reads every value back, hostile rule strings included${pyNote}`, () => {
-    if (python === null) return;
+  it.skipIf(python === null)(`python3 runs it and reads every value back, hostile rule strings included${pyNote}`, () => {
+    assertTool(python);
     const p = t60Plan();
     p.guest = { ...p.guest, extra: `it's "x" \\ $(reboot)`, keymap: `it's "x" \\ $(reboot)`, localtime: true, stdvga: 0 };
     expect(execPython(renderGuestConfig(p))).toEqual({
@@ -192,8 +192,8 @@ describe('xl syntax (xl: Xen 4.1 on)', () => {
     expect(() => renderGuestConfig({ ...p, guest: { 'bad key': 1 } })).toThrow(/not an xm\/xl key name/);
   });
 
-  it(`python3 reads the same values (xl.cfg's simple forms are Python too)${pyNote}`, () => {
-    if (python === null) return;
+  it.skipIf(python === null)(`python3 reads the same values (xl.cfg's simple forms are Python too)${pyNote}`, () => {
+    assertTool(python);
     expect(execPython(renderGuestConfig(xlPlan()))).toMatchObject({
       type: 'hvm',
       memory: 7100,
@@ -227,11 +227,25 @@ describe('memory and refusal', () => {
 });
 
 describe.each(['3.0.2', '3.0.3', '4.17'])(`real plans on Xen %s${pyNote}`, (xen) => {
-  it.each(fixtureNames())('%s: python3 runs the template where HVM guests can run', async (fixture) => {
-    const p = await planFor(fixture, xen);
-    if (!p.hvm.available || python === null) return;
-    const vars = execPython(renderGuestConfig(p));
-    expect(vars.name).toBe('autoconfig-hvm');
-    expect(vars.vcpus).toBe(p.vcpus.guests ?? undefined);
+  // Every row checks something: the template where HVM guests can run, its refusal (with the reason) elsewhere.
+  it.skipIf(python === null).each(fixtureNames())(
+    '%s: python3 runs the template where HVM guests can run; elsewhere it is refused with the reason',
+    async (fixture) => {
+      const p = await planFor(fixture, xen);
+      if (p.hvm.available) {
+        const vars = execPython(renderGuestConfig(p));
+        expect(vars.name).toBe('autoconfig-hvm');
+        expect(vars.vcpus).toBe(p.vcpus.guests ?? undefined);
+      } else {
+        expect(p.hvm.reason).not.toBe('');
+        expect(() => renderGuestConfig(p)).toThrow(p.hvm.reason);
+      }
+    },
+  );
+
+  it('some fixtures run HVM guests and some do not, so both branches above are taken', async () => {
+    const available = await Promise.all(fixtureNames().map(async (f) => (await planFor(f, xen)).hvm.available));
+    expect(available).toContain(true);
+    expect(available).toContain(false);
   });
 });

@@ -8,7 +8,7 @@ import { parseModprobeConfig } from '../../src/modalias/modprobe-d.ts';
 import type { Plan } from '../../src/plan/types.ts';
 import { fixtureNames } from '../_support/memfs.ts';
 import { planFor, t60Plan } from './_plans.ts';
-import { findTool, run, scratch, skipNote } from './_tools.ts';
+import { assertTool, findTool, run, scratch, skipNote } from './_tools.ts';
 
 const modprobe = findTool('modprobe');
 const kmodNote = skipNote(modprobe, 'modprobe', 'kmod');
@@ -104,13 +104,13 @@ describe('kmod reads the modprobe.d file', () => {
     return run([modprobe!, '-C', dir, '--showconfig']);
   }
 
-  it(`kmod reports a bad line, so its silence below means something${kmodNote}`, () => {
-    if (modprobe === null) return;
+  it.skipIf(modprobe === null)(`kmod reports a bad line, so its silence below means something${kmodNote}`, () => {
+    assertTool(modprobe);
     expect(showconfig('blacklist\noptions\n').stderr).toMatch(/ignoring bad line/);
   });
 
-  it(`takes every line and shows our blacklist and options lines (module names as kmod writes them)${kmodNote}`, () => {
-    if (modprobe === null) return;
+  it.skipIf(modprobe === null)(`takes every line and shows our blacklist and options lines (module names as kmod writes them)${kmodNote}`, () => {
+    assertTool(modprobe);
     const r = showconfig(renderModprobeConf(withPolicy()));
     expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
     const lines = r.stdout.split('\n');
@@ -120,10 +120,10 @@ describe('kmod reads the modprobe.d file', () => {
     expect(lines).toContain('options snd_hda_intel model=thinkpad power_save=1');
   });
 
-  it.each(fixtureNames().flatMap((f) => ['3.0.2', '4.17'].map((x) => [f, x] as const)))(
+  it.skipIf(modprobe === null).each(fixtureNames().flatMap((f) => ['3.0.2', '4.17'].map((x) => [f, x] as const)))(
     `takes the file of %s on Xen %s without a bad line${kmodNote}`,
     async (fixture, xen) => {
-      if (modprobe === null) return;
+      assertTool(modprobe);
       const p = await planFor(fixture, xen);
       const r = showconfig(renderModprobeConf(p));
       expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });

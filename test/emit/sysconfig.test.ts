@@ -7,7 +7,7 @@ import { shellQuote } from '../../src/emit/shell.ts';
 import { deviceName, renderSysconfig, sysconfigVars, xenVerdicts } from '../../src/emit/sysconfig.ts';
 import type { Plan } from '../../src/plan/types.ts';
 import { planFor, retarget, t60Plan } from './_plans.ts';
-import { findTool, run, scratch, skipNote } from './_tools.ts';
+import { assertTool, findTool, run, scratch, skipNote } from './_tools.ts';
 
 const tmp = scratch('sysconfig');
 afterAll(() => tmp.remove());
@@ -222,8 +222,8 @@ describe.each(shells)('every sysconfig file sourced by %s', (label, shell) => {
   const program = label.split(' ')[0]!;
   const note = shell === null ? ` (skipped: ${program} is not installed; apt-get install ${program})` : '';
 
-  it(`parses (-n) every file of every T60 target and of the hostile plan${note}`, async () => {
-    if (shell === null) return;
+  it.skipIf(shell === null)(`parses (-n) every file of every T60 target and of the hostile plan${note}`, async () => {
+    assertTool(shell);
     const plans = [hostilePlan(), await planFor('thinkpad-t60', '3.0.2'), await planFor('desktop-amd-gpu', '4.17')];
     for (const p of plans) {
       for (const { name, content } of renderSysconfig(p)) {
@@ -233,8 +233,8 @@ describe.each(shells)('every sysconfig file sourced by %s', (label, shell) => {
     }
   });
 
-  it(`reads back every hostile value byte for byte and runs nothing${note}`, () => {
-    if (shell === null) return;
+  it.skipIf(shell === null)(`reads back every hostile value byte for byte and runs nothing${note}`, () => {
+    assertTool(shell);
     const p = hostilePlan();
     const expected = sysconfigVars(p);
     for (const { name, content } of renderSysconfig(p)) {
@@ -255,8 +255,8 @@ describe.each(shells)('every sysconfig file sourced by %s', (label, shell) => {
 
 const dashForControl = findTool('dash');
 const controlNote = skipNote(dashForControl, 'dash', 'dash');
-it(`written as hwsetup did (XDESC="%s"), a hostile name runs: the check above can fail${controlNote}`, () => {
-  if (dashForControl === null) return;
+it.skipIf(dashForControl === null)(`written as hwsetup did (XDESC="%s"), a hostile name runs: the check above can fail${controlNote}`, () => {
+  assertTool(dashForControl);
   const file = tmp.file('hwsetup-style', `XDESC="$(touch ${marker('hwsetup')})"\n`);
   run([dashForControl, '-c', `. ${shellQuote(file)}`], { cwd: tmp.dir });
   expect(existsSync(marker('hwsetup'))).toBe(true);
