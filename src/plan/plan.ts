@@ -113,13 +113,17 @@ export function plan(input: PlanInput): Plan {
   // reference would name modules that kernel does not have (xhci_pci, e1000e, amdgpu): list none, and say why.
   const foreignKernel = target.generation !== '4.x' && input.kernel?.source === 'reference';
   const modules = dom0Modules(profile, foreignKernel ? [] : drivers, outcome, blacklisted, skipped);
-  const planWarnings = foreignKernel
-    ? [
-        `No device modules listed: drivers were matched against autoconfig's reference kernel ${input.kernel!.release}, ` +
-          `but a Xen ${target.version} Dom0 runs a 2.6.16/2.6.18 XenLinux kernel with other modules; give --kernel DIR ` +
-          '(its /lib/modules/<release>) or a target root that has it.',
-      ]
-    : [];
+  const planWarnings = [
+    // A target newer than the newest Xen this autoconfig knows (rules/version.ts XEN_KNOWN).
+    ...(target.warning === undefined ? [] : [target.warning]),
+    ...(foreignKernel
+      ? [
+          `No device modules listed: drivers were matched against autoconfig's reference kernel ${input.kernel!.release}, ` +
+            `but a Xen ${target.version} Dom0 runs a 2.6.16/2.6.18 XenLinux kernel with other modules; give --kernel DIR ` +
+            '(its /lib/modules/<release>) or a target root that has it.',
+        ]
+      : []),
+  ];
 
   const pciName = (d: PciDevice): PlanDevice => ({
     id: d.slot,

@@ -2,12 +2,13 @@
 // the Xen this system runs under (the probe's /sys/hypervisor/version); the newest hypervisor image in the target
 // root's /boot (xen-4.17.3.gz, xen-3.0.3-1.gz, xen-4.17-amd64.efi, or xen.gz as a link to one); else 4.17. A bad
 // --xen is the caller's mistake and an error; a bad cheatcode, a running version or a file name of another shape is
-// passed over, and `detail` says so.
+// passed over, and `detail` says so. Versions older than the oldest this autoconfig knows (XEN_KNOWN) are refused
+// the same way; a version newer than the newest known is planned with a `warning` (plan.warnings carries it).
 import { posix } from 'node:path';
 import { AutoconfigError } from '../errors.ts';
 import { nodeFsPromises, type FsLike } from '../fs.ts';
 import { Reader } from '../probe/_reader.ts';
-import { compareXenVersions, XEN_VERSION, XEN_VERSION_SHAPE } from '../rules/version.ts';
+import { checkXenVersion, compareXenVersions, XEN_VERSION, XEN_VERSION_SHAPE } from '../rules/version.ts';
 import type { HardwareProfile } from '../types.ts';
 
 export const DEFAULT_XEN = '4.17';
@@ -21,6 +22,8 @@ export interface TargetXen {
   source: TargetSource;
   /** Where the version came from, and what was passed over on the way, in words. */
   detail: string;
+  /** Set when the version is newer than the newest this autoconfig knows: the plan's options are the newest's. */
+  warning?: string;
 }
 
 export interface DetectTargetXenOptions {
@@ -40,10 +43,13 @@ const ARCH_SUFFIX = /-(amd64|i386|arm64|armhf|x86_64|x86_32)$/;
 /** The target a `--xen VERSION` names; E_USAGE when it is no Xen version. */
 export function xenOption(option: string): TargetXen {
   const value = option.trim();
-  if (!XEN_VERSION.test(value)) {
-    throw new AutoconfigError('E_USAGE', `--xen ${JSON.stringify(option)}: not a Xen version (${SHAPE})`, { path: '--xen' });
-  }
-  return { version: value, source: 'option', detail: `--xen ${value}` };
+  const check = checkXenVersion(value);
+  if (!check.ok) throw new AutoconfigError('E_USAGE', `--xen ${JSON.stringify(option)}: ${check.reason}`, { path: '--xen' });
+  return withWarning({ version: value, source: 'option', detail: `--xen ${value}` }, check.warning);
+}
+
+function withWarning(target: TargetXen, warning: string | null): TargetXen {
+  return warning === null ? target : { ...target, warning };
 }
 
 export async function detectTargetXen(options: DetectTargetXenOptions): Promise<TargetXen> {
@@ -55,23 +61,31 @@ export async function detectTargetXen(options: DetectTargetXenOptions): Promise<
   const cheat = [...(options.cheatcodes ?? [])].reverse().find((c) => {
     if (c.name !== 'xen') return false;
     if (c.value === null || c.value === '') notes.push('boot option "xen" without a version skipped');
-    else if (!XEN_VERSION.test(c.value)) notes.push(`boot option xen=${c.value} skipped: not a Xen version (${SHAPE})`);
-    else return true;
+    else {
+      const check = checkXenVersion(c.value);
+      if (check.ok) return true;
+      notes.push(`boot option xen=${c.value} skipped: ${check.reason}`);
+    }
     return false;
   });
   if (cheat !== undefined) {
-    return { version: cheat.value!, source: 'cheatcode', detail: withNotes(`boot option xen=${cheat.value!}`) };
+    const { warning } = checkXenVersion(cheat.value!) as { warning: string | null };
+    return withWarning(
+      { version: cheat.value!, source: 'cheatcode', detail: withNotes(`boot option xen=${cheat.value!}`) },
+      warning,
+    );
   }
 
   const { hypervisor } = options.profile;
   const underXen = hypervisor.xen.present || hypervisor.role === 'dom0' || hypervisor.role.startsWith('xen-');
   const running = hypervisor.xen.version;
   if (underXen && running !== null) {
-    if (XEN_VERSION.test(running)) {
+    const check = checkXenVersion(running);
+    if (check.ok) {
       const detail = withNotes(`running under Xen ${running} (${hypervisor.role})`);
-      return { version: running, source: 'running', detail };
+      return withWarning({ version: running, source: 'running', detail }, check.warning);
     }
-    notes.push(`running Xen version ${JSON.stringify(running)} skipped: not a Xen version (${SHAPE})`);
+    notes.push(`running Xen version ${JSON.stringify(running)} skipped: ${check.reason}`);
   } else if (underXen) {
     notes.push(`running under Xen (${hypervisor.role}) but its version is unknown`);
   }
@@ -82,7 +96,11 @@ export async function detectTargetXen(options: DetectTargetXenOptions): Promise<
     const newest = installed[0]!;
     const others = installed.slice(1).map((i) => i.version);
     const also = others.length === 0 ? '' : ` (newest of ${[newest.version, ...others].join(', ')})`;
-    return { version: newest.version, source: 'installed', detail: withNotes(`${newest.file} in ${root}${also}`) };
+    const { warning } = checkXenVersion(newest.version) as { warning: string | null };
+    return withWarning(
+      { version: newest.version, source: 'installed', detail: withNotes(`${newest.file} in ${root}${also}`) },
+      warning,
+    );
   }
 
   return {
@@ -125,6 +143,11 @@ async function installedXen(fs: FsLike, root: string, notes: string[]): Promise<
       continue;
     }
     const shown = versioned === name ? file : `${file} -> ${versioned}`;
+    const check = checkXenVersion(version);
+    if (!check.ok) {
+      notes.push(`${shown} skipped: Xen ${version} is ${check.reason}`);
+      continue;
+    }
     if (!found.has(version)) found.set(version, { version, file: shown });
   }
   for (const d of reader.diagnostics) notes.push(d.message.startsWith(d.path) ? d.message : `${d.path}: ${d.message}`);

@@ -9,7 +9,7 @@
 import type { HardwareProfile } from '../types.ts';
 import type { Action, Cheatcode, CheatcodeAction, FactValue } from './types.ts';
 import { PATTERNS } from './validate.ts';
-import { XEN_VERSION, XEN_VERSION_SHAPE } from './version.ts';
+import { checkXenVersion } from './version.ts';
 
 /** Split each token as the kernel's next_arg() does (kernel/params.c): name up to the first '=', quotes removed. */
 export function parseCheatcodes(cmdline: readonly string[]): Cheatcode[] {
@@ -360,11 +360,10 @@ const HANDLERS = new Map<string, Handler>([
   // Xen (Xenoppix).
   [
     'xen',
-    value((v, cc) =>
-      XEN_VERSION.test(v)
-        ? [act(fact({ 'target.xen': v }))]
-        : [warn(cc, `expected a Xen version such as 3.0.3 or 4.17 (${XEN_VERSION_SHAPE})`)],
-    ),
+    value((v, cc) => {
+      const check = checkXenVersion(v);
+      return check.ok ? [act(fact({ 'target.xen': v }))] : [warn(cc, `expected a Xen version such as 3.0.3 or 4.17: ${check.reason}`)];
+    }),
   ],
   ['noxen', flag(() => [act(fact({ 'xen.disabled': true }))])],
   ['nohvm', flag(() => [act(fact({ 'hvm.available': false, 'hvm.reason': 'nohvm on the boot line' }))])],

@@ -4,9 +4,51 @@
 // 4.19, because distributions and release candidates append suffixes that say nothing about the interfaces a
 // rule or a file format cares about. Only picking the newest of several installed releases looks at suffixes.
 
+// A version number is at most MAX_COMPONENT_DIGITS digits (0 to 9999): no Xen or Linux release comes near, and a
+// longer run of digits ("4.17.9007199254740993") is a mistake or an attack, not a version: it does not parse (it
+// must never parse as "no version", which reads as older than every threshold: xend and GRUB legacy on Xen 4.17).
+export const MAX_COMPONENT_DIGITS = 4;
+
 /** digits.digits[.digits][-extra]: "4.17", "3.0.3-1", "3.1.2-238.el5", "4.19-unstable", "4.2.0-rc3". */
-export const XEN_VERSION = /^\d+\.\d+(\.\d+)?(-[A-Za-z0-9][A-Za-z0-9._+~-]*)?$/;
-export const XEN_VERSION_SHAPE = 'digits.digits[.digits][-extra]';
+export const XEN_VERSION = /^\d{1,4}\.\d{1,4}(\.\d{1,4})?(-[A-Za-z0-9][A-Za-z0-9._+~-]*)?$/;
+export const XEN_VERSION_SHAPE = 'digits.digits[.digits][-extra], each number at most 4 digits';
+
+/**
+ * The Xen releases this autoconfig knows, the one place that says so: 3.0.2 (the oldest the rules and emitters
+ * write for) to every release of 4.20 (Debian 13's Xen; the newest threshold in the rules is 4.19, and nothing in
+ * the options or files changes after it that the rules know of). Below the oldest is refused; above the newest is
+ * planned as the newest, with a warning (targetXenVersion). test/rules/version.test.ts checks that no rule's `xen`
+ * range reaches past the newest.
+ */
+export const XEN_KNOWN = { oldest: '3.0.2', newest: '4.20' } as const;
+export const XEN_KNOWN_RANGE = `${XEN_KNOWN.oldest} to ${XEN_KNOWN.newest}.x`;
+
+export type XenVersionCheck =
+  | { ok: true; version: string; warning: string | null }
+  | { ok: false; reason: string };
+
+/**
+ * Is `text` a Xen version this autoconfig can plan for? Not of the shape (or a number too long): not a Xen version.
+ * Older than XEN_KNOWN.oldest: refused, naming the known range. Newer than every release of XEN_KNOWN.newest:
+ * accepted with a warning for the plan (its options are those of the newest known).
+ */
+export function checkXenVersion(text: string): XenVersionCheck {
+  const v = XEN_VERSION.test(text) ? parseVersion(text) : null;
+  if (v === null) return { ok: false, reason: `not a Xen version (${XEN_VERSION_SHAPE})` };
+  if (compareVersions(v, parseVersion(XEN_KNOWN.oldest)!) < 0) {
+    return {
+      ok: false,
+      reason: `older than Xen ${XEN_KNOWN.oldest}, the oldest this autoconfig knows (known: ${XEN_KNOWN_RANGE})`,
+    };
+  }
+  const newest = parseVersion(XEN_KNOWN.newest)!;
+  const warning =
+    compareVersions(v, nextRelease(newest)) >= 0
+      ? `Xen ${text} is newer than the newest this autoconfig knows (${XEN_KNOWN.newest}): options are those of ` +
+        `${XEN_KNOWN.newest} (known: ${XEN_KNOWN_RANGE})`
+      : null;
+  return { ok: true, version: text, warning };
+}
 
 /** Dotted numeric components: [4, 17, 3]. */
 export type Version = readonly number[];
@@ -25,12 +67,20 @@ export interface VersionRange {
 
 export type RangeParse = { ok: true; range: VersionRange } | { ok: false; message: string };
 
-/** The leading "N(.N)*" of a version string, or null when it does not start with a number. */
+/**
+ * The leading "N(.N)*" of a version string, or null when it does not start with a number or a number has more
+ * than MAX_COMPONENT_DIGITS digits.
+ */
 export function parseVersion(text: string): Version | null {
   const m = /^\s*(\d+(?:\.\d+)*)/.exec(text);
   if (!m) return null;
-  const parts = m[1]!.split('.').map(Number);
-  return parts.every(Number.isSafeInteger) ? parts : null;
+  return boundedComponents(m[1]!);
+}
+
+// "4.17.3" -> [4, 17, 3]; null when a number is longer than MAX_COMPONENT_DIGITS digits.
+function boundedComponents(dotted: string): number[] | null {
+  const parts = dotted.split('.');
+  return parts.every((p) => p.length <= MAX_COMPONENT_DIGITS) ? parts.map(Number) : null;
 }
 
 /** Component-wise; missing components count as 0, so 3.1 = 3.1.0 and 3.0.2 < 3.0.3 < 3.1 < 4.17.3 < 4.19. */
@@ -60,8 +110,10 @@ export function parseRange(text: string): RangeParse {
     const m = re.exec(text);
     if (!m) return { ok: false, message: `"${text}" is not a version range (like ">=3.0.3 <4.0" or "4.17")` };
     at = re.lastIndex;
-    const version = m[2]!.split('.').map(Number);
-    if (!version.every(Number.isSafeInteger)) return { ok: false, message: `version number too large in "${text}"` };
+    const version = boundedComponents(m[2]!);
+    if (version === null) {
+      return { ok: false, message: `version number too large in "${text}" (at most ${MAX_COMPONENT_DIGITS} digits)` };
+    }
     const op = m[1] ?? '=';
     if (op === '=') {
       lower = tighterLower(lower, { version, inclusive: true });
@@ -109,7 +161,7 @@ export function versionAtLeast(version: string, min: string): boolean {
  */
 export function compareXenVersions(a: string, b: string): number {
   const parse = (v: string) => {
-    const m = /^(\d+)\.(\d+)(?:\.(\d+))?(?:-(.*))?$/.exec(v);
+    const m = /^(\d{1,4})\.(\d{1,4})(?:\.(\d{1,4}))?(?:-(.*))?$/.exec(v);
     if (m === null) return { nums: [0, 0, 0], rank: 0, extra: v };
     const extra = m[4] ?? '';
     const rank = extra === '' ? 0 : /^\d/.test(extra) ? 1 : -1;

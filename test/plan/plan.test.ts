@@ -31,6 +31,26 @@ describe('targetInfo', () => {
   });
 });
 
+describe('a target newer than the newest Xen autoconfig knows (4.20)', () => {
+  it("is planned as 4.20, and plan.warnings says so; 4.20's own plan has no such warning", async () => {
+    const known = await planFor('desktop-amd-gpu', '4.20.1');
+    const newer = await planFor('desktop-amd-gpu', '4.21');
+    const warning =
+      'Xen 4.21 is newer than the newest this autoconfig knows (4.20): options are those of 4.20 (known: 3.0.2 to 4.20.x)';
+    expect(newer.warnings).toContain(warning);
+    const { version, source, detail, ...rest } = newer.target;
+    expect({ version, source, detail }).toEqual({ version: '4.21', source: 'option', detail: '--xen 4.21' });
+    expect(rest).toEqual({ ...known.target, version: undefined, source: undefined, detail: undefined, warning });
+    expect(known.warnings.filter((w) => w.includes('newer than the newest'))).toEqual([]);
+    expect(known.target.warning).toBeUndefined();
+    for (const key of ['hvm', 'memory', 'vcpus', 'iommu', 'xen', 'dom0', 'drivers', 'guest', 'sysconfig'] as const) {
+      expect(newer[key], key).toEqual(known[key]);
+    }
+    expect(newer.grub.flavor).toBe(known.grub.flavor);
+    expect(newer.warnings.filter((w) => w !== warning)).toEqual(known.warnings);
+  });
+});
+
 describe('dom0_mem syntax', () => {
   it.each([
     ['512M', 'plain', '524288'],

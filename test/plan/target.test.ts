@@ -78,7 +78,7 @@ describe('detectTargetXen', () => {
     expect(result.source).toBe('cheatcode');
     expect(result.detail).toBe(
       'boot option xen=3.0.3; boot option "xen" without a version skipped; ' +
-        'boot option xen=new skipped: not a Xen version (digits.digits[.digits][-extra])',
+        'boot option xen=new skipped: not a Xen version (digits.digits[.digits][-extra], each number at most 4 digits)',
     );
   });
 
@@ -90,7 +90,7 @@ describe('detectTargetXen', () => {
       source: 'running',
       detail:
         'running under Xen 3.1.2-238.el5 (dom0); boot option xen=3 skipped: not a Xen version ' +
-        '(digits.digits[.digits][-extra])',
+        '(digits.digits[.digits][-extra], each number at most 4 digits)',
     });
   });
 
@@ -223,5 +223,96 @@ describe('detectTargetXen', () => {
       const result = await detectTargetXen({ profile: bare, root: tmp });
       expect(result).toMatchObject({ version: '4.18.2', source: 'installed' });
     });
+  });
+});
+
+describe('detectTargetXen: the known range (3.0.2 to 4.20.x) and bounded numbers', () => {
+  const SHAPE_ = 'digits.digits[.digits][-extra], each number at most 4 digits';
+  const OLD = 'older than Xen 3.0.2, the oldest this autoconfig knows (known: 3.0.2 to 4.20.x)';
+  const newer = (v: string) =>
+    `Xen ${v} is newer than the newest this autoconfig knows (4.20): options are those of 4.20 (known: 3.0.2 to 4.20.x)`;
+
+  it.each([
+    ['4.17.9007199254740993', `not a Xen version (${SHAPE_})`],
+    ['4.17.10000', `not a Xen version (${SHAPE_})`],
+    ['2.0', OLD],
+    ['3.0', OLD],
+    ['3.0.1', OLD],
+  ])('--xen %s is a usage error: %s', async (option, reason) => {
+    await expect(detectTargetXen({ option, profile: dom0, ...empty, root: '/target' })).rejects.toMatchObject({
+      code: 'E_USAGE',
+      path: '--xen',
+      message: `--xen ${JSON.stringify(option)}: ${reason}`,
+    });
+  });
+
+  it.each([
+    ['3.0.2', undefined],
+    ['4.20.2', undefined],
+    ['4.21', newer('4.21')],
+    ['5.0.1-rc1', newer('5.0.1-rc1')],
+  ])('--xen %s is planned; warning %j', async (option, warning) => {
+    const result = await detectTargetXen({ option, profile: dom0, ...empty, root: '/target' });
+    expect(result).toEqual({ version: option, source: 'option', detail: `--xen ${option}`, ...(warning ? { warning } : {}) });
+  });
+
+  it.each([
+    ['4.17.9007199254740993', `not a Xen version (${SHAPE_})`],
+    ['2.0', OLD],
+    ['3.0.1', OLD],
+  ])('boot option xen=%s is passed over with a note', async (value, reason) => {
+    const cheatcodes = [
+      { name: 'xen', value: '4.19' },
+      { name: 'xen', value },
+    ];
+    const result = await detectTargetXen({ option: null, cheatcodes, profile: bare, ...empty, root: '/target' });
+    expect(result).toEqual({
+      version: '4.19',
+      source: 'cheatcode',
+      detail: `boot option xen=4.19; boot option xen=${value} skipped: ${reason}`,
+    });
+  });
+
+  it('a boot option newer than the newest known is used, with the warning', async () => {
+    const cheatcodes = [{ name: 'xen', value: '4.22' }];
+    expect(await detectTargetXen({ cheatcodes, profile: bare, ...empty, root: '/target' })).toEqual({
+      version: '4.22',
+      source: 'cheatcode',
+      detail: 'boot option xen=4.22',
+      warning: newer('4.22'),
+    });
+  });
+
+  it.each([
+    ['4.17.9007199254740993', `not a Xen version (${SHAPE_})`],
+    ['2.0.7', OLD],
+  ])('a running Xen %s is passed over with a note', async (version, reason) => {
+    const profile = { hypervisor: { ...dom0.hypervisor, xen: { ...dom0.hypervisor.xen, version } } };
+    const result = await detectTargetXen({ profile, ...boot(['xen-4.17.3.gz']) });
+    expect(result.source).toBe('installed');
+    expect(result.detail).toContain(`running Xen version ${JSON.stringify(version)} skipped: ${reason}`);
+  });
+
+  it('a running Xen newer than the newest known is used, with the warning', async () => {
+    const profile = { hypervisor: { ...dom0.hypervisor, xen: { ...dom0.hypervisor.xen, version: '4.21.1' } } };
+    const result = await detectTargetXen({ profile, ...empty, root: '/target' });
+    expect(result).toMatchObject({ version: '4.21.1', source: 'running', warning: newer('4.21.1') });
+  });
+
+  it('installed images below the oldest known or with overlong numbers are passed over with a note', async () => {
+    const result = await detectTargetXen({
+      profile: bare,
+      ...boot(['xen-2.0.7.gz', 'xen-3.0.gz', 'xen-3.0.2.gz', 'xen-4.17.9007199254740993.gz']),
+    });
+    expect(result).toEqual({
+      version: '3.0.2',
+      source: 'installed',
+      detail:
+        `/boot/xen-3.0.2.gz in /target; /boot/xen-2.0.7.gz skipped: Xen 2.0.7 is ${OLD}; ` +
+        `/boot/xen-3.0.gz skipped: Xen 3.0 is ${OLD}; ` +
+        `/boot/xen-4.17.9007199254740993.gz skipped: no Xen version (${SHAPE_}) in its name`,
+    });
+    const newest = await detectTargetXen({ profile: bare, ...boot(['xen-4.17.3.gz', 'xen-5.1.0.gz']) });
+    expect(newest).toMatchObject({ version: '5.1.0', source: 'installed', warning: newer('5.1.0') });
   });
 });

@@ -1,7 +1,10 @@
 // Xen and kernel version strings as the fixtures and distributions write them, and the range syntax of rules.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  checkXenVersion,
   compareVersions,
   compareXenVersions,
   inRange,
@@ -9,8 +12,11 @@ import {
   parseVersion,
   versionAtLeast,
   versionSatisfies,
+  XEN_KNOWN,
+  XEN_KNOWN_RANGE,
   XEN_VERSION,
 } from '../../src/rules/version.ts';
+import { repoRoot } from '../_support/memfs.ts';
 import { fixtureProfile } from './_support.ts';
 
 describe('versions', () => {
@@ -150,7 +156,25 @@ describe('XEN_VERSION', () => {
     },
   );
 
-  it.each(['4', '4.', '.4', '4.x', 'v4.17', '4.17.3.1', '4.17-', '4.17 ', 'latest', '', '4.17;reboot', '4.17-$(x)'])(
+  it.each([
+    '4',
+    '4.',
+    '.4',
+    '4.x',
+    'v4.17',
+    '4.17.3.1',
+    '4.17-',
+    '4.17 ',
+    'latest',
+    '',
+    '4.17;reboot',
+    '4.17-$(x)',
+    // Numbers are bounded (at most 4 digits): past 2^53 a number parsed as "no version", older than every threshold.
+    '4.17.9007199254740993',
+    '4.17.10000',
+    '99999.0',
+    '4.00017',
+  ])(
     '%j is not',
     (v) => {
       expect(XEN_VERSION.test(v)).toBe(false);
@@ -193,5 +217,85 @@ describe('versionAtLeast: what a version can do, by its leading numbers', () => 
     expect(versionAtLeast(version, min)).toBe(expected);
     // The same answer as a rule's range, so rules and emitters never disagree on a target.
     expect(versionSatisfies(version, `>=${min}`)).toBe(expected);
+  });
+});
+
+describe('bounded version numbers', () => {
+  it.each([
+    ['4.17.9007199254740993', null],
+    ['4.17.10000', null],
+    ['4.17.9999', [4, 17, 9999]],
+    ['4.0017', [4, 17]],
+    ['6.12.10000-amd64', null],
+  ])('parseVersion(%j) = %j', (text, expected) => {
+    expect(parseVersion(text)).toEqual(expected);
+  });
+
+  it('a range with a number of more than 4 digits is an error, not an open bound', () => {
+    expect(parseRange('>=4.17.9007199254740993')).toEqual({
+      ok: false,
+      message: 'version number too large in ">=4.17.9007199254740993" (at most 4 digits)',
+    });
+    expect(parseRange('<10000.0')).toMatchObject({ ok: false });
+    expect(parseRange('<9999.0')).toMatchObject({ ok: true });
+  });
+});
+
+describe('checkXenVersion: the known range', () => {
+  const newer = (v: string) =>
+    `Xen ${v} is newer than the newest this autoconfig knows (4.20): options are those of 4.20 (known: 3.0.2 to 4.20.x)`;
+  it.each([
+    ['3.0.2', null],
+    ['3.0.2-1', null],
+    ['3.0.3', null],
+    ['4.17.3', null],
+    ['4.20', null],
+    ['4.20.1', null],
+    ['4.20.9999-rc1', null],
+    ['4.21', newer('4.21')],
+    ['4.21.0-rc2', newer('4.21.0-rc2')],
+    ['5.0', newer('5.0')],
+    ['9999.9999.9999', newer('9999.9999.9999')],
+  ])('%s is planned; warning: %j', (v, warning) => {
+    expect(checkXenVersion(v)).toEqual({ ok: true, version: v, warning });
+  });
+
+  it.each(['2.0', '3.0', '3.0.1', '3.0.1-9', '0.0', '1.9.99'])('%s is older than the oldest known: refused', (v) => {
+    expect(checkXenVersion(v)).toEqual({
+      ok: false,
+      reason: 'older than Xen 3.0.2, the oldest this autoconfig knows (known: 3.0.2 to 4.20.x)',
+    });
+  });
+
+  it.each(['4.17.9007199254740993', '4.17.10000', '4', 'latest', '4.17;reboot'])('%j is no Xen version', (v) => {
+    expect(checkXenVersion(v)).toEqual({
+      ok: false,
+      reason: 'not a Xen version (digits.digits[.digits][-extra], each number at most 4 digits)',
+    });
+  });
+
+  it('the known range is the one constant, and every threshold in the rules and the planners lies in it', () => {
+    expect(XEN_KNOWN_RANGE).toBe(`${XEN_KNOWN.oldest} to ${XEN_KNOWN.newest}.x`);
+    const oldest = parseVersion(XEN_KNOWN.oldest)!;
+    const newest = parseVersion(XEN_KNOWN.newest)!;
+    const thresholds: string[] = [];
+    const rulesDir = join(repoRoot, 'data', 'rules');
+    for (const file of readdirSync(rulesDir).filter((f) => f.endsWith('.yaml'))) {
+      for (const m of readFileSync(join(rulesDir, file), 'utf8').matchAll(/\bxen:\s*"([^"]+)"/g)) {
+        thresholds.push(...[...m[1]!.matchAll(/\d+(?:\.\d+)+/g)].map((n) => `${file}: ${n[0]}`));
+      }
+    }
+    for (const file of ['src/plan/plan.ts', 'src/emit/guest.ts']) {
+      const text = readFileSync(join(repoRoot, file), 'utf8');
+      for (const m of text.matchAll(/(?:\bat|\bbefore|versionAtLeast\([^,()]+,)\s*\(?\s*'(\d+\.\d+(?:\.\d+)?)'/g)) {
+        thresholds.push(`${file}: ${m[1]!}`);
+      }
+    }
+    expect(thresholds.length).toBeGreaterThan(20);
+    for (const t of thresholds) {
+      const v = parseVersion(t.split(': ')[1]!)!;
+      // A threshold past the newest known would make "options are those of the newest" untrue.
+      expect(compareVersions(v, newest) <= 0 && compareVersions(v, oldest) >= 0, t).toBe(true);
+    }
   });
 });
