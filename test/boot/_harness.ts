@@ -489,6 +489,13 @@ export function marker(log: string, key: string): string | undefined {
   return markers(log).find((m) => m.key === key)?.value;
 }
 
+/** The guest's `key value` lines as it wrote them to the job disk (markers.txt): the ones the test asserts on. */
+export function jobMarkers(out: string): (key: string) => string | undefined {
+  const path = join(out, 'markers.txt');
+  const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
+  return (key) => markers(text.split('\n').map((l) => `XTEST ${l}`).join('\n')).find((m) => m.key === key)?.value;
+}
+
 /** Lines Xen printed (its "(XEN) " prefix removed). */
 export function xenLines(log: string): string[] {
   return log
