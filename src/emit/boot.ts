@@ -207,7 +207,7 @@ NAME=autoconfig
 AUTOCONFIG=${shellQuote(exec[0]!)}
 # Seconds before a boot gives up on it: module loading is bounded at 120 s in all.
 LIMIT=${timeoutSec}
-# The record every --write run leaves (autoconfig's README, "At boot").
+# The record every --write run leaves (autoconfig's docs/boot.md).
 RECORD=${shellQuote(env.record ?? RUN_RECORD_PATH)}
 ${runDir}DONE="$RUNDIR/autoconfig.done"
 # A syslog daemon (or journald) listens on this socket; before one runs, as in rcS, lines go to the kernel log.
