@@ -11,7 +11,7 @@ import { PciNames } from '../ids/pci-ids.ts';
 import { describeSerialConsole } from '../plan/console.ts';
 import { decide } from '../plan/decide.ts';
 import { plan, safePlan } from '../plan/plan.ts';
-import { detectTargetXen } from '../plan/target.ts';
+import { DEFAULT_XEN, detectTargetXen } from '../plan/target.ts';
 import type { Plan } from '../plan/types.ts';
 import { Reader, LARGE_FILE_CAP } from '../probe/_reader.ts';
 import { probe } from '../probe/probe.ts';
@@ -101,7 +101,7 @@ export async function runConfigure(argv: readonly string[], io: CliIO): Promise<
     failures.push(`planning failed: ${error instanceof Error ? error.message : String(error)}`);
     profile = await probe({ fs: io.fs, root });
     const targetXen = await detectTargetXen({ option: xen, profile, fs: io.fs, root }).catch(() => ({
-      version: '4.17',
+      version: DEFAULT_XEN,
       source: 'default' as const,
       detail: 'default (target detection failed too)',
     }));

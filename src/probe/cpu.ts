@@ -5,6 +5,7 @@
 // bcdDevice of its USB root hubs (rootHubKernel below), which is all that rule needs.
 import type { Cpu, CpuidLeaf, VtState } from '../types.ts';
 import { LARGE_FILE_CAP, type Reader } from './_reader.ts';
+import { countsFrom } from './machine-cpus.ts';
 
 const CPUINFO = '/proc/cpuinfo';
 const CPUID_DEV = '/dev/cpu/0/cpuid';
@@ -49,12 +50,7 @@ export async function probeCpu(reader: Reader, options: CpuProbeOptions = {}): P
     cores: info.cores,
     packages: info.packages,
     // The machine's counts on bare metal and in a guest; in a Xen Dom0 probe.ts replaces them (machine-cpus.ts).
-    countsFrom: {
-      logicalCpus: info.logicalCpus === null ? null : 'cpuinfo',
-      cores: info.cores === null ? null : 'cpuinfo',
-      packages: info.packages === null ? null : 'cpuinfo',
-      evidence: [],
-    },
+    countsFrom: countsFrom(info, { logicalCpus: 'cpuinfo', cores: 'cpuinfo', packages: 'cpuinfo' }, []),
     flags: info.flags,
     vmxFlags: info.vmxFlags,
     flagsKnown: info.flagsKey === 'flags' || info.flagsKey === 'Features',

@@ -36,13 +36,21 @@ export async function dom0CpuCounts(reader: Reader, cpu: Pick<Cpu, 'logicalCpus'
     logicalCpus: pcpus.count,
     cores: sockets.cores,
     packages: sockets.packages,
-    countsFrom: {
-      logicalCpus: pcpus.count === null ? null : 'xen',
-      cores: sockets.cores === null ? null : 'smbios',
-      packages: sockets.packages === null ? null : 'smbios',
-      evidence: [pcpus.evidence, sockets.evidence, own],
-    },
+    countsFrom: countsFrom(
+      { logicalCpus: pcpus.count, cores: sockets.cores, packages: sockets.packages },
+      { logicalCpus: 'xen', cores: 'smbios', packages: 'smbios' },
+      [pcpus.evidence, sockets.evidence, own],
+    ),
   };
+}
+
+type Counts = Pick<Cpu, 'logicalCpus' | 'cores' | 'packages'>;
+type Sources = { [K in keyof Counts]: NonNullable<Cpu['countsFrom'][K]> };
+
+/** Where each count came from: its source where the count is known, null where it is not. */
+export function countsFrom(counts: Counts, sources: Sources, evidence: string[]): Cpu['countsFrom'] {
+  const from = <K extends keyof Counts>(key: K) => (counts[key] === null ? null : sources[key]);
+  return { logicalCpus: from('logicalCpus'), cores: from('cores'), packages: from('packages'), evidence };
 }
 
 function plural(n: number | null, what: string): string {

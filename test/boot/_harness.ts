@@ -485,10 +485,6 @@ export function markers(log: string): { key: string; value: string }[] {
   return out;
 }
 
-export function marker(log: string, key: string): string | undefined {
-  return markers(log).find((m) => m.key === key)?.value;
-}
-
 /** The guest's `key value` lines as it wrote them to the job disk (markers.txt): the ones the test asserts on. */
 export function jobMarkers(out: string): (key: string) => string | undefined {
   const path = join(out, 'markers.txt');
