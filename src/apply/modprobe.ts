@@ -1,7 +1,8 @@
 // Loads kernel modules one at a time with modprobe, so that a module that hangs cannot hang the boot. hwsetup
 // waited at most 4 s per module and 120 s in all, but never killed a hung modprobe and ended the whole run with
 // exit(1) when the 120 s alarm fired. Here a modprobe that outlives its limit gets SIGTERM, then SIGKILL 500 ms
-// later (its whole process group: modprobe.d `install` commands run children); one that is stuck in the kernel
+// later (its whole process group: modprobe.d `install` commands run children), and after every modprobe, timely or
+// not, what it left running in its group is killed (nothing outlives the run); one that is stuck in the kernel
 // and survives even SIGKILL is left behind after another 500 ms, said so, and the next module goes on. When the
 // total budget is spent the remaining modules are skipped, each with the reason. Nothing here throws for a
 // module: every outcome is a result.
@@ -103,6 +104,11 @@ export const DEFAULT_PER_MODULE_MS = 4000;
 export const DEFAULT_TOTAL_MS = 120_000;
 export const DEFAULT_KILL_GRACE_MS = 500;
 const OUTPUT_CAP = 64 * 1024;
+/**
+ * After modprobe exits and its group is killed, how long its pipes may take to end. Its own output is already in
+ * the pipe buffers; only a process that escaped the group (setsid) keeps them open, and is not waited for.
+ */
+const DRAIN_MS = 50;
 const FALLBACK_MODPROBES = ['/sbin/modprobe', '/usr/sbin/modprobe'];
 
 // Module names and aliases as modprobe takes them (snd-hda-intel, nvidia_drm, char-major-10-135, pci:v...);
@@ -311,12 +317,14 @@ function runOne(spawn: SpawnLike, modprobe: string, argv: string[], limit: numbe
       const ms = Math.round(performance.now() - started);
       resolve({ ...ending, stdout: stdout.text(), stderr: stderr.text(), ms });
     };
-    const signalGroup = (signal: NodeJS.Signals) => {
+    // `leaderToo`: when the group cannot be signalled, the child alone (not once it has exited: its pid is free).
+    const signalGroup = (signal: NodeJS.Signals, leaderToo = true) => {
       const pid = child.pid;
       try {
         if (pid === undefined) throw new Error('no pid');
         process.kill(-pid, signal);
       } catch {
+        if (!leaderToo) return;
         try {
           child.kill(signal);
         } catch {
@@ -342,9 +350,12 @@ function runOne(spawn: SpawnLike, modprobe: string, argv: string[], limit: numbe
       }
       phase = 'exited';
       clearTimers();
-      // Its last output may still be in the pipes: wait for their end, but not past the deadline (a grandchild
-      // that escaped the process group could hold them open forever).
-      later(Math.max(0, Math.min(graceMs, hardDeadline - performance.now())), () => finish(ending));
+      // modprobe is done; whatever it left running in its group (an install command's `sleep &`) is ended now,
+      // so that nothing outlives the run and nothing holds the pipes (issue #11).
+      signalGroup('SIGKILL', false);
+      // Its last output is in the pipes: their end comes as soon as the group is gone. A process that escaped
+      // the group (setsid) may hold them open: read what is there, but do not wait for it.
+      later(Math.max(0, Math.min(DRAIN_MS, hardDeadline - performance.now())), () => finish(ending));
       void Promise.all([stdout.ended, stderr.ended]).then(() => finish(ending));
     });
     later(limit, () => {

@@ -35,7 +35,8 @@ case "$2" in
   inval) echo "modprobe: ERROR: could not insert '$2': Invalid argument" >&2; exit 1 ;;
   noisy) i=0; while [ $i -lt 3000 ]; do echo "line $i of the noise on stderr" >&2; i=$((i+1)); done; exit 0 ;;
   escaped) setsid sleep 1000 & echo $! > '${tmp}/escaped.pid'; echo "loaded, child left behind"; exit 0 ;;
-  late) (sleep 0.2; echo "written after modprobe exited" >&2) & exit 0 ;;
+  late) (sleep 0.2; echo late > '${tmp}/late.out'; echo "written after modprobe exited" >&2) & exit 0 ;;
+  leaver*) sleep 1002 & echo $! > '${tmp}/'"$2.pid"; echo "loaded $2"; exit 0 ;;
   *) echo "insmod /lib/modules/test/$2.ko $3"; exit 0 ;;
 esac
 `,
@@ -182,9 +183,28 @@ describe('loadModules with a fake modprobe', () => {
     expect(results[0]!.stderr.endsWith('[output truncated]')).toBe(true);
   });
 
-  it('keeps output written after the exit, while the pipes are still open', async () => {
+  it('ends what modprobe left running once it exits: output written later is not waited for (issue #11)', async () => {
     const { results } = await loadModules([{ name: 'late' }], { modprobe: fake });
-    expect(results[0]).toMatchObject({ status: 'loaded', stderr: 'written after modprobe exited\n' });
+    expect(results[0]).toMatchObject({ status: 'loaded', stderr: '' });
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    // The background writer was killed with modprobe's group before it could write.
+    expect(existsSync(join(tmp, 'late.out'))).toBe(false);
+  });
+
+  it('leaves no process behind and does not wait on the pipes a leftover child holds (issue #11)', async () => {
+    // hwsetup's case: an install command that exits 0 but leaves `sleep &` running, holding stdout and stderr.
+    const names = ['leaver1', 'leaver2', 'leaver3', 'leaver4', 'leaver5'];
+    const t0 = performance.now();
+    const { results } = await loadModules(
+      names.map((name) => ({ name })),
+      { modprobe: fake },
+    );
+    const elapsed = performance.now() - t0;
+    expect(results.map((r) => [r.status, r.stdout])).toEqual(names.map((n) => ['loaded', `loaded ${n}\n`]));
+    for (const name of names) expect(alive(join(tmp, `${name}.pid`)), name).toBe(false);
+    // Each module took what the shell takes, not the 500 ms kill grace that waiting on the pipes used to cost.
+    for (const r of results) expect(r.ms, r.name).toBeLessThan(400);
+    expect(elapsed).toBeLessThan(5 * 400);
   });
 
   it('kills a hung modprobe and its children after the per-module limit (SIGTERM)', async () => {
