@@ -90,6 +90,9 @@ export type VtState =
   | 'absent' // the CPU does not have it (raw CPUID says so, or an old kernel that never hides the flag)
   | 'unknown'; // not in the flags, and nothing readable tells "absent" from "disabled"
 
+/** EPT/NPT: present (a flag, CPUID or MSR shows it), absent (a source that would show it does not), unknown. */
+export type HapState = 'present' | 'absent' | 'unknown';
+
 export interface CpuidLeaf {
   leaf: string; // "00000001"
   subleaf: string; // "00000000"
@@ -149,6 +152,17 @@ export interface Cpu {
     technology: 'vmx' | 'svm' | null;
     state: VtState;
     /** Short human-readable reasons, e.g. "cpuinfo flag vmx", "MSR 0x3a locked with VMX outside SMX clear". */
+    evidence: string[];
+  };
+  /**
+   * Hardware-assisted paging (HAP): Intel EPT or AMD NPT/RVI, which HVM guests need on a Xen built without shadow
+   * paging (Debian's 4.17: `# CONFIG_SHADOW_PAGING is not set`). `feature` is the one this CPU's VT would have
+   * (vmx: ept, svm: npt), null when VT itself is not known; `absent` only where the source would have shown it.
+   */
+  hap: {
+    state: HapState;
+    feature: 'ept' | 'npt' | null;
+    /** Short reasons, e.g. "cpuinfo flag ept", "no ept although this kernel lists its kind (vpid)". */
     evidence: string[];
   };
   longMode: boolean | null; // lm

@@ -3,15 +3,18 @@
 // cannot tell "absent" from "disabled"; only raw CPUID (the CPU has it) and the MSR (firmware's lock) can. Where the
 // kernel release is unknown (an imported log without uname), the running kernel's major.minor still shows in the
 // bcdDevice of its USB root hubs (rootHubKernel below), which is all that rule needs.
-import type { Cpu, CpuidLeaf, VtState } from '../types.ts';
+import type { Cpu, CpuidLeaf, HapState, VtState } from '../types.ts';
 import { LARGE_FILE_CAP, type Reader } from './_reader.ts';
 import { countsFrom } from './machine-cpus.ts';
 
 const CPUINFO = '/proc/cpuinfo';
 const CPUID_DEV = '/dev/cpu/0/cpuid';
 const MSR_DEV = '/dev/cpu/0/msr';
-/** Leaves read from the cpuid device, subleaf 0: vendor, features, extended max, extended features, hypervisor. */
-export const CPUID_LEAVES = [0x0, 0x1, 0x80000000, 0x80000001, 0x40000000] as const;
+/**
+ * Leaves read from the cpuid device, subleaf 0: vendor, features, extended max, extended features, hypervisor, SVM
+ * features (NPT; read only where the extended maximum reaches it: Intel's stops at 0x80000008).
+ */
+export const CPUID_LEAVES = [0x0, 0x1, 0x80000000, 0x80000001, 0x40000000, 0x8000000a] as const;
 /** IA32_FEATURE_CONTROL (Intel, Centaur, Zhaoxin) and AMD's VM_CR (AMD, Hygon). */
 const MSR_FEATURE_CONTROL = 0x3a;
 const MSR_VM_CR = 0xc0010114;
@@ -38,6 +41,7 @@ export async function probeCpu(reader: Reader, options: CpuProbeOptions = {}): P
   const flag = (name: string): boolean | null => flagIn(info, name);
   const basic = findLeaf(cpuid, 0x1);
   const ext = validExtendedLeaf(cpuid);
+  const vt = decideVt({ info, basic, ext, cpuid, msr, kernel: release !== null ? kernelOf(release) : await rootHubKernel(reader) });
 
   return {
     arch,
@@ -55,7 +59,8 @@ export async function probeCpu(reader: Reader, options: CpuProbeOptions = {}): P
     vmxFlags: info.vmxFlags,
     flagsKnown: info.flagsKey === 'flags' || info.flagsKey === 'Features',
     flagsAbsent: info.flagsAbsent,
-    vt: decideVt({ info, basic, ext, cpuid, msr, kernel: release !== null ? kernelOf(release) : await rootHubKernel(reader) }),
+    vt,
+    hap: decideHap(info, vt, cpuid, ext),
     longMode: either(flag('lm'), ext && bit(ext.edx, 29)),
     pae: either(flag('pae'), basic && bit(basic.edx, 6)),
     hypervisorFlag: either(flag('hypervisor'), basic && bit(basic.ecx, 31)),
@@ -280,6 +285,8 @@ async function readCpuid(reader: Reader): Promise<CpuidLeaf[]> {
   if (await reader.isCharDevice(CPUID_DEV)) {
     const leaves: CpuidLeaf[] = [];
     for (const leaf of CPUID_LEAVES) {
+      const max = leaves.find((l) => l.leaf === '80000000');
+      if (leaf === 0x8000000a && !(max && Number.parseInt(max.eax, 16) >= leaf)) continue;
       // The cpuid driver takes the leaf as file position (subleaf in the high 32 bits) and returns EAX..EDX.
       const { data } = await reader.pread(CPUID_DEV, leaf, 16);
       // EACCES/ENOENT/EIO: unknown, no diagnostic (a timeout was already recorded by the reader); stop there.
@@ -436,6 +443,85 @@ function decideVt({ info, basic, ext, cpuid, msr, kernel }: VtFacts): Cpu['vt'] 
   }
   evidence.push(`${technology} missing from the flags while CPUID has it, for no known reason`);
   return result(technology, 'unknown');
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Hardware-assisted paging (EPT/NPT): what HVM guests need on a Xen without shadow paging (xen-review.md "HVM and
+// paging"). Linux shows both as flags: Intel's ept among the synthetic VMX flags of the flags line (word 8, with
+// tpr_shadow vnmi flexpriority vpid) and, on newer kernels, in the `vmx flags` line; AMD's npt with the other SVM
+// features of CPUID 0x8000000A EDX (word 15: npt lbrv svm_lock nrip_save ...). A missing ept/npt says "absent" only
+// where this kernel demonstrably lists that family of flags: one of its siblings shows, or the `vmx flags` line
+// exists. The first kernel release to list ept is not verified here, so a release number alone proves nothing.
+
+/** Synthetic VMX flags listed beside ept by the same kernels (Linux cpufeatures.h word 8). */
+const EPT_SIBLINGS = ['tpr_shadow', 'vnmi', 'flexpriority', 'vpid'];
+/** SVM features from the same CPUID leaf as npt (Linux cpufeatures.h word 15). */
+const NPT_SIBLINGS = ['lbrv', 'svm_lock', 'nrip_save', 'tsc_scale', 'vmcb_clean', 'flushbyasid', 'decodeassists', 'pausefilter', 'pfthreshold', 'avic', 'v_vmsave_vmload', 'vgif'];
+
+function hapFeature(vt: Cpu['vt']): Cpu['hap']['feature'] {
+  return vt.technology === 'vmx' ? 'ept' : vt.technology === 'svm' ? 'npt' : null;
+}
+
+function decideHap(info: CpuinfoFacts, vt: Cpu['vt'], cpuid: CpuidLeaf[], ext: CpuidLeaf | null): Cpu['hap'] {
+  const evidence: string[] = [];
+  const feature = hapFeature(vt);
+  const result = (state: HapState) => ({ state, feature, evidence });
+  if (vt.state === 'absent') return evidence.push('the CPU has no VT-x/AMD-V, so no EPT/NPT either'), result('absent');
+  if (feature === null) return evidence.push('whether the CPU has VT-x or AMD-V is unknown, so EPT/NPT are too'), result('unknown');
+
+  const listed = (f: string) => info.flags.includes(f) || info.vmxFlags.includes(f);
+  if (info.flags.includes(feature)) return evidence.push(`cpuinfo flag ${feature}`), result('present');
+  if (info.vmxFlags.includes(feature)) return evidence.push(`\`vmx flags\` ${feature}`), result('present');
+  // CPUID 0x8000000A EDX[0] is NPT; the leaf means that only when SVM is set and the extended maximum reaches it.
+  if (feature === 'npt') {
+    const max = findLeaf(cpuid, 0x80000000);
+    const svmLeaf = findLeaf(cpuid, 0x8000000a);
+    if (svmLeaf && max && Number.parseInt(max.eax, 16) >= 0x8000000a && ext && bit(ext.ecx, 2)) {
+      const npt = bit(svmLeaf.edx, 0);
+      evidence.push(`CPUID.8000000A:EDX[0] (NPT) ${npt ? 'set' : 'clear'}`);
+      return result(npt ? 'present' : 'absent');
+    }
+  }
+  if (info.flagsAbsent.includes(feature)) return evidence.push(`no ${feature} in the flags line`), result('absent');
+  if (info.flagsKey !== 'flags') {
+    evidence.push(info.flagsKey === null ? 'no flags line in /proc/cpuinfo' : `the flags line is not known whole: ${feature} unknown`);
+    return result('unknown');
+  }
+  // The flags line is whole. Where VT is hidden or locked off, a kernel may leave out its sub-features too.
+  if (vt.state !== 'enabled' && vt.state !== 'unverified') {
+    evidence.push(`VT is ${vt.state}: a missing ${feature} flag proves nothing`);
+    return result('unknown');
+  }
+  const siblings = (feature === 'ept' ? EPT_SIBLINGS : NPT_SIBLINGS).filter(listed);
+  if (feature === 'ept' && info.vmxFlags.length > 0) siblings.push('a `vmx flags` line');
+  if (siblings.length > 0) {
+    evidence.push(`no ${feature} although this kernel lists its kind (${siblings.join(', ')})`);
+    return result('absent');
+  }
+  evidence.push(
+    `no ${feature} and none of ${(feature === 'ept' ? EPT_SIBLINGS : NPT_SIBLINGS.slice(0, 3)).join('/')}: ` +
+      `this kernel may not list ${feature} at all`,
+  );
+  return result('unknown');
+}
+
+/**
+ * The HAP verdict of a Xen Dom0: unknown. Its CPU flags are Xen's filtered view (no vmx/svm, so no ept/npt), and
+ * Xen's capabilities do not tell: hvm_enable() sets hvm_enabled, hence the hvm-* entries, as soon as VT-x/AMD-V
+ * starts, with or without HAP, and a Xen without shadow paging then fails each HVM domain at creation instead
+ * (xen.git RELEASE-4.17.0 xen/arch/x86/hvm/hvm.c hvm_enable(), domain.c arch_sanitise_domain_config()). Xen's own
+ * `xl info` (virt_caps: hap) and `xl dmesg` ("HVM: Hardware Assisted Paging (HAP) detected") say it.
+ */
+export function dom0Hap(cpu: Pick<Cpu, 'vt'>): Cpu['hap'] {
+  const feature = hapFeature(cpu.vt);
+  return {
+    state: 'unknown',
+    feature,
+    evidence: [
+      "in a Xen Dom0 the CPU flags are Xen's filtered view, and Xen lists hvm-* with or without EPT/NPT: " +
+        'unknown here (xl info: virt_caps lists hap)',
+    ],
+  };
 }
 
 /**

@@ -4,7 +4,7 @@ import { AutoconfigError, errnoCode } from '../errors.ts';
 import { nodeFsPromises, type FsLike } from '../fs.ts';
 import type { HardwareProfile } from '../types.ts';
 import { Reader } from './_reader.ts';
-import { dom0Vt, probeCpu } from './cpu.ts';
+import { dom0Hap, dom0Vt, probeCpu } from './cpu.ts';
 import { probeDmi } from './dmi.ts';
 import { probeFirmware } from './firmware.ts';
 import { probeGraphicsMemory } from './graphics-memory.ts';
@@ -115,6 +115,7 @@ export async function probeWith(reader: Reader): Promise<HardwareProfile> {
     // In a Xen Dom0 the CPU flags hide VMX/SVM: Xen's capabilities (hvm-*) tell instead (cpu.ts dom0Vt). And its
     // cpuinfo lists its own vCPUs: the machine's counts come from Xen's PCPU list and SMBIOS (machine-cpus.ts).
     cpu.vt = dom0Vt(cpu, hypervisor.xen.capabilities);
+    cpu.hap = dom0Hap(cpu);
     Object.assign(cpu, await dom0CpuCounts(reader, cpu));
   }
   return {

@@ -453,6 +453,113 @@ describe('the VT verdict', () => {
   });
 });
 
+describe('the HAP (EPT/NPT) verdict', () => {
+  const TIGERLAKE = 'notebook-intel-i7-1165g7-tigerlake-ul'; // flags with ept, and a `vmx flags` line with ept
+  const RHEL5_DOM0 = 'vm-virtwhat-rhel5-xen-dom0'; // a 2.6.18 kernel: vmx but none of the synthetic VMX flags
+  /** A machine's cpuinfo with words taken out of its flags lines (`vmx flags` too), as a CPU without them shows. */
+  const without = (machine: string, ...words: string[]) => cpuinfoTree(cut(machine, /^(flags|vmx flags)(\s*:.*)$/gm, words));
+  /** The same, in the flags line only. */
+  const withoutInFlags = (machine: string, ...words: string[]) => cpuinfoTree(cut(machine, /^(flags)(\s*:.*)$/gm, words));
+  const cut = (machine: string, lines: RegExp, words: string[]) =>
+    dataFile(machine, 'proc__cpuinfo').replace(lines, (_line, key: string, rest: string) =>
+      key + rest.split(' ').filter((w) => !words.includes(w)).join(' '),
+    );
+  const flagsOnly = (machine: string) => cpuinfoTree(dataFile(machine, 'proc__cpuinfo').replace(/^vmx flags.*\n/gm, ''));
+
+  it.each<[string, Tree, Cpu['hap']['state'], Cpu['hap']['feature'], string]>([
+    ['ept in the flags line', machineTree(TIGERLAKE), 'present', 'ept', 'cpuinfo flag ept'],
+    ['ept only in the `vmx flags` line', withoutInFlags(TIGERLAKE, 'ept'), 'present', 'ept', '`vmx flags` ept'],
+    [
+      'no ept where the `vmx flags` line and tpr_shadow show the kernel lists it',
+      without(TIGERLAKE, 'ept', 'ept_ad', 'ept_x_only', 'ept_1gb', 'ept_mode_based_exec'),
+      'absent',
+      'ept',
+      'no ept although this kernel lists its kind (tpr_shadow, vnmi, flexpriority, vpid, a `vmx flags` line)',
+    ],
+    [
+      'no ept, and vpid alone shows the kernel lists the synthetic VMX flags',
+      without(T510, 'ept', 'tpr_shadow', 'vnmi', 'flexpriority'),
+      'absent',
+      'ept',
+      'no ept although this kernel lists its kind (vpid)',
+    ],
+    [
+      'no ept and none of its kind: a kernel that may not list ept (2.6.18)',
+      machineTree(RHEL5_DOM0),
+      'unknown',
+      'ept',
+      'no ept and none of tpr_shadow/vnmi/flexpriority/vpid: this kernel may not list ept at all',
+    ],
+    ['npt in the flags line', machineTree(EPYC), 'present', 'npt', 'cpuinfo flag npt'],
+    [
+      'no npt where lbrv and the other SVM features show',
+      without(EPYC, 'npt'),
+      'absent',
+      'npt',
+      'no npt although this kernel lists its kind (lbrv, svm_lock, nrip_save, tsc_scale, vmcb_clean, flushbyasid, decodeassists, pausefilter, pfthreshold, avic, v_vmsave_vmload, vgif)',
+    ],
+    [
+      'svm in a QEMU guest without any SVM feature flag: unknown',
+      machineTree('vm-virtwhat-qemu'),
+      'unknown',
+      'npt',
+      'no npt and none of lbrv/svm_lock/nrip_save: this kernel may not list npt at all',
+    ],
+    ['no VT at all (Firecracker guest, CPUID says so)', machineTree(FIRECRACKER), 'absent', null, 'the CPU has no VT-x/AMD-V, so no EPT/NPT either'],
+    [
+      'VT locked off (vmx and its flags hidden): a missing ept proves nothing',
+      merge(cpuinfoTree(t510VmxHidden()), captureTree([ARRANDALE_LEAF1])),
+      'unknown',
+      'ept',
+      'VT is disabled-by-firmware: a missing ept flag proves nothing',
+    ],
+  ])('%s', async (_name, tree, state, feature, last) => {
+    const { cpu } = await cpuOf(tree, { kernelRelease: null });
+    expect(cpu.hap).toMatchObject({ state, feature });
+    expect(cpu.hap.evidence.at(-1)).toBe(last);
+  });
+
+  it('the tigerlake without its `vmx flags` line still proves ept from the flags line', async () => {
+    const { cpu } = await cpuOf(flagsOnly(TIGERLAKE));
+    expect(cpu.vmxFlags).toEqual([]);
+    expect(cpu.hap).toMatchObject({ state: 'present', feature: 'ept' });
+  });
+
+  it('a partial flags statement (an imported lscpu without a Flags line) says nothing of ept: unknown', async () => {
+    const atom = readFileSync(join(fixturesDir, 'atom-netbook', 'root', 'proc', 'cpuinfo'), 'utf8');
+    const { cpu } = await cpuOf(cpuinfoTree(atom.replace('-vmx -svm', '+vmx')), { kernelRelease: null });
+    expect(cpu.vt.technology).toBe('vmx');
+    expect(cpu.hap).toEqual({ state: 'unknown', feature: 'ept', evidence: ['the flags line is not known whole: ept unknown'] });
+  });
+
+  it('no flags line at all: unknown, and why', async () => {
+    const { cpu } = await cpuOf(cpuinfoTree(dataFile(EPYC, 'proc__cpuinfo').replace(/^flags.*\n/gm, '')), { kernelRelease: null });
+    expect(cpu.hap).toMatchObject({ state: 'unknown', feature: null });
+  });
+
+  // CPUID 0x8000000A EDX is the leaf Linux's word 15 (npt lbrv svm_lock nrip_save ...) is read from, bit for bit
+  // (cpufeatures.h X86_FEATURE_NPT = 15*32+0). The EPYC 7451's own flags give the leaf's bits: npt lbrv svm_lock
+  // nrip_save tsc_scale vmcb_clean flushbyasid decodeassists (bits 0-7), pausefilter (10), pfthreshold (12), avic (13),
+  // v_vmsave_vmload (15), vgif (16) = 0x0001b4ff; SVM is CPUID.80000001:ECX[2] (its svm flag); its extended maximum
+  // is 0x8000001f (AMD family 17h PPR, CPUID_Fn80000000_EAX). Its cpuinfo here has no flags line, so only CPUID tells.
+  const epycSvm = (edx: string) =>
+    merge(
+      cpuinfoTree(dataFile(EPYC, 'proc__cpuinfo').replace(/^flags.*\n/gm, '')),
+      captureTree([
+        { leaf: '80000000', subleaf: '00000000', eax: '8000001f', ebx: '00000000', ecx: '00000000', edx: '00000000' },
+        { leaf: '80000001', subleaf: '00000000', eax: '00000000', ebx: '00000000', ecx: '00000004', edx: '00000000' },
+        { leaf: '8000000a', subleaf: '00000000', eax: '00000000', ebx: '00000000', ecx: '00000000', edx },
+      ]),
+    );
+  it.each([
+    ['0001b4ff', 'present', 'CPUID.8000000A:EDX[0] (NPT) set'],
+    ['0001b4fe', 'absent', 'CPUID.8000000A:EDX[0] (NPT) clear'],
+  ] as const)('CPUID 8000000A EDX %s (the EPYC 7451, no flags line): %s', async (edx, state, evidence) => {
+    const { cpu } = await cpuOf(epycSvm(edx), { kernelRelease: null });
+    expect(cpu.hap).toEqual({ state, feature: 'npt', evidence: [evidence] });
+  });
+});
+
 describe('raw CPUID and MSR sources', () => {
   const capture = dataFile(FIRECRACKER, 'dev__cpu__0__cpuid');
   const leaves = parseCpuidCapture(capture).leaves;
