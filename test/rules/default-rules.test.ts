@@ -266,6 +266,11 @@ const WHERE: Record<string, string[]> = {
   'dom0-vcpus-all': at(ALL, FIXTURES),
   'guest-vcpus-host-cores': at(['3.0.3', '4.17'], HVM_CAPABLE),
   'guest-smp-acpi-apic-3.0': at(['3.0.3'], HVM_CAPABLE),
+  'guest-vcpus-max-3.0': at(['3.0.3'], HVM_CAPABLE),
+  // Dom0's vCPU cap is a fact on every 4.x target; the plan applies it only on more than 4 logical CPUs.
+  'dom0-vcpus-cap': at(['4.17'], FIXTURES),
+  // A 4.17 without its patch level counts as 4.17.0, before the mixed-mode fix (4.17.3).
+  'xen-ucode-scan': at(['4.17'], FIXTURES),
   'guest-vcpus-3.0.2': at(['3.0.2'], HVM_CAPABLE),
   // T2400 is a Core Duo (family 6 model 14), P7550 a Core 2 (23), T7600 a Core 2 (15); the i7-860 (30) is not.
   'guest-core2-xen-3.0.2': at(['3.0.2'], ['thinkpad-t60', 'macbookpro5-5', 'xen-dom0']),
@@ -273,12 +278,12 @@ const WHERE: Record<string, string[]> = {
   'guest-pv-drivers-3.0.3': at(['3.0.3', '4.17'], HVM_CAPABLE),
   'guest-pv-drivers-3.0.3-modules': at(['3.0.3'], HVM_CAPABLE),
   'guest-platform-pci': at(['4.17'], HVM_CAPABLE),
-  'x2apic-off-amd-before-4.19': at(['4.17'], ['amd-apu-laptop']),
+  'x2apic-off-amd-without-mixed-mode': at(['4.17'], ['amd-apu-laptop']),
   'nvidia-pv-dom0-nouveau': at(['4.17'], ['macbookpro5-5', 'intel-nvidia-laptop']),
   // Everywhere Xen runs: not in a Xen PV guest, which is no Dom0, nor on the 32-bit T42, T60 and Atom N270 under
   // Xen 4.17, which has no 32-bit build (arch-32bit-no-modern-xen).
-  'dom0-backends-xenlinux': at(OLD, FIXTURES.filter((f) => f !== 'xen-pv-guest')),
-  'dom0-netloop-3.0': at(OLD, FIXTURES.filter((f) => f !== 'xen-pv-guest')),
+  // 3.0.x: only pciback (netback, blkback and netloop are built in); 3.1-3.4 load all three (a variant below).
+  'dom0-backends-xenlinux-3.0': at(OLD, FIXTURES.filter((f) => f !== 'xen-pv-guest')),
   'dom0-backends-pvops': at(
     ['4.17'],
     FIXTURES.filter((f) => !['xen-pv-guest', 'thinkpad-t42', 'thinkpad-t60', 'atom-netbook'].includes(f)),
@@ -338,7 +343,7 @@ describe('decisions on the fixture machines', () => {
     expect(out.decisions.find((d) => d.rule === 'gpu-amdgpu')?.overriddenBy).toBe('gpu-radeon');
   });
 
-  it('Renoir APU (1002:1636): amdgpu, integrated graphics, x2apic off before Xen 4.19', async () => {
+  it('Renoir APU (1002:1636): amdgpu, integrated graphics, x2apic off without the mixed-mode fix', async () => {
     const out = await evaluate(fixtureProfile('amd-apu-laptop'), '4.17');
     expect(preferFor(out, '0000:05:00.0')).toBe('amdgpu');
     // The APU's graphics sits behind a bridge, not at 00:02.0: uma.device is the slot the rule matched.
@@ -347,8 +352,8 @@ describe('decisions on the fixture machines', () => {
       'pci 0000:05:00.0 [1002:1636] class 03, in list amd-amdgpu-apu',
       '{slot} = 0000:05:00.0',
     ]);
-    expect(out.xen).toContainEqual({ name: 'x2apic', value: 'false', rule: 'x2apic-off-amd-before-4.19' });
-    expect(fired(await evaluate(fixtureProfile('amd-apu-laptop'), '4.19'))).not.toContain('x2apic-off-amd-before-4.19');
+    expect(out.xen).toContainEqual({ name: 'x2apic', value: 'false', rule: 'x2apic-off-amd-without-mixed-mode' });
+    expect(fired(await evaluate(fixtureProfile('amd-apu-laptop'), '4.19'))).not.toContain('x2apic-off-amd-without-mixed-mode');
   });
 
   it('Radeon 7500 (1002:4c57): radeon, radeonfb blacklisted, X driver ati', async () => {
@@ -436,15 +441,18 @@ describe('decisions on the fixture machines', () => {
       vif_type: 'ioemu',
       ne2000: 0,
     });
-    expect(await g('3.0.3')).toEqual({ vcpus: 'host-cores', acpi: 1, apic: 1, pv_drivers: true, vif_type: 'ioemu' });
+    expect(await g('3.0.3')).toEqual({ vcpus: 'host-cores', vcpus_max: 4, acpi: 1, apic: 1, pv_drivers: true, vif_type: 'ioemu' });
     expect(await g('4.17')).toEqual({ vcpus: 'host-cores', pv_drivers: true, vif_type: 'ioemu', xen_platform_pci: 1 });
   });
 
-  it('Dom0 backends: XenLinux names on 3.0.x, pvops names plus the alias-less device modules on 4.x', async () => {
+  it('Dom0 backends: pciback alone on 3.0.x (the rest built in), XenLinux names on 3.1-3.4, pvops names plus xenfs and the alias-less device modules on 4.x', async () => {
     const names = async (xen: string) =>
       (await evaluate(fixtureProfile('server-iommu-bmc'), xen)).modules.load.map((l) => l.name);
-    expect(await names('3.0.3')).toEqual(['netbk', 'blkbk', 'pciback', 'netloop']);
+    expect(await names('3.0.2')).toEqual(['pciback']);
+    expect(await names('3.0.3')).toEqual(['pciback']);
+    expect(await names('3.4')).toEqual(['netbk', 'blkbk', 'pciback']);
     expect(await names('4.17')).toEqual([
+      'xenfs',
       'xen-evtchn',
       'xen-gntdev',
       'xen-gntalloc',
@@ -675,6 +683,8 @@ const VARIANTS: Variant[] = [
     xen: '4.17',
     not: [
       { profile: igd('8086:1616'), xen: '3.0.3' },
+      // iommu=no-igfx from 4.6 only (the igfx sub-option, 146341187a).
+      { profile: igd('8086:1616'), xen: '4.5.5' },
       { profile: igd('8086:1916'), xen: '4.17' },
     ],
     check: (out) => expect(out.xen).toContainEqual({ name: 'iommu', value: 'no-igfx', rule: 'igfx-no-igfx-broadwell' }),
@@ -684,7 +694,21 @@ const VARIANTS: Variant[] = [
     why: 'UHD 770 (8086:a780) behind VT-d',
     profile: igd('8086:a780'),
     xen: '4.19',
-    not: [{ profile: () => withPci(fixtureProfile('server-iommu-bmc'), '0000:00:02.0', '8086:a780'), xen: '4.19' }],
+    not: [
+      { profile: () => withPci(fixtureProfile('server-iommu-bmc'), '0000:00:02.0', '8086:a780'), xen: '4.19' },
+      { profile: igd('8086:a780'), xen: '4.5' },
+    ],
+  },
+  {
+    rule: 'dom0-backends-xenlinux',
+    why: 'the R730 on Xen 3.4: netbk, blkbk and pciback as modules',
+    profile: () => fixtureProfile('server-iommu-bmc'),
+    xen: '3.4',
+    not: [
+      { profile: () => fixtureProfile('server-iommu-bmc'), xen: '3.0.4' },
+      { profile: () => fixtureProfile('xen-pv-guest'), xen: '3.4' },
+    ],
+    check: (out) => expect(out.modules.load.map((l) => l.name)).toEqual(['netbk', 'blkbk', 'pciback']),
   },
   {
     rule: 'amdxdna-dom0-linux-6.16',
@@ -950,6 +974,58 @@ describe('boot-line cheatcodes over the shipped rules', () => {
       value: '(0000:02:00.0)',
       rule: 'cheatcode:passthrough=02:00.0',
     });
+  });
+});
+
+// ---- Xen and Dom0 options by version (issue #10) -------------------------------------------------------------
+
+describe('Xen options bounded by the versions that have them (issue #10)', () => {
+  it.each([
+    // The mixed x2APIC fix is in 4.17.3 and 4.18.1 (backports) and 4.19: before those, and only there, x2apic=false.
+    ['4.0', true],
+    ['4.16.6', true],
+    ['4.17', true], // no patch level: 4.17.0, before the fix (Debian's /boot/xen-4.17-amd64.gz says no more)
+    ['4.17.2', true],
+    ['4.17.3', false],
+    ['4.17.7', false],
+    ['4.18', true],
+    ['4.18.0', true],
+    ['4.18.0-rc3', true],
+    ['4.18.1', false],
+    ['4.19', false],
+    ['4.20.4', false],
+    ['3.4', false], // x2apic= is a 4.x option
+  ] as const)('Ryzen 7 4700U (family 23) on Xen %s: x2apic=false %s', async (xen, fires) => {
+    const out = await evaluate(fixtureProfile('amd-apu-laptop'), xen);
+    expect(out.xen.some((o) => o.name === 'x2apic' && o.value === 'false')).toBe(fires);
+    expect(fired(out).has('x2apic-off-amd-without-mixed-mode')).toBe(fires);
+  });
+
+  it('x2apic=false only on AMD family 23 and later: not on the Intel i7-9750H, nor the Core 2 of the MacBook', async () => {
+    for (const name of ['intel-nvidia-laptop', 'macbookpro5-5'] as const) {
+      expect(fired(await evaluate(fixtureProfile(name), '4.17.2'))).not.toContain('x2apic-off-amd-without-mixed-mode');
+    }
+  });
+
+  it.each([
+    ['3.0.3', false],
+    ['4.3', false],
+    ['4.4', true], // ucode=scan first in 4.4.0-rc1
+    ['4.4.0', true],
+    ['4.17', true],
+    ['4.20', true],
+  ] as const)('ucode=scan on Xen %s: %s', async (xen, has) => {
+    const out = await evaluate(fixtureProfile('firecracker-vm'), xen);
+    expect(out.xen.some((o) => o.name === 'ucode' && o.value === 'scan' && o.rule === 'xen-ucode-scan')).toBe(has);
+  });
+
+  it('the Dom0 vCPU cap is a fact of 4.x targets only (the plan applies it); HVM guests of 3.0.x are capped at 4', async () => {
+    const server = fixtureProfile('server-iommu-bmc');
+    expect((await evaluate(server, '4.17')).facts['dom0.vcpus_max']).toBe(4);
+    expect((await evaluate(server, '3.4')).facts['dom0.vcpus_max']).toBeUndefined();
+    expect((await evaluate(server, '3.0.3')).guest).toMatchObject({ vcpus: 'host-cores', vcpus_max: 4 });
+    expect((await evaluate(server, '3.1')).guest['vcpus_max']).toBeUndefined();
+    expect((await evaluate(server, '4.17')).guest['vcpus_max']).toBeUndefined();
   });
 });
 
