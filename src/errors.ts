@@ -8,7 +8,9 @@ export type ErrorCode =
   | 'E_IO' // a filesystem operation failed where it must not
   | 'E_PARSE' // input data that cannot be used at all
   | 'E_TIMEOUT'
-  | 'E_CHANGED'; // a file to take back is no longer what was written (removeFiles)
+  | 'E_CHANGED' // a file to take back is no longer what was written (removeFiles)
+  | 'E_LOCKED' // another run holds the target's lock (/var/lib/autoconfig/lock)
+  | 'E_PARTIAL'; // a set of files failed half-way and not every replaced file could be put back
 
 export class AutoconfigError extends Error {
   readonly code: ErrorCode;

@@ -54,6 +54,15 @@ export interface WritableFsLike extends FsLike {
   symlink(target: string, path: string): Promise<void>;
   rename(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;
+  /** Optional: a hard link; the atomic writer keeps a replaced file's inode this way until its set is complete. */
+  link?(existing: string, path: string): Promise<void>;
+  rmdir?(path: string): Promise<void>;
+  /**
+   * Optional (Linux, node:fs): the path of the entry NAME of the directory open as `fd`, /proc/self/fd/FD/NAME.
+   * Its lookup starts at the opened directory, not at a path another process could swap for a symlink
+   * (src/emit/write.ts). Without it (memfs) writers check each path component just before use.
+   */
+  fdPath?(fd: number, name: string): string;
 }
 
 export const nodeFsPromises: WritableFsLike = {
@@ -68,4 +77,7 @@ export const nodeFsPromises: WritableFsLike = {
   symlink: nodeFs.symlink,
   rename: nodeFs.rename,
   unlink: nodeFs.unlink,
+  link: nodeFs.link,
+  rmdir: nodeFs.rmdir,
+  fdPath: (fd: number, name: string) => `/proc/self/fd/${fd}/${name}`,
 } as unknown as WritableFsLike;
