@@ -301,6 +301,10 @@ function cpu(c: CpuCondition, profile: HardwareProfile): string[] | null {
     if (!list(c.vt).includes(p.vt.state)) return null;
     why.push(`cpu vt ${p.vt.state}${p.vt.technology ? ` (${p.vt.technology})` : ''}`);
   }
+  if (c.hap !== undefined) {
+    if (!list(c.hap).includes(p.hap.state)) return null;
+    why.push(`cpu hap ${p.hap.state}${p.hap.feature ? ` (${p.hap.feature})` : ''}${p.hap.evidence.length ? `: ${p.hap.evidence.join('; ')}` : ''}`);
+  }
   if (c.longMode !== undefined) {
     if (p.longMode !== c.longMode) return null;
     why.push(`cpu long mode ${p.longMode === null ? 'unknown' : p.longMode ? 'yes' : 'no'}`);

@@ -59,6 +59,8 @@ export interface CpuCondition {
   /** None of these flags present (a flags line must exist: unknown flags never match `lacks`). */
   lacks?: string[];
   vt?: OneOrMore<'enabled' | 'unverified' | 'disabled-by-firmware' | 'absent' | 'unknown'>;
+  /** The HAP (EPT/NPT) verdict, cpu.hap.state. */
+  hap?: OneOrMore<'present' | 'absent' | 'unknown'>;
   longMode?: boolean | null;
   /** Glob over the model name. */
   modelName?: OneOrMore<string>;

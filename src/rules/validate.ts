@@ -56,7 +56,7 @@ export const RULE_KEYS = {
   condition: ['all', 'any', 'not', 'pci', 'usb', 'cpu', 'memory', 'dmi', 'firmware', 'hypervisor', 'target', 'cheatcode', 'fact'],
   pci: ['vendor', 'device', 'subvendor', 'subdevice', 'class', 'subclass', 'progIf', 'revision', 'modalias', 'driver', 'slot', 'list', 'candidate'],
   usb: ['vendor', 'product', 'class', 'subclass', 'protocol', 'modalias', 'driver', 'list', 'candidate'],
-  cpu: ['vendor', 'family', 'model', 'flags', 'lacks', 'vt', 'longMode', 'modelName'],
+  cpu: ['vendor', 'family', 'model', 'flags', 'lacks', 'vt', 'hap', 'longMode', 'modelName'],
   numRange: ['min', 'max'],
   memory: ['min', 'max'],
   dmi: ['sysVendor', 'productName', 'productVersion', 'productFamily', 'boardVendor', 'boardName', 'biosVendor', 'biosVersion', 'chassisType'],
@@ -72,6 +72,7 @@ export const RULE_KEYS = {
 /** module: { load, optional }: see ModuleOptional (types.ts). */
 export const MODULE_OPTIONAL = ['no-device'] as const satisfies readonly ModuleOptional[];
 export const VT_STATES = ['enabled', 'unverified', 'disabled-by-firmware', 'absent', 'unknown'] as const;
+export const HAP_STATES = ['present', 'absent', 'unknown'] as const;
 export const ROLES = ['dom0', 'xen-pv', 'xen-hvm', 'xen-pvh', 'guest', 'bare-metal', 'unknown'] as const;
 export const ARCHES = ['x86_64', 'x86_32'] as const;
 export const FACT_TYPES = ['boolean', 'string', 'number'] as const;
@@ -708,6 +709,8 @@ class DocChecker {
         return this.strings(n, p);
       case 'vt':
         return this.oneOrMore(n, p, (x, xp) => this.oneOf(x, xp, VT_STATES));
+      case 'hap':
+        return this.oneOrMore(n, p, (x, xp) => this.oneOf(x, xp, HAP_STATES));
       case 'longMode':
         if (n.kind === 'scalar' && n.value === null) return null;
         return this.boolean(n, p);

@@ -101,6 +101,15 @@ describe('cpu, memory, dmi, firmware, hypervisor', () => {
     ['xen-hvm-guest', { cpu: { vt: 'unknown', longMode: null } }, true],
     ['vt-disabled', { cpu: { vt: 'disabled-by-firmware' } }, true],
     ['firecracker-vm', { cpu: { vt: 'absent', flags: ['hypervisor', 'lm'] } }, true],
+    // HAP: the i7-9750H lists ept; the Core 2 P7550 lists tpr_shadow/vnmi/flexpriority but no ept (Penryn has none);
+    // the T60's kernel lists no synthetic VMX flag at all, so its missing ept says nothing.
+    ['intel-nvidia-laptop', { cpu: { hap: 'present' } }, true],
+    ['amd-apu-laptop', { cpu: { hap: ['present'], vt: 'unverified' } }, true],
+    ['macbookpro5-5', { cpu: { hap: 'absent', vt: 'unverified' } }, true],
+    ['macbookpro5-5', { cpu: { hap: ['present', 'unknown'] } }, false],
+    ['thinkpad-t60', { cpu: { hap: 'unknown' } }, true],
+    ['thinkpad-t60', { cpu: { hap: 'absent' } }, false],
+    ['xen-dom0', { cpu: { hap: 'unknown', vt: 'enabled' } }, true], // Xen lists hvm-* with or without HAP
     // firecracker-vm: MemTotal 24683656 kB (23.5 GiB).
     ['firecracker-vm', { memory: { min: '16G', max: '24G' } }, true],
     ['firecracker-vm', { memory: { min: '24G' } }, false],
@@ -146,6 +155,9 @@ describe('cpu, memory, dmi, firmware, hypervisor', () => {
       'cpu long mode no',
     ]);
     expect((await run('firecracker-vm', { memory: { min: '16G' } })).evidence).toEqual(['memory 24105 MiB (>= 16G)']);
+    expect((await run('macbookpro5-5', { cpu: { hap: 'absent' } })).evidence).toEqual([
+      'cpu hap absent (ept): no ept although this kernel lists its kind (tpr_shadow, vnmi, flexpriority)',
+    ]);
     expect((await run('thinkpad-t60', { memory: { max: '3G' } })).evidence).toEqual([
       'memory installed (SMBIOS; MemTotal is a little lower) 3072 MiB (<= 3G)',
     ]);

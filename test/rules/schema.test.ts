@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { BUILTIN_FACTS } from '../../src/rules/facts.ts';
-import { ARCHES, FACT_TYPES, MODULE_OPTIONAL, PATTERNS, ROLES, RULE_KEYS, VT_STATES } from '../../src/rules/validate.ts';
+import { ARCHES, FACT_TYPES, MODULE_OPTIONAL, PATTERNS, ROLES, RULE_KEYS, HAP_STATES, VT_STATES } from '../../src/rules/validate.ts';
 import { repoRoot } from '../_support/memfs.ts';
 import { load } from './_support.ts';
 
@@ -101,6 +101,7 @@ describe('rules.schema.json and validate.ts agree', () => {
 
   it('the same enumerations', () => {
     expect(defs.vtState!.enum).toEqual([...VT_STATES]);
+    expect(defs.hapState!.enum).toEqual([...HAP_STATES]);
     expect(defs.role!.enum).toEqual([...ROLES]);
     expect(defs.arch!.enum).toEqual([...ARCHES]);
     expect(defs.moduleOptional!.enum).toEqual([...MODULE_OPTIONAL]);

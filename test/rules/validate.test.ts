@@ -71,6 +71,11 @@ const CASES: Case[] = [
     ],
   },
   {
+    name: 'invalid_type: an unknown hap state, in a list too',
+    files: { 'a.yaml': rule('cpu: { hap: maybe }\nany: [{ cpu: { hap: [present, enabled] } }]') },
+    issues: ['error invalid_type a.yaml:5:19 rules[0].when.cpu.hap', 'error invalid_type a.yaml:6:37 rules[0].when.any[0].cpu.hap[1]'],
+  },
+  {
     name: 'invalid_type: the wrong type for a built-in fact',
     files: { 'a.yaml': rule('fact: { hvm.available: "yes" }', '- fact: { hvm.technology: vt-x }') },
     issues: ['error invalid_type a.yaml:5:30 rules[0].when.fact["hvm.available"]', 'error invalid_type a.yaml:7:33 rules[0].then[0].fact["hvm.technology"]'],
