@@ -85,7 +85,10 @@ export function plan(input: PlanInput): Plan {
   const hostCpus = profile.cpu.logicalCpus;
   const guestVcpus = outcome.guest['vcpus'];
   const hostCores = profile.cpu.cores ?? (inDom0 ? null : profile.cpu.logicalCpus);
-  const guests = guestVcpus === 'host-cores' ? hostCores : typeof guestVcpus === 'number' ? guestVcpus : null;
+  const wanted = guestVcpus === 'host-cores' ? hostCores : typeof guestVcpus === 'number' ? guestVcpus : null;
+  // The guest's firmware may start fewer (vcpus_max, 50-xen-versions.yaml: 3.0.x's DSDT declares 4 processors).
+  const vcpusMax = outcome.guest['vcpus_max'];
+  const guests = wanted !== null && typeof vcpusMax === 'number' && vcpusMax >= 1 ? Math.min(wanted, vcpusMax) : wanted;
   const cpuNotes = inDom0 ? dom0CpuNotes(hostCpus, guestVcpus === 'host-cores' && hostCores === null) : [];
 
   // Xen options: the rules' own, then what the plan owns (Dom0 sizing), in the target's syntax.
@@ -94,13 +97,33 @@ export function plan(input: PlanInput): Plan {
   if (dom0Mem !== null) {
     xenOptions.push({ name: 'dom0_mem', value: dom0MemOption(dom0Mem, target), rule: sizing ?? 'plan' });
   }
-  if (typeof outcome.dom0Vcpus === 'number') {
+  // dom0.vcpus_max (50-xen-versions.yaml): where the rules gave Dom0 all vCPUs and the machine has more logical CPUs
+  // than that, Dom0 gets 1 to N of them (dom0_max_vcpus=1-N, the range form from 4.3; N before). A dom0_vcpus= boot
+  // option is the user's choice and stays; an unknown CPU count is not capped (Xen's default, all).
+  const vcpusCap = fact('dom0.vcpus_max');
+  const vcpusRule = decisionRule(outcome.decisions, 'dom0Vcpus');
+  const capRule = outcome.decisions.find((d) => 'fact' in d.action && 'dom0.vcpus_max' in d.action.fact && !d.overriddenBy)?.rule;
+  const dom0Capped =
+    typeof vcpusCap === 'number' &&
+    vcpusCap >= 1 &&
+    outcome.dom0Vcpus === 'all' &&
+    !vcpusRule?.startsWith('cheatcode:') &&
+    hostCpus !== null &&
+    hostCpus > vcpusCap;
+  const dom0Vcpus = dom0Capped ? (vcpusCap as number) : outcome.dom0Vcpus;
+  if (typeof dom0Vcpus === 'number') {
     xenOptions.push({
       name: 'dom0_max_vcpus',
-      value: String(outcome.dom0Vcpus),
-      rule: decisionRule(outcome.decisions, 'dom0Vcpus') ?? 'plan',
+      value: dom0Capped && versionAtLeast(target.version, '4.3') ? `1-${dom0Vcpus}` : String(dom0Vcpus),
+      rule: (dom0Capped ? capRule : vcpusRule) ?? 'plan',
     });
   }
+  const vcpuNotes = dom0Capped
+    ? [
+        `Dom0 gets at most ${dom0Vcpus} of the machine's ${hostCpus} logical CPUs (dom0_max_vcpus, as Debian's Xen ` +
+          'suggests): the rest are for guests. dom0_vcpus=all on the boot line gives Dom0 all of them.',
+      ]
+    : [];
 
   const drivers = input.drivers.map((d) => preferred(d, outcome));
   const blacklisted = new Set(outcome.modules.blacklist.map((b) => norm(b.name)));
@@ -157,6 +180,15 @@ export function plan(input: PlanInput): Plan {
     ? ['EFI or BIOS is unknown: the BIOS GRUB is written; on an EFI machine, boot it in legacy (CSM) mode.']
     : [];
   const flavor = target.generation === '4.x' ? 'grub2' : 'legacy';
+  // GRUB on UEFI starts Xen only by multiboot2, whose header Xen has from 4.9 (src/emit/grub2.ts grubBootsXen).
+  const efiWarnings =
+    flavor === 'grub2' && variant === 'efi' && target.multiboot === 'multiboot' && !xenDisabled
+      ? [
+          `Xen ${target.version} has no multiboot2 header (Xen 4.9 and later have one), so GRUB on UEFI cannot start it: ` +
+            'grub.cfg has no Xen entry and boots Linux without Xen. Boot the machine in its legacy (CSM) mode, or ' +
+            'choose Xen 4.9 or later.',
+        ]
+      : [];
 
   const umaPresent = fact('uma.present') === true;
   const umaDevice = str('uma.device');
@@ -169,9 +201,14 @@ export function plan(input: PlanInput): Plan {
     ? [...outcome.dom0, { name: 'console', value: serial.dom0Console, rule: serial.rule }]
     : outcome.dom0;
 
-  const hidden = outcome.decisions
-    .filter((d) => d.rule.startsWith('cheatcode:passthrough') && !d.overriddenBy)
-    .flatMap((d) => d.devices ?? []);
+  const hiddenBy = outcome.decisions.filter((d) => d.rule.startsWith('cheatcode:passthrough') && !d.overriddenBy);
+  const hidden = [...new Set(hiddenBy.flatMap((d) => d.devices ?? []))];
+  const softdeps = passthroughModules(modules, hidden, hiddenBy[0]?.rule ?? null, target, matchOf, profile);
+
+  const nics = ranked(profile.pci.filter((d) => d.class === '02'), (d) => (isWireless(d) ? 1 : 0));
+  // The bridge's port: an Ethernet controller (0200) no wireless driver drives. A wireless station cannot bridge
+  // (802.11 sends only its own MAC address), and "Network controller" (0280) is where most WLAN chips sit.
+  const wired = nics.find((d) => d.subclass === '00' && !isWireless(d)) ?? null;
 
   return {
     target,
@@ -211,11 +248,11 @@ export function plan(input: PlanInput): Plan {
               ? Math.max(0, totalMiB - dom0MiB)
               : null,
     },
-    vcpus: { host: hostCpus, dom0: outcome.dom0Vcpus, guests },
+    vcpus: { host: hostCpus, dom0: dom0Vcpus, guests },
     // null when no rule decided: the firmware's IOMMU tables are unknown (an imported log that does not list them).
     iommu: {
       available: fact('iommu.available') === true ? true : fact('iommu.available') === false ? false : null,
-      hidden: [...new Set(hidden)],
+      hidden,
     },
     xen: { options: xenOptions, cmdline: renderOptions(xenOptions) },
     dom0: {
@@ -223,6 +260,7 @@ export function plan(input: PlanInput): Plan {
       cmdline: renderOptions(dom0Options),
       modules,
       blacklist: outcome.modules.blacklist.map((b) => ({ name: b.name, reason: `rule ${b.rule}` })),
+      softdeps,
     },
     drivers,
     xserver: {
@@ -235,10 +273,13 @@ export function plan(input: PlanInput): Plan {
     // was): a wired card before a wireless one (network-bridge needs a wired one; many WLAN chips call themselves
     // Ethernet, class 0200, so the kernel's own grouping tells: a driver under drivers/net/wireless), and a sound
     // card before the HDMI/DisplayPort audio function of a graphics card (the function after the display one).
-    netcards: ranked(profile.pci.filter((d) => d.class === '02'), (d) => (isWireless(d) ? 1 : 0)).map((d) => ({
-      device: pciName(d),
-      driver: boundOr(d),
-    })),
+    netcards: nics.map((d) => ({ device: pciName(d), driver: boundOr(d) })),
+    network: networkPlan(
+      target,
+      xenDisabled,
+      wired === null ? null : { device: pciName(wired), driver: boundOr(wired) },
+      fact('skip.dhcp') !== true,
+    ),
     sound: ranked(
       profile.pci.filter((d) => d.class === '04' && (d.subclass === '01' || d.subclass === '03')),
       (d) => (display.some((v) => nextFunction(v.slot, d.slot)) ? 1 : 0),
@@ -251,12 +292,88 @@ export function plan(input: PlanInput): Plan {
       flavor,
       entries: grubEntries(target, xenArch, longMode, xenDisabled, xenOptions, dom0Options, outcome.dom0),
     },
-    guest: { ...outcome.guest, ...(guests !== null && guestVcpus === 'host-cores' ? { vcpus: guests } : {}) },
+    guest: { ...outcome.guest, ...(guests !== null ? { vcpus: guests } : {}) },
     sysconfig: outcome.sysconfig,
-    notes: [...outcome.notes.map((n) => n.text), ...memoryNotes, ...cpuNotes, ...firmwareNotes],
-    warnings: [...outcome.warnings.map((w) => w.text), ...planWarnings],
+    notes: [...outcome.notes.map((n) => n.text), ...memoryNotes, ...cpuNotes, ...vcpuNotes, ...firmwareNotes],
+    warnings: [...outcome.warnings.map((w) => w.text), ...planWarnings, ...efiWarnings],
     decisions: outcome.decisions,
   };
+}
+
+/** The bridge HVM guests' vifs name (Plan['network']): xend's on 3.x, our ifupdown one on 4.x, none without a wired NIC. */
+function networkPlan(
+  target: TargetInfo,
+  xenDisabled: boolean,
+  port: Plan['network']['port'],
+  dhcp: boolean,
+): Plan['network'] {
+  if (target.toolstack === 'xend') {
+    return {
+      bridge: 'xenbr0',
+      by: 'xend',
+      port,
+      dhcp,
+      reason: "xend's network-bridge script makes xenbr0 on the default route's interface when xend starts",
+    };
+  }
+  if (xenDisabled) return { bridge: null, by: null, port: null, dhcp, reason: 'Xen does not run here: no guests to bridge' };
+  if (port === null) {
+    return {
+      bridge: null,
+      by: null,
+      port: null,
+      dhcp,
+      reason:
+        'no wired Ethernet card: a bridge needs one (a wireless station sends only its own MAC address), and ' +
+        `Xen ${target.version} ships no network-bridge script that would make one`,
+    };
+  }
+  return {
+    bridge: 'xenbr0',
+    by: 'ifupdown',
+    port,
+    dhcp,
+    reason: `Xen ${target.version} makes no bridge itself (Debian ships vif-bridge only): autoconfig's ifupdown file does`,
+  };
+}
+
+/**
+ * passthrough= (cheatcodes.ts): the PCI backend's own `hide=` option, for a backend loaded as a module by a modprobe
+ * that does not read the boot line (module-init-tools of 2006), and on Xen 4.x (kmod) a softdep per module that
+ * could drive a hidden device, so that loading that driver (udev's coldplug does, early) loads xen-pciback first and
+ * the backend claims the device before its driver can. Nothing where no backend is loaded (Xen does not run).
+ */
+function passthroughModules(
+  modules: Plan['dom0']['modules'],
+  hidden: readonly string[],
+  rule: string | null,
+  target: TargetInfo,
+  matchOf: ReadonlyMap<string, DriverMatch>,
+  profile: HardwareProfile,
+): Plan['dom0']['softdeps'] {
+  const backend = modules.find((m) => norm(m.name) === 'xen_pciback' || norm(m.name) === 'pciback');
+  if (hidden.length === 0 || rule === null || backend === undefined) return [];
+  const hide = `hide=${hidden.map((s) => `(${s})`).join('')}`;
+  backend.options = backend.options === null || backend.options.trim() === '' ? hide : `${backend.options} ${hide}`;
+  backend.reason = `${backend.reason}; ${hide}: ${rule}`;
+  // softdep is kmod's (and late module-init-tools'); a XenLinux Dom0 of Xen 3.x has neither.
+  if (target.generation !== '4.x') return [];
+  const out: Plan['dom0']['softdeps'] = [];
+  for (const slot of hidden) {
+    const match = matchOf.get(slot);
+    // A bound driver's name is a module's where it is one (e1000e); a name kmod could not hold is no module.
+    const driver = profile.pci.find((d) => d.slot === slot)?.driver ?? null;
+    const bound = driver !== null && /^[A-Za-z0-9_-]+$/.test(driver) ? driver : null;
+    // Every module kmod would load for the device's alias (udev loads them all), and the driver bound now.
+    const names = [...(match?.candidates ?? []), ...(bound === null ? [] : [bound])].filter(
+      (n) => !(match?.builtin ?? []).includes(n) && norm(n) !== norm(backend.name),
+    );
+    for (const name of names) {
+      if (out.some((s) => norm(s.module) === norm(name))) continue;
+      out.push({ module: name, pre: [backend.name], reason: `${rule}: PCI ${slot} goes to ${backend.name} before ${name}` });
+    }
+  }
+  return out;
 }
 
 /**

@@ -84,10 +84,30 @@ export interface Plan {
       optional: ModuleOptional | null;
     }[];
     blacklist: { name: string; reason: string }[];
+    /**
+     * modprobe.d `softdep MODULE pre: ...`: kmod loads `pre` first whenever it loads `module`. passthrough= makes
+     * each hidden device's drivers wait for the PCI backend, so that the backend claims the device first.
+     */
+    softdeps: { module: string; pre: string[]; reason: string }[];
   };
   drivers: DriverMatch[];
   xserver: { server: string | null; module: string | null; description: string | null; device: PlanDevice | null };
   netcards: { device: PlanDevice; driver: string | null }[];
+  /**
+   * The bridge the HVM template's vif names, and what makes it: xend's network-bridge script on Xen 3.x; on 4.x
+   * nothing of Xen's (Debian ships vif-bridge only), so autoconfig's ifupdown file /etc/network/interfaces.d/xenbr0
+   * (src/emit/network.ts) on the first wired NIC. bridge null: no bridge (no wired NIC, or Xen does not run).
+   */
+  network: {
+    bridge: string | null;
+    by: 'xend' | 'ifupdown' | null;
+    /** The wired NIC the bridge is on: the first of netcards that is not wireless. */
+    port: { device: PlanDevice; driver: string | null } | null;
+    /** DHCP on the bridge (ifupdown); false with nodhcp on the boot line (fact skip.dhcp). */
+    dhcp: boolean;
+    /** Why there is, or is not, a bridge, in words (the network file and the template say it). */
+    reason: string;
+  };
   sound: { device: PlanDevice; driver: string | null }[];
   mouse: { device: string | null; type: string | null; xtype: string | null } | null;
   /** The console the boot line asked for (docs/cheatcodes.md, console=): serial null when it asked for none. */

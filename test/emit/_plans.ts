@@ -55,6 +55,7 @@ export function t60Plan(): Plan {
         { name: 'e1000e', options: null, reason: 'pci 0000:02:00.0: bound', optional: null },
       ],
       blacklist: [],
+      softdeps: [],
     },
     drivers: [],
     xserver: { server: 'XFree86', module: 'i810', description: gpu.name, device: gpu },
@@ -65,6 +66,16 @@ export function t60Plan(): Plan {
       },
       { device: { id: '0000:03:00.0', vendor: '168c', device: '1014', name: 'AR5212 802.11abg NIC' }, driver: 'ath5k' },
     ],
+    network: {
+      bridge: 'xenbr0',
+      by: 'xend',
+      port: {
+        device: { id: '0000:02:00.0', vendor: '8086', device: '109a', name: '82573L Gigabit Ethernet Controller' },
+        driver: 'e1000e',
+      },
+      dhcp: true,
+      reason: "xend's network-bridge script makes xenbr0 on the default route's interface when xend starts",
+    },
     sound: [
       {
         device: {

@@ -112,7 +112,7 @@ describe('plan over real machines', () => {
     // radeon is already kmod's first candidate, so the rule's preference changes nothing here.
     expect(gpu.reason).toBe('first loadable of 2 candidates in modules.order');
     const names = p.dom0.modules.map((m) => m.name);
-    expect(names.slice(0, 4)).toEqual(['xen-evtchn', 'xen-gntdev', 'xen-gntalloc', 'xen-privcmd']);
+    expect(names.slice(0, 5)).toEqual(['xenfs', 'xen-evtchn', 'xen-gntdev', 'xen-gntalloc', 'xen-privcmd']);
     expect(names).toContain('radeon');
     expect(names).not.toContain('amdgpu');
     // The rule marks xen-acpi-processor optional where there is no device (ENODEV expected); every other module not.
@@ -170,8 +170,8 @@ describe('Dom0 modules and the kernel they were matched against', () => {
     const p = plan({ profile: d.profile, drivers: d.drivers.devices, target: d.target, outcome: d.outcome, kernel: { source, release: '6.1.0-56-amd64' } });
     const names = p.dom0.modules.map((m) => m.name);
     expect(names.includes(module), names.join(' ')).toBe(listed);
-    // The backends come from the rules, whatever kernel the devices were matched against.
-    expect(names).toContain(xen === '4.17' ? 'xen-netback' : 'netbk');
+    // The backends come from the rules, whatever kernel the devices were matched against (3.0.x: pciback alone).
+    expect(names).toContain(xen === '4.17' ? 'xen-netback' : 'pciback');
     const warned = p.warnings.some((w) => w.startsWith('No device modules listed: drivers were matched against'));
     expect(warned).toBe(!listed);
   });
@@ -334,7 +334,7 @@ describe('memory: the installed memory (SMBIOS) whenever known, else MemTotal', 
       dom0MiB: 1024,
       guestsMiB: 8192 - 1024,
     });
-    expect(p.xen.cmdline).toBe('dom0_mem=1024M,max:1024M');
+    expect(p.xen.cmdline).toBe('ucode=scan dom0_mem=1024M,max:1024M');
     expect(p.notes.filter((n) => NOTE.test(n))).toEqual([
       'MemTotal is unknown: the memory sizes are estimated from the 8192 MiB of installed memory modules (SMBIOS), ' +
         'a little more than the OS will get.',
@@ -351,5 +351,158 @@ describe('memory: the installed memory (SMBIOS) whenever known, else MemTotal', 
     const p = await planFor('macbookpro5-5', '3.0.3');
     expect(p.memory).toEqual({ totalMiB: null, installedMiB: 8192, dom0: null, dom0MiB: null, guestsMiB: null });
     expect(p.notes.some((n) => NOTE.test(n))).toBe(false);
+  });
+});
+
+/** A fixture booted with `cmdline` (its /proc/cmdline written into the memfs copy), planned for `xen`. */
+async function planWithCmdline(name: string, xen: string, cmdline: string): Promise<Plan> {
+  const { fs, sync, root } = loadFixture(name);
+  sync.writeFileSync(`${root}/proc/cmdline`, `${cmdline}\n`);
+  const d = await decide({ fs, root, xen });
+  return plan({ profile: d.profile, drivers: d.drivers.devices, target: d.target, outcome: d.outcome });
+}
+
+const dom0MaxVcpus = (p: Plan) => p.xen.options.find((o) => o.name === 'dom0_max_vcpus') ?? null;
+
+describe("Dom0's vCPUs on machines with more than 4 logical CPUs (dom0.vcpus_max, Debian's dom0_max_vcpus=1-4)", () => {
+  it.each([
+    // The R730's 40 logical CPUs (2x E5-2650 v3), the XPS 15's 12, the iMac's 8: capped, the range form from 4.3.
+    ['server-iommu-bmc', '4.17', '1-4', 4],
+    ['intel-nvidia-laptop', '4.17', '1-4', 4],
+    ['desktop-amd-gpu', '4.17', '1-4', 4],
+    ['server-iommu-bmc', '4.2', '4', 4],
+    // 4 or fewer: Dom0 keeps all (1-4 would give the same).
+    ['vt-disabled', '4.17', null, 'all'],
+    ['firecracker-vm', '4.17', null, 'all'],
+    // Xen 3.x: xend's (dom0-cpus 0) as before.
+    ['server-iommu-bmc', '3.0.3', null, 'all'],
+    // In this Dom0 the machine's CPU count is unknown: no cap from a guess.
+    ['xen-dom0', '4.17', null, 'all'],
+  ] as const)('%s on Xen %s: dom0_max_vcpus=%s', async (name, xen, option, dom0) => {
+    const p = await planFor(name, xen);
+    expect(dom0MaxVcpus(p)?.value ?? null).toBe(option);
+    expect(p.vcpus.dom0).toBe(dom0);
+    if (option !== null) {
+      expect(dom0MaxVcpus(p)!.rule).toBe('dom0-vcpus-cap');
+      expect(p.xen.cmdline).toContain(`dom0_max_vcpus=${option}`);
+      expect(p.notes.some((n) => n.startsWith(`Dom0 gets at most 4 of the machine's ${p.vcpus.host} logical CPUs`))).toBe(true);
+    }
+  });
+
+  it('a dom0_vcpus= boot option is the user\'s choice: all stays all, a number stays that number', async () => {
+    const all = await planWithCmdline('server-iommu-bmc', '4.17', 'dom0_vcpus=all');
+    expect(dom0MaxVcpus(all)).toBeNull();
+    expect(all.vcpus.dom0).toBe('all');
+    const six = await planWithCmdline('server-iommu-bmc', '4.17', 'dom0_vcpus=6');
+    expect(dom0MaxVcpus(six)).toEqual({ name: 'dom0_max_vcpus', value: '6', rule: 'cheatcode:dom0_vcpus=6' });
+  });
+});
+
+describe("HVM guests' vCPUs: at most 4 on Xen 3.0.x (hvmloader's DSDT declares CPU0-CPU3)", () => {
+  it.each([
+    ['3.0.3', 4],
+    ['3.1', 20],
+    ['4.17', 20],
+  ] as const)('the R730 (20 cores) on Xen %s: %i', async (xen, vcpus) => {
+    const p = await planFor('server-iommu-bmc', xen);
+    expect(p.vcpus.guests).toBe(vcpus);
+    expect(p.guest['vcpus']).toBe(vcpus);
+  });
+
+  it('a machine with fewer cores keeps them: the MacBook Pro (2 cores) on 3.0.3', async () => {
+    expect((await planFor('macbookpro5-5', '3.0.3')).vcpus.guests).toBe(2);
+  });
+});
+
+describe("the guests' bridge (plan.network)", () => {
+  it.each([
+    // The first wired Ethernet card: the RTL8111 before the Wi-Fi card (iwlwifi).
+    ['amd-apu-laptop', '4.17', 'ifupdown', '0000:01:00.0', 'r8169'],
+    ['server-iommu-bmc', '4.17', 'ifupdown', '0000:01:00.0', 'tg3'],
+    // virtio-net: its PCI function's driver is virtio-pci (the interface hangs off the virtio device).
+    ['firecracker-vm', '4.17', 'ifupdown', '0000:00:03.0', 'virtio-pci'],
+    // The Atom's AR5007EG (168c:001c) calls itself Ethernet (0200); ath5k's place in the tree says wireless.
+    ['atom-netbook', '4.2', 'ifupdown', '0000:03:00.0', 'atl1c'],
+    // Only a Wi-Fi card (8086:2723, class 0280), or no NIC at all: no bridge.
+    ['intel-nvidia-laptop', '4.17', null, null, null],
+    ['kvm-guest', '4.17', null, null, null],
+    // No Xen on a 32-bit CPU from 4.3: nothing to bridge for.
+    ['thinkpad-t60', '4.17', null, null, null],
+    // xend's network-bridge makes xenbr0 (Xen 3.x, and 4.0, whose toolstack is still xend).
+    ['thinkpad-t60', '3.0.3', 'xend', '0000:02:00.0', 'e1000e'],
+    ['desktop-amd-gpu', '4.0', 'xend', '0000:02:00.0', 'tg3'],
+  ] as const)('%s on Xen %s: %s on %s (%s)', async (name, xen, by, slot, driver) => {
+    const p = await planFor(name, xen);
+    expect(p.network.by).toBe(by);
+    expect(p.network.bridge).toBe(by === null ? null : 'xenbr0');
+    expect(p.network.port?.device.id ?? null).toBe(slot);
+    expect(p.network.port?.driver ?? null).toBe(driver);
+    expect(p.network.dhcp).toBe(true);
+    expect(p.network.reason).not.toBe('');
+  });
+
+  it('the reasons say why there is no bridge', async () => {
+    expect((await planFor('intel-nvidia-laptop', '4.17')).network.reason).toMatch(/^no wired Ethernet card/);
+    expect((await planFor('thinkpad-t60', '4.17')).network.reason).toBe('Xen does not run here: no guests to bridge');
+  });
+
+  it("a Wi-Fi card that calls itself Ethernet is never the port: the Atom without its atl1c has no bridge", async () => {
+    const { fs, sync, root } = loadFixture('atom-netbook');
+    sync.rmSync(`${root}/sys/bus/pci/devices/0000:03:00.0`, { recursive: true, force: true });
+    const d = await decide({ fs, root, xen: '4.2' });
+    const p = plan({ profile: d.profile, drivers: d.drivers.devices, target: d.target, outcome: d.outcome });
+    expect(p.netcards.map((n) => [n.device.id, n.driver])).toEqual([['0000:01:00.0', 'ath5k']]);
+    expect(p.network).toMatchObject({ bridge: null, by: null, port: null });
+  });
+
+  it('nodhcp on the boot line: the bridge without DHCP', async () => {
+    const p = await planWithCmdline('amd-apu-laptop', '4.17', 'nodhcp');
+    expect(p.network).toMatchObject({ bridge: 'xenbr0', by: 'ifupdown', dhcp: false });
+  });
+});
+
+describe('passthrough=: the PCI backend hides the devices by its own option and loads before their drivers', () => {
+  it("the ProBook's RTL8111 on Xen 4.17: options xen-pciback hide=, softdep r8169 pre: xen-pciback", async () => {
+    const p = await planWithCmdline('amd-apu-laptop', '4.17', 'passthrough=01:00.0');
+    expect(p.iommu.hidden).toEqual(['0000:01:00.0']);
+    const backend = p.dom0.modules.find((m) => m.name === 'xen-pciback')!;
+    expect(backend.options).toBe('hide=(0000:01:00.0)');
+    expect(backend.reason).toBe('rule dom0-backends-pvops; hide=(0000:01:00.0): cheatcode:passthrough=01:00.0');
+    expect(p.dom0.softdeps).toEqual([
+      {
+        module: 'r8169',
+        pre: ['xen-pciback'],
+        reason: 'cheatcode:passthrough=01:00.0: PCI 0000:01:00.0 goes to xen-pciback before r8169',
+      },
+    ]);
+    // Other modules keep no options.
+    expect(p.dom0.modules.filter((m) => m.options !== null).map((m) => m.name)).toEqual(['xen-pciback']);
+  });
+
+  it('two devices: one hide= list; every module kmod offers for each device gets its softdep once', async () => {
+    const p = await planWithCmdline('desktop-amd-gpu', '4.17', 'passthrough=01:00.0,02:00.0');
+    const backend = p.dom0.modules.find((m) => m.name === 'xen-pciback')!;
+    expect(backend.options).toBe('hide=(0000:01:00.0)(0000:02:00.0)');
+    // The Radeon HD 4850: radeon and amdgpu both claim it (kmod's candidates); the BCM5764M: tg3.
+    expect(p.dom0.softdeps.map((s) => s.module)).toEqual(['radeon', 'amdgpu', 'tg3']);
+    expect(p.dom0.softdeps.every((s) => s.pre.join() === 'xen-pciback')).toBe(true);
+  });
+
+  it("Xen 3.0.3: pciback's own hide= (a 2006 modprobe does not read the boot line), no softdep", async () => {
+    const p = await planWithCmdline('thinkpad-t60', '3.0.3', 'passthrough=02:00.0');
+    expect(p.dom0.modules.find((m) => m.name === 'pciback')!.options).toBe('hide=(0000:02:00.0)');
+    expect(p.dom0.softdeps).toEqual([]);
+  });
+
+  it('where Xen does not run (the T60 on 4.17) no backend is loaded: nothing to set', async () => {
+    const p = await planWithCmdline('thinkpad-t60', '4.17', 'passthrough=02:00.0');
+    expect(p.dom0.modules.some((m) => m.options !== null)).toBe(false);
+    expect(p.dom0.softdeps).toEqual([]);
+  });
+
+  it('no passthrough=: no options, no softdeps', async () => {
+    const p = await planFor('amd-apu-laptop', '4.17');
+    expect(p.dom0.modules.find((m) => m.name === 'xen-pciback')!.options).toBeNull();
+    expect(p.dom0.softdeps).toEqual([]);
   });
 });
