@@ -10,6 +10,10 @@ export interface StatsLike {
   isDirectory(): boolean;
   isSymbolicLink(): boolean;
   isCharacterDevice(): boolean;
+  // Optional: only to name what a refused path is (a FIFO, a socket ...); node:fs and memfs have them.
+  isFIFO?(): boolean;
+  isSocket?(): boolean;
+  isBlockDevice?(): boolean;
 }
 
 export interface FileHandleLike {
@@ -20,6 +24,8 @@ export interface FileHandleLike {
     position: number | null,
   ): Promise<{ bytesRead: number }>;
   close(): Promise<void>;
+  /** fstat: what was opened, which may no longer be what a stat before the open saw. */
+  stat?(): Promise<StatsLike>;
 }
 
 /**
@@ -29,7 +35,8 @@ export interface FileHandleLike {
  * limit.
  */
 export interface SyncFsLike {
-  openSync(path: string, flags: string): number;
+  openSync(path: string, flags: string | number): number;
+  fstatSync?(fd: number): StatsLike;
   readSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number | null): number;
   closeSync(fd: number): void;
   readdirSync(path: string): unknown[];
@@ -40,7 +47,7 @@ export interface SyncFsLike {
 
 export interface FsLike {
   sync?: SyncFsLike;
-  open(path: string, flags: string): Promise<FileHandleLike>;
+  open(path: string, flags: string | number): Promise<FileHandleLike>;
   readdir(path: string): Promise<string[]>;
   readlink(path: string): Promise<string>;
   lstat(path: string): Promise<StatsLike>;
@@ -81,3 +88,80 @@ export const nodeFsPromises: WritableFsLike = {
   rmdir: nodeFs.rmdir,
   fdPath: (fd: number, name: string) => `/proc/self/fd/${fd}/${name}`,
 } as unknown as WritableFsLike;
+
+// ---- The read path (issue #11): a file expected to be regular is checked before it is opened and again after.
+
+/**
+ * Flags of every read-side open: O_NONBLOCK, so that opening a FIFO (which waits for a writer) returns at once;
+ * it changes nothing for regular files, and cpuid/msr device reads ignore it.
+ */
+export const READ_FLAGS = nodeFsSync.constants.O_RDONLY | nodeFsSync.constants.O_NONBLOCK;
+
+/** What a path is, in words, for the messages that refuse it. */
+export function fileKind(stats: StatsLike): string {
+  if (stats.isFile()) return 'a regular file';
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isSymbolicLink()) return 'a symlink';
+  if (stats.isFIFO?.()) return 'a FIFO';
+  if (stats.isSocket?.()) return 'a socket';
+  if (stats.isCharacterDevice()) return 'a character device';
+  if (stats.isBlockDevice?.()) return 'a block device';
+  return 'not a regular file';
+}
+
+/**
+ * A path that is not what the read expected (a FIFO, device or socket where a file is read). `code` is
+ * E_NOT_REGULAR like an errno code, so that errnoCode() sees it; a directory gets EISDIR, as read() would give.
+ */
+export class NotRegularError extends Error {
+  readonly code: string;
+  constructor(
+    readonly path: string,
+    readonly kind: string,
+    readonly expected: string = 'a regular file',
+  ) {
+    super(`${path}: ${kind}, not ${expected}; not read`);
+    this.code = kind === 'a directory' ? 'EISDIR' : 'E_NOT_REGULAR';
+  }
+}
+
+type Want = 'file' | 'char';
+const wanted = (stats: StatsLike, want: Want) => (want === 'file' ? stats.isFile() : stats.isCharacterDevice());
+
+function refuse(path: string, stats: StatsLike, want: Want): NotRegularError {
+  return new NotRegularError(path, fileKind(stats), want === 'char' ? 'a character device' : 'a regular file');
+}
+
+/**
+ * Opens `real` for reading only if it is a regular file (`want` 'char': a character device): stat before the
+ * open (a FIFO, socket or device is never opened: opening some devices has effects, a watchdog starts), O_NONBLOCK,
+ * then fstat on what was opened (it may have been swapped since the stat). Throws NotRegularError, or the errno.
+ */
+export function openCheckedSync(fs: SyncFsLike, real: string, want: Want = 'file'): number {
+  const before = fs.statSync(real);
+  if (!wanted(before, want)) throw refuse(real, before, want);
+  const fd = fs.openSync(real, READ_FLAGS);
+  try {
+    const after = fs.fstatSync?.(fd);
+    if (after && !wanted(after, want)) throw refuse(real, after, want);
+  } catch (error) {
+    fs.closeSync(fd);
+    throw error;
+  }
+  return fd;
+}
+
+/** The same through promises (async fs without a synchronous side, device nodes read within a time limit). */
+export async function openChecked(fs: FsLike, real: string, want: Want = 'file'): Promise<FileHandleLike> {
+  const before = await fs.stat(real);
+  if (!wanted(before, want)) throw refuse(real, before, want);
+  const handle = await fs.open(real, READ_FLAGS);
+  try {
+    const after = await handle.stat?.();
+    if (after && !wanted(after, want)) throw refuse(real, after, want);
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    throw error;
+  }
+  return handle;
+}

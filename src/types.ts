@@ -18,7 +18,8 @@ export type DiagnosticCode =
   | 'timeout' // a device-node read did not answer in time
   | 'symlink-loop' // ELOOP or more than 40 links
   | 'outside-root' // a path or symlink that would resolve outside the root
-  | 'not-directory';
+  | 'not-directory'
+  | 'not-regular'; // a FIFO, socket or device where a file is read (or not a character device where one is)
 
 export interface PciDevice {
   /** sysfs name with domain, e.g. "0000:00:02.0" (lspci -D form). */

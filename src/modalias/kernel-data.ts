@@ -11,7 +11,7 @@
 import { posix } from 'node:path';
 import { dataDir } from '../data-dir.ts';
 import { errnoCode } from '../errors.ts';
-import { nodeFsPromises, type FsLike, type SyncFsLike } from '../fs.ts';
+import { nodeFsPromises, NotRegularError, openChecked, openCheckedSync, type FsLike, type SyncFsLike } from '../fs.ts';
 import { LARGE_FILE_CAP, Reader } from '../probe/_reader.ts';
 import {
   parseBuiltinModinfo,
@@ -347,15 +347,18 @@ async function readBytes(reader: Reader, path: string, cap = LARGE_FILE_CAP): Pr
   } catch (error) {
     const code = errnoCode(error);
     if (code === 'ENOENT') return null;
+    if (error instanceof NotRegularError) return `${error.kind}, not a regular file; not read`;
     return error instanceof RangeError ? error.message : (code ?? String(error));
   }
 }
 
-// Regular files: stat's size is trusted for the first read, and reading goes on to EOF all the same.
+// Regular files only (a FIFO would block, a device read forever): stat's size is trusted for the first read, and
+// reading goes on to EOF all the same.
 function readWholeSync(fs: SyncFsLike, real: string, cap: number): Uint8Array {
-  const fd = fs.openSync(real, 'r');
+  const fd = openCheckedSync(fs, real);
   try {
-    return fill(cap, fs.statSync(real).size, (buffer, at) => fs.readSync(fd, buffer, at, buffer.length - at, at));
+    const size = (fs.fstatSync?.(fd) ?? fs.statSync(real)).size;
+    return fill(cap, size, (buffer, at) => fs.readSync(fd, buffer, at, buffer.length - at, at));
   } finally {
     fs.closeSync(fd);
   }
@@ -370,9 +373,9 @@ function readWholeSyncOrNull(fs: SyncFsLike, real: string): Uint8Array | null {
 }
 
 async function readWhole(fs: FsLike, real: string, cap: number): Promise<Uint8Array> {
-  const handle = await fs.open(real, 'r');
+  const handle = await openChecked(fs, real);
   try {
-    const size = (await fs.stat(real)).size;
+    const size = (await (handle.stat?.() ?? fs.stat(real))).size;
     let buffer: Buffer = Buffer.allocUnsafe(Math.min(size, cap) + 1);
     for (let total = 0; ; ) {
       if (total === buffer.length) buffer = grow(buffer, cap);

@@ -284,8 +284,12 @@ export async function loadModprobeConfig(options: LoadModprobeOptions = {}): Pro
     }
     const seen = reader.diagnostics.length;
     const text = await reader.text(path);
-    for (const d of reader.diagnostics.slice(seen)) issues.push({ file: d.path, line: null, message: d.message });
-    // A directory, or a link to /dev/null outside a snapshot, reads as nothing: kmod skips both too.
+    const problems = reader.diagnostics.slice(seen);
+    // A file linked to /dev/null is masked (kmod reads nothing from it); the reader refuses the device itself,
+    // since no other device or FIFO may be opened there (issue #11), so the mask is recognised by its link.
+    const masked = problems.length === 1 && problems[0]!.code === 'not-regular' && (await reader.link(path)) === '/dev/null';
+    if (!masked) for (const d of problems) issues.push({ file: d.path, line: null, message: d.message });
+    // A directory, or a masked file, reads as nothing: kmod skips both too.
     if (text !== null) files.push({ path, text });
   }
   const config = parseModprobeConfig(files, options.cmdline);

@@ -4,7 +4,7 @@
 // as the kernel does.
 import { posix } from 'node:path';
 import { errnoCode } from '../errors.ts';
-import type { FsLike, StatsLike, SyncFsLike } from '../fs.ts';
+import { NotRegularError, openChecked, openCheckedSync, type FsLike, type StatsLike, type SyncFsLike } from '../fs.ts';
 import type { Diagnostic, DiagnosticCode } from '../types.ts';
 
 export interface ReaderOptions {
@@ -126,6 +126,11 @@ export class Reader {
     }
   }
 
+  /** A FIFO, socket or device where a file is read: never opened, so it cannot hang the run (issue #11). */
+  private notRegular(path: string, error: NotRegularError): void {
+    this.diag('not-regular', path, `${path}: ${error.kind}, not ${error.expected}; not read`);
+  }
+
   private failure(path: string, error: unknown): void {
     if (error instanceof ResolveError) {
       if (error.diag === 'ENOENT') return;
@@ -168,6 +173,7 @@ export class Reader {
         return null;
       }
       if (code === 'EISDIR') return this.diag('malformed', path, `${path}: is a directory`), null;
+      if (error instanceof NotRegularError) return this.notRegular(path, error), null;
       this.failure(path, error);
       return null;
     }
@@ -288,7 +294,9 @@ export class Reader {
     this.touched.add(path);
     let timer: NodeJS.Timeout | undefined;
     const work = (async () => {
-      const handle = await this.fs.open(real, 'r');
+      // Checked and opened O_NONBLOCK like every read: a FIFO swapped in after the caller's isCharDevice() is
+      // refused, not waited on.
+      const handle = await openChecked(this.fs, real, 'char');
       try {
         const buffer = new Uint8Array(length);
         const { bytesRead } = await handle.read(buffer, 0, length, position);
@@ -310,6 +318,7 @@ export class Reader {
       }
       return { data: result, ...(result === null ? { error: 'short read' } : {}) };
     } catch (error) {
+      if (error instanceof NotRegularError) this.notRegular(path, error);
       return { data: null, error: errnoCode(error) ?? String(error) };
     } finally {
       clearTimeout(timer);
@@ -324,7 +333,7 @@ type Capped = { bytes: Uint8Array; tooLarge: boolean };
 let scratch: Uint8Array | undefined;
 
 function readCappedSync(fs: SyncFsLike, real: string, cap: number): Capped {
-  const fd = fs.openSync(real, 'r');
+  const fd = openCheckedSync(fs, real);
   try {
     const buffer = (scratch ??= new Uint8Array(65536));
     const chunks: Uint8Array[] = [];
@@ -343,7 +352,7 @@ function readCappedSync(fs: SyncFsLike, real: string, cap: number): Capped {
 }
 
 async function readCapped(fs: FsLike, real: string, cap: number): Promise<Capped> {
-  const handle = await fs.open(real, 'r');
+  const handle = await openChecked(fs, real);
   try {
     return await collect(cap, async (buffer, position) => (await handle.read(buffer, 0, buffer.length, position)).bytesRead);
   } finally {

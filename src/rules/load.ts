@@ -130,7 +130,9 @@ export async function readRuleTexts(paths: readonly string[], options: ReadRules
   const read = async (path: string, shown: string) => {
     const seen = reader.diagnostics.length;
     const text = await reader.text(path, { required: true });
-    if (text === null) return fail(shown, reader.diagnostics.slice(seen).map((d) => d.message).join('; ') || 'cannot be read');
+    // The reader's messages start with the path read; the error names the path as given, once.
+    const why = reader.diagnostics.slice(seen).map((d) => (d.message.startsWith(`${path}: `) ? d.message.slice(path.length + 2) : d.message));
+    if (text === null) return fail(shown, why.join('; ') || 'cannot be read');
     out.push({ file: label(shown), text });
   };
   for (const given of paths) {

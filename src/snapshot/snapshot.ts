@@ -150,7 +150,8 @@ function recordingFs(fs: FsLike, record: (op: Op, path: string) => void): FsLike
     ...(sync
       ? {
           sync: {
-            openSync: (path: string, flags: string) => (record('open', path), sync.openSync(path, flags)),
+            openSync: (path: string, flags: string | number) => (record('open', path), sync.openSync(path, flags)),
+            ...(sync.fstatSync ? { fstatSync: sync.fstatSync.bind(sync) } : {}),
             readSync: sync.readSync.bind(sync),
             closeSync: sync.closeSync.bind(sync),
             readdirSync: (path: string) => (record('readdir', path), sync.readdirSync(path)),
@@ -160,7 +161,7 @@ function recordingFs(fs: FsLike, record: (op: Op, path: string) => void): FsLike
           },
         }
       : {}),
-    open: (path: string, flags: string): Promise<FileHandleLike> => (record('open', path), fs.open(path, flags)),
+    open: (path: string, flags: string | number): Promise<FileHandleLike> => (record('open', path), fs.open(path, flags)),
     readdir: (path: string) => (record('readdir', path), fs.readdir(path)),
     readlink: (path: string) => (record('readlink', path), fs.readlink(path)),
     lstat: (path: string) => fs.lstat(path),
