@@ -1,9 +1,10 @@
 // The `autoconfig` command: dispatch to one file per command. argv and output are injected (citty's runMain
 // style) so that tests run the real CLI in-process.
+import { isatty } from 'node:tty';
 import { isAutoconfigError } from '../errors.ts';
 import { nodeFsPromises, type WritableFsLike } from '../fs.ts';
 import { VERSION } from '../version.ts';
-import { EXIT, type CliIO } from './_io.ts';
+import { EXIT, processOutput, type CliIO } from './_io.ts';
 import { CONFIGURE_FLAGS, runConfigure } from './configure.ts';
 import { runDrivers } from './drivers.ts';
 import { runExplain } from './explain.ts';
@@ -62,12 +63,15 @@ Exit codes: 0 ok, 1 error (nothing written), 2 usage error, 3 the safe plan was 
 `;
 
 export async function main(options: MainOptions): Promise<number> {
+  // The process's own output fails softly (EPIPE, ENOSPC): the work goes on and its exit code stands.
+  const out = options.stdout && options.stderr ? null : processOutput();
   const io: CliIO = {
-    stdout: options.stdout ?? ((text) => process.stdout.write(text)),
-    stderr: options.stderr ?? ((text) => process.stderr.write(text)),
+    stdout: options.stdout ?? out!.stdout,
+    stderr: options.stderr ?? out!.stderr,
     fs: options.fs ?? nodeFsPromises,
     cwd: options.cwd ?? process.cwd(),
-    isTTY: options.isTTY ?? (options.stdout === undefined && process.stdout.isTTY === true),
+    isTTY: options.isTTY ?? (options.stdout === undefined && isatty(1)),
+    ...(out ? { outputFailures: out.failures } : {}),
   };
   const [first, ...rest] = options.argv;
   if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
