@@ -369,7 +369,11 @@ async function writeSet(dirs: TargetDirs, checked: CheckedEntry[], keep: string 
     } catch (error) {
       await discard(dirs, staged);
       await removeCreatedDirs(dirs);
-      throw error instanceof AutoconfigError ? error : ioError(file.path, 'cannot write', error);
+      const failure = error instanceof AutoconfigError ? error : ioError(file.path, 'cannot write', error);
+      throw new AutoconfigError(failure.code, `${failure.message}; nothing was changed`, {
+        path: failure.path ?? file.path,
+        cause: failure.cause,
+      });
     }
   }
   // 2. Commit: one rename per file (and one per new backup); each remembered so that it can be undone.
@@ -456,6 +460,8 @@ async function rollBack(
       { path: failure.path ?? '', cause: failure.cause },
     );
   }
+  // In the order they were written (the undo ran newest first).
+  notRestored.sort((a, b) => result.written.indexOf(a.path) - result.written.indexOf(b.path));
   const isNew = new Set(notRestored.map((n) => n.path));
   const partial: PartialWrite = {
     written: result.written.filter((p) => isNew.has(p)),

@@ -1,8 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import * as nodeFsSync from 'node:fs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { memfs } from 'memfs';
 import {
   DEFAULT_BACKUP_SUFFIX,
@@ -15,6 +16,9 @@ import {
   type FileToWrite,
   type WriteFsLike,
 } from '../../src/emit/write.ts';
+import { render } from '../../src/emit/render.ts';
+import { faultyFs, type FaultOp } from '../_support/memfs.ts';
+import { planFor } from './_plans.ts';
 
 /** The synchronous calls the tests use to set up and inspect a tree; node:fs and memfs both have them. */
 interface SyncFs {
@@ -638,5 +642,261 @@ describe('writeFiles on the default fs', () => {
     const result = await writeFiles([{ path: '/etc/x', content: 'x' }], { target });
     expect(result.written).toEqual(['/etc/x']);
     expect(nodeFsSync.readFileSync(join(target, 'etc/x'), 'utf8')).toBe('x');
+  });
+});
+
+// Issue #11 item 2: a set of files changes together. Every call of each kind the writer makes is failed in turn
+// (once, and from then on, as a filesystem that turns read-only), over the real files of a fixture's plans: the
+// ThinkPad T60 configured for Xen 3.0.2, then for 4.17 (new files, replaced files, unchanged files, backups and a
+// new directory). After each: wholly new on success; wholly as before on an error; on E_PARTIAL (only when putting
+// back failed too) every file exactly in the state the error lists.
+describe('a set of files is all-or-nothing under injected failures', () => {
+  let oldSet: FileToWrite[];
+  let newSet: FileToWrite[];
+  const fresh = () => {
+    const { fs } = memfs();
+    fs.mkdirSync('/target', { recursive: true });
+    return { fs: fs.promises as unknown as WriteFsLike, sync: fs as unknown as SyncFs };
+  };
+  const seeded = async () => {
+    const env = fresh();
+    await writeFiles(oldSet, { target: '/target', fs: env.fs });
+    return env;
+  };
+  const ops: FaultOp[] = ['create', 'write', 'sync', 'link', 'rename', 'mkdir'];
+  let cases: [FaultOp, number, boolean][] = [];
+  let clean: Record<FaultOp, number>;
+  let after: Record<string, Entry>;
+
+  beforeAll(async () => {
+    oldSet = render(await planFor('thinkpad-t60', '3.0.2'));
+    newSet = render(await planFor('thinkpad-t60', '4.17'));
+    const env = await seeded();
+    const counted = faultyFs(env.fs, { op: 'rename', nth: 0, code: 'EIO' });
+    await writeFiles(newSet, { target: '/target', fs: counted.fs });
+    clean = counted.counts;
+    after = tree(env.sync, '/target');
+    cases = ops.flatMap((op) => Array.from({ length: clean[op] }, (_, i) => [[op, i + 1, false], [op, i + 1, true]] as [FaultOp, number, boolean][]).flat());
+  });
+
+  it('the plans differ in every way the writer handles', () => {
+    const oldPaths = new Set(oldSet.map((f) => f.path));
+    expect(newSet.some((f) => !oldPaths.has(f.path))).toBe(true);
+    expect(newSet.some((f) => oldPaths.has(f.path) && oldSet.find((o) => o.path === f.path)!.content !== f.content)).toBe(true);
+    expect(newSet.some((f) => oldSet.find((o) => o.path === f.path)?.content === f.content)).toBe(true);
+    expect(clean.rename).toBeGreaterThan(10);
+    expect(clean.link).toBeGreaterThan(5);
+    expect(clean.mkdir).toBeGreaterThan(0);
+  });
+
+  it('every call failed in turn, once and from then on: wholly new, wholly old, or exactly the listed states', async () => {
+    expect(cases.length).toBeGreaterThan(50);
+    let partials = 0;
+    for (const [op, nth, sticky] of cases) {
+      const env = await seeded();
+      const before = tree(env.sync, '/target');
+      const { fs } = faultyFs(env.fs, { op, nth, code: sticky ? 'EROFS' : 'ENOSPC', sticky });
+      const label = `${op} #${nth}${sticky ? ' and later' : ''}`;
+      const outcome = await writeFiles(newSet, { target: '/target', fs }).then(
+        () => null,
+        (e: unknown) => e as WriteFilesError,
+      );
+      const now = tree(env.sync, '/target');
+      expect(temps(env.sync, '/target'), label).toEqual([]);
+      if (outcome === null) {
+        // A failed link falls back to a copy, a failed directory fsync is let be: the set is written all the same.
+        expect(now, label).toEqual(after);
+        continue;
+      }
+      if (outcome.code !== 'E_PARTIAL') {
+        expect(outcome, label).toMatchObject({ code: 'E_IO', message: expect.stringMatching(/(ENOSPC|EROFS|read-only)/) });
+        expect(outcome, label).not.toBeInstanceOf(WriteFilesError);
+        expect(now, label).toEqual(before);
+        continue;
+      }
+      partials++;
+      expect(sticky, label).toBe(true);
+      expect(outcome, label).toBeInstanceOf(WriteFilesError);
+      const { written, old, notRestored } = outcome.partial;
+      expect(written.length, label).toBeGreaterThan(0);
+      expect(notRestored.map((n) => n.path), label).toEqual(written);
+      for (const path of written) expect(now[path.slice(1)], `${label}: ${path} new`).toEqual(after[path.slice(1)]);
+      for (const path of old) expect(now[path.slice(1)], `${label}: ${path} old`).toEqual(before[path.slice(1)]);
+      expect(outcome.message, label).toContain(`files partly written: ${written.length} new (${written.join(', ')})`);
+    }
+    // A filesystem that turns read-only after some renames is the one case that cannot be put back.
+    expect(partials).toBeGreaterThan(0);
+  });
+});
+
+// Durability (issue #11): a file's data is on disk before the rename can make it visible, and the rename before the
+// call returns. A recording fs logs every write, fsync and rename with the real path (a /proc/self/fd/N/NAME path
+// resolved through the descriptors it saw opened); per file written: write(temp) < fsync(temp) < rename(temp ->
+// file) < fsync(the file's directory). Without either fsync in src/emit/write.ts this fails.
+describe.each(envs)('the order of writes, fsyncs and renames on %s', (_label, makeEnv) => {
+  type Event = { op: 'write' | 'fsync' | 'rename'; path: string; to?: string; raw?: string };
+
+  function recording(base: WriteFsLike) {
+    const events: Event[] = [];
+    const byFd = new Map<number, string>();
+    const resolve = (path: string): string => {
+      const m = /^\/proc\/self\/fd\/(\d+)\/(.*)$/.exec(path);
+      if (m === null) return posix.normalize(path);
+      return posix.join(byFd.get(Number(m[1])) ?? `?fd${m[1]}`, m[2]!);
+    };
+    const fs = override(base, {
+      open: async (path: string, flags: string | number, mode?: number) => {
+        const handle = await base.open(path, flags, mode);
+        const real = resolve(path);
+        if (typeof handle.fd === 'number') byFd.set(handle.fd, real);
+        return Object.assign(Object.create(handle) as typeof handle, {
+          write: async (buffer: Uint8Array, offset: number, length: number, position: number | null) => {
+            events.push({ op: 'write', path: real });
+            return handle.write(buffer, offset, length, position);
+          },
+          sync: async () => {
+            events.push({ op: 'fsync', path: real });
+            return handle.sync();
+          },
+          close: () => handle.close(),
+        });
+      },
+      rename: async (from: string, to: string) => {
+        events.push({ op: 'rename', path: resolve(from), to: resolve(to), raw: to });
+        return base.rename(from, to);
+      },
+    });
+    return { fs, events };
+  }
+
+  it('per file: write, fsync the file, rename, then fsync its directory', async () => {
+    const env = makeEnv();
+    const anchored = _label === 'real temp dir' && nodeFsSync.existsSync('/proc/self/fd');
+    const files = render(await planFor('thinkpad-t60', '4.17'));
+    put(env, files[0]!.path, 'an older version\n');
+    const { fs, events } = recording(env.fs);
+    const result = await writeFiles(files, { target: env.target, fs });
+    expect(result.written).toEqual(files.map((f) => f.path));
+    const at = (want: (e: Event) => boolean) => events.findIndex(want);
+    for (const path of result.written) {
+      const real = posix.join(env.target, path);
+      const rename = at((e) => e.op === 'rename' && e.to === real);
+      expect(rename, `${path} renamed into place`).toBeGreaterThanOrEqual(0);
+      const temp = events[rename]!.path;
+      expect(posix.basename(temp)).toMatch(/^\..*\.autoconfig-[0-9a-f]{8}\.tmp$/);
+      const write = at((e) => e.op === 'write' && e.path === temp);
+      const fsync = events.findLastIndex((e) => e.op === 'fsync' && e.path === temp);
+      const dirSync = events.findIndex((e, i) => i > rename && e.op === 'fsync' && e.path === posix.dirname(real));
+      expect({ path, write: write >= 0, order: write < fsync && fsync < rename && rename < dirSync }).toEqual({ path, write: true, order: true });
+    }
+    // On node:fs with /proc every rename goes through the opened directory, never through a path from the root.
+    expect(events.filter((e) => e.op === 'rename').every((e) => e.raw!.startsWith('/proc/self/fd/'))).toBe(anchored);
+    // The backup was made before anything was renamed over the file, and is the old content.
+    expect(read(env, files[0]!.path + DEFAULT_BACKUP_SUFFIX)).toBe('an older version\n');
+  });
+});
+
+// The same on real filesystems, where root can make them: a tiny tmpfs that fills up half-way through the set, one
+// remounted read-only, and an immutable directory (chattr +i on ext4). Each must leave the set wholly as it was.
+const isRoot = process.getuid?.() === 0;
+function tryRun(cmd: string, args: string[]): boolean {
+  try {
+    execFileSync(cmd, args, { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+const canMount = (() => {
+  if (!isRoot) return false;
+  const dir = mkdtempSync(join(tmpdir(), 'autoconfig-mount-probe-'));
+  const ok = tryRun('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir]) && tryRun('umount', [dir]);
+  rmSync(dir, { recursive: true, force: true });
+  return ok;
+})();
+const canChattr = (() => {
+  if (!isRoot) return false;
+  const dir = mkdtempSync(join(tmpdir(), 'autoconfig-chattr-probe-'));
+  const ok = tryRun('chattr', ['+i', dir]) && tryRun('chattr', ['-i', dir]);
+  rmSync(dir, { recursive: true, force: true });
+  return ok;
+})();
+
+describe('real ENOSPC, EROFS and an immutable directory leave the set wholly old', () => {
+  let oldSet: FileToWrite[];
+  let newSet: FileToWrite[];
+  beforeAll(async () => {
+    oldSet = render(await planFor('thinkpad-t60', '3.0.2'));
+    newSet = render(await planFor('thinkpad-t60', '4.17'));
+  });
+
+  async function withTmpfs(sizeKiB: number, body: (dir: string) => Promise<void>): Promise<void> {
+    const dir = mkdtempSync(join(tmpdir(), 'autoconfig-tmpfs-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeKiB}k,mode=755`, 'tmpfs', dir]);
+    try {
+      await body(dir);
+    } finally {
+      execFileSync('umount', [dir]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it.skipIf(!canMount)(`a tmpfs that fills up half-way: E_IO ENOSPC, nothing changed, then the set once there is room${canMount ? '' : ' (skipped: not root or no tmpfs mount)'}`, async () => {
+    await withTmpfs(512, async (target) => {
+      await writeFiles(oldSet, { target });
+      const before = tree(nodeFsSync as unknown as SyncFs, target);
+      // Fill it, then free 3 pages: the stage gets a few files in (each takes a page on tmpfs), not all of them.
+      let n = 0;
+      try {
+        for (;; n++) nodeFsSync.writeFileSync(join(target, `fill-${n}`), Buffer.alloc(4096));
+      } catch (error) {
+        expect((error as { code?: string }).code).toBe('ENOSPC');
+      }
+      for (const i of [n - 1, n - 2, n - 3]) nodeFsSync.unlinkSync(join(target, `fill-${i}`));
+      const filler = (name: string) => name.startsWith('fill-');
+      const error = await writeFiles(newSet, { target }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'E_IO', message: expect.stringMatching(/ENOSPC.*nothing was changed/) });
+      const now = Object.fromEntries(Object.entries(tree(nodeFsSync as unknown as SyncFs, target)).filter(([p]) => !filler(p)));
+      expect(now).toEqual(before);
+      for (let i = 0; i < n - 3; i++) nodeFsSync.unlinkSync(join(target, `fill-${i}`));
+      const result = await writeFiles(newSet, { target });
+      expect(result.written.length + result.unchanged.length).toBe(newSet.length);
+      for (const f of newSet) expect(nodeFsSync.readFileSync(join(target, f.path), 'utf8')).toBe(f.content);
+    });
+  });
+
+  it.skipIf(!canMount)(`a filesystem remounted read-only: E_IO "read-only filesystem", nothing changed${canMount ? '' : ' (skipped: not root or no tmpfs mount)'}`, async () => {
+    await withTmpfs(1024, async (target) => {
+      await writeFiles(oldSet, { target });
+      const before = tree(nodeFsSync as unknown as SyncFs, target);
+      execFileSync('mount', ['-o', 'remount,ro', target]);
+      try {
+        await expect(writeFiles(newSet, { target })).rejects.toMatchObject({
+          code: 'E_IO',
+          message: expect.stringContaining('read-only filesystem'),
+        });
+      } finally {
+        execFileSync('mount', ['-o', 'remount,rw', target]);
+      }
+      expect(tree(nodeFsSync as unknown as SyncFs, target)).toEqual(before);
+    });
+  });
+
+  it.skipIf(!canChattr)(`an immutable directory (chattr +i): E_IO naming the file, nothing changed elsewhere either${canChattr ? '' : ' (skipped: not root or no chattr on this filesystem)'}`, async () => {
+    const target = mkdtempSync(join(tmpdir(), 'autoconfig-immutable-'));
+    await writeFiles(oldSet, { target });
+    const before = tree(nodeFsSync as unknown as SyncFs, target);
+    // The last directory the set writes to: every other file is staged before this one fails.
+    const last = posix.dirname(newSet.at(-1)!.path);
+    execFileSync('chattr', ['+i', join(target, last)]);
+    try {
+      const error = await writeFiles(newSet, { target }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'E_IO', message: expect.stringContaining('permission denied') });
+      expect((error as { path: string }).path.startsWith(last)).toBe(true);
+    } finally {
+      execFileSync('chattr', ['-i', join(target, last)]);
+    }
+    expect(tree(nodeFsSync as unknown as SyncFs, target)).toEqual(before);
+    rmSync(target, { recursive: true, force: true });
   });
 });
