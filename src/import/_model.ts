@@ -104,6 +104,26 @@ export interface UsbDeviceRecord {
   line: number;
 }
 
+/** One fact with the 1-based line of the file that states it. */
+export interface Stated<T> {
+  value: T;
+  line: number;
+  /** The log text that states it, for the manifest's notes. */
+  text: string;
+}
+
+/** CPU 0's identity and flags as a log states them; a field left undefined is unknown. */
+export interface CpuFacts {
+  /** The vendor_id CPUID gives ("GenuineIntel", "AuthenticAMD", "HygonGenuine"). */
+  vendor?: Stated<string>;
+  family?: Stated<number>;
+  model?: Stated<number>;
+  stepping?: Stated<number>;
+  modelName?: Stated<string>;
+  /** flag -> in the kernel's flags line (true) or known not in it (false); a flag not listed is unknown. */
+  flags: Record<string, Stated<boolean>>;
+}
+
 /** What one parsed file contributes. */
 export interface Parsed {
   /** Detected format, e.g. "lspci -vvnn", "lsusb -v", "dmesg". */
@@ -122,6 +142,11 @@ export interface Parsed {
    */
   weakFiles?: Record<string, string>;
   dirs: string[];
+  /**
+   * What a log tells about CPU 0 without printing a /proc/cpuinfo of its own (kernel log lines, inxi): merged over
+   * all sources by cpu-facts.ts into the one /proc/cpuinfo of the tree.
+   */
+  cpu?: CpuFacts;
   /** Facts this source settles even though they produce no file (e.g. "firmware.efi" when a full dmesg shows BIOS). */
   known: string[];
   used: string[];

@@ -22,9 +22,11 @@
 //   it belongs to the last "amdgpu <slot>:" line before it, as the driver probes its devices one at a time), and
 //   with dev_info ("amdgpu <slot>: amdgpu: ...") since the 2025 "Convert from DRM_* to dev_*" patch. radeon prints
 //   the same line but has no sysfs file for it: noted only.
+// - the DMI identity line, CPU 0's identity and KVM's VT lines: src/import/kernel-cpu.ts.
 // A log holding several boots is cut at its last "Linux version" line: that boot is the one described.
 import { emptyParsed, normalizeSlot, toLines } from './_model.ts';
 import type { Parsed, PciRecord, UsbDeviceRecord } from './_model.ts';
+import { kernelMachine } from './kernel-cpu.ts';
 
 const VERSION_RE = /^Linux version (\S+) /;
 // pci_setup_device(): "type %02x class %#08x" (kernels before 4.x: "type %d").
@@ -56,6 +58,11 @@ const KERNEL_PREFIX_RE = new RegExp(
     ...['Console', 'NET', 'TCP', 'IP', 'agpgart', 'Real Time Clock', 'PnPBIOS', 'Linux version', 'Kernel command line'],
   ].join('|')})\\b`,
 );
+
+/** A kernel log line's message, without the syslog, journal or timestamp prefix. */
+export function kernelMessage(line: string): string {
+  return line.replace(PREFIX_RE, '');
+}
 
 export function detectDmesg(lines: string[]): boolean {
   const head = lines.slice(0, 3000);
@@ -188,6 +195,7 @@ export function parseDmesg(text: string, file: string): Parsed {
     }
   });
 
+  machineFacts(parsed, kernelMachine(msgs.map((text, i) => ({ text, line: lineOf(i) })), file, release));
   if (release !== undefined) {
     parsed.files['proc/sys/kernel/osrelease'] = `${release}\n`;
     parsed.used.push('kernel.osrelease');
@@ -259,4 +267,14 @@ export function parseDmesg(text: string, file: string): Parsed {
     parsed.usb.push(record);
   }
   return parsed;
+}
+
+/** The DMI files (weak: dmidecode wins) and CPU facts of kernelMachine() into a parse result. */
+export function machineFacts(parsed: Parsed, machine: ReturnType<typeof kernelMachine>): void {
+  if (Object.keys(machine.dmi).length > 0) {
+    // Marked used by the merge, where no better source states the file.
+    parsed.weakFiles = { ...parsed.weakFiles, ...machine.dmi };
+  }
+  if (machine.cpu !== null) parsed.cpu = machine.cpu;
+  parsed.notes.push(...machine.notes);
 }

@@ -2,8 +2,11 @@
 // from sysfs: "SysFS BusID" (the sysfs name: 0000:00:02.0, 1-4:1.1), "Module Alias" (the kernel's modalias string,
 // which holds every id and the full class), "Revision: 0xXX" (printed only when non-zero, hd/hdp.c dump_normal())
 // and "Driver:" (the bound driver, printed whenever one is bound). The --all debug part also copies /proc/cmdline
-// and /proc/cpuinfo between "----- <path> -----" markers, each line indented by two spaces.
+// and /proc/cpuinfo between "----- <path> -----" markers, each line indented by two spaces, and the kernel's log
+// buffer as it stood ("----- kernel log -----"), of which the DMI, CPU 0 and KVM lines are read (kernel-cpu.ts).
 import { emptyParsed, isDriverName, toLines } from './_model.ts';
+import { kernelMessage, machineFacts } from './dmesg.ts';
+import { kernelMachine } from './kernel-cpu.ts';
 import type { Parsed, PciRecord, UsbDeviceRecord } from './_model.ts';
 
 const ENTRY_RE = /^(\d+): (\S+) [0-9a-f.]+: ([0-9a-f]{4,5}) /;
@@ -39,6 +42,13 @@ export function parseHwinfo(text: string, file: string): Parsed {
     parsed.used.push('cpu');
     if (cpuinfo.some((l) => /^flags\s*:/.test(l))) parsed.used.push('cpu.flags');
     if (cpuinfo.some((l) => /^physical id\s*:/.test(l))) parsed.used.push('cpu.topology');
+  }
+
+  const log = lines.indexOf('----- kernel log -----');
+  const logEnd = lines.indexOf('----- kernel log end -----', log + 1);
+  if (log !== -1 && logEnd !== -1) {
+    const msgs = lines.slice(log + 1, logEnd).map((l, i) => ({ text: kernelMessage(l.replace(/^ {2}/, '')), line: log + 2 + i }));
+    machineFacts(parsed, kernelMachine(msgs, file, undefined));
   }
 
   const usb = new Map<string, UsbDeviceRecord>();

@@ -14,9 +14,11 @@ import { addOnce, emptyParsed, toLines } from './_model.ts';
 import type { ImportIssue, ImportManifest, ImportSource, Parsed, PciRecord, Tree, UsbDeviceRecord } from './_model.ts';
 import { CPUID_CAPTURE, isCpuidSignatureFile, parseCpuidSignature } from './cpuid.ts';
 import { detectCpuinfo, detectLscpu, parseCpuinfo, parseLscpu } from './cpuinfo.ts';
+import { mergeCpuFacts } from './cpu-facts.ts';
 import { detectDmesg, parseDmesg } from './dmesg.ts';
 import { DMI_FILES, detectDmidecode, parseDmidecode } from './dmidecode.ts';
 import { detectHwinfo, parseHwinfo } from './hwinfo.ts';
+import { detectInxi, parseInxi } from './inxi.ts';
 import { detectLspci, parseLspci, pciUsed } from './lspci.ts';
 import { detectLsusb, parseLsusb } from './lsusb.ts';
 import {
@@ -74,6 +76,8 @@ const FORMATS: Format[] = [
   { id: 'meminfo', rank: 0, detect: detectMeminfo, parse: (t) => parseMeminfo(t) },
   { id: 'xen-dump', rank: 0, detect: detectXenDump, parse: parseXenDump },
   { id: 'uname', rank: 1, detect: detectUname, parse: (t) => parseUname(t) },
+  // inxi prints what it read elsewhere, filtered (a few flags) and reworded: below the kernel's own log.
+  { id: 'inxi', rank: 5, detect: detectInxi, parse: parseInxi },
   { id: 'dmesg', rank: 3, detect: detectDmesg, parse: parseDmesg },
 ];
 
@@ -125,7 +129,8 @@ export async function importLogs(logDir: string, options: ImportOptions = {}): P
 
   const pci = mergePci(sources, notes);
   const { devices: usb, unnamed } = mergeUsb(sources, notes);
-  const { files: wholeFiles, dirs, known } = mergeFiles(sources, notes);
+  const { files: wholeFiles, dirs, known, from } = mergeFiles(sources, notes);
+  mergeCpuFacts(sources, wholeFiles, from.get('proc/cpuinfo'), notes);
   const tree = buildTree(pci, usb, wholeFiles, dirs);
 
   for (const s of sources) {
@@ -181,7 +186,7 @@ function parseOne(rel: string, text: string): { parsed: Parsed; rank: number } {
 function mergeFiles(
   sources: Array<RankedSource & { source: ImportSource }>,
   notes: string[],
-): { files: Record<string, string>; dirs: string[]; known: string[] } {
+): { files: Record<string, string>; dirs: string[]; known: string[]; from: Map<string, string> } {
   const files: Record<string, string> = {};
   const from = new Map<string, string>();
   const dirs: string[] = [];
@@ -225,7 +230,7 @@ function mergeFiles(
       }
     }
   }
-  return { files, dirs, known };
+  return { files, dirs, known, from };
 }
 
 function usedKey(path: string, content = ''): string {

@@ -1,6 +1,7 @@
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseDmesg } from '../../src/import/dmesg.ts';
-import { corpusFile, dataFile, importFiles, importMachine, pciDevice, probeImport, usbEntry, usbNames } from './_support.ts';
+import { corpusDir, corpusFile, dataFile, importFiles, importMachine, pciDevice, probeImport, usbEntry, usbNames } from './_support.ts';
 
 const LEGION = 'notebook-lenovo-legion_y520-15ikbn-gh-sergeyklay';
 const Z510 = 'notebook-lenovo-ideapad_z510-gh-xakrume';
@@ -216,5 +217,183 @@ describe('dmesg: graphics memory', () => {
     expect(parsed.pci.find((r) => r.slot === '0000:00:01.0')).toMatchObject({ device: '9806' });
     expect(parsed.pci.some((r) => r.vramTotal !== undefined)).toBe(false);
     expect(parsed.notes).toContain('dmesg.log:666: radeon 0000:00:01.0: 384M of VRAM (radeon has no sysfs file for it; not written)');
+  });
+});
+
+// Real lines copied from the shared corpus (../shared/corpus/<machine>/<file>), one per row.
+const parsedLines = (...lines: string[]) => parseDmesg(lines.join('\n') + '\n', 'dmesg');
+
+describe('dmesg: the DMI line (dmi_format_ids(): vendor " " product ["/" board] ", BIOS " version " " date)', () => {
+  const dmi = (...names: string[]) => names.map((n) => `sys/class/dmi/id/${n}`);
+  it.each([
+    [
+      'notebook-alienware-m11x-autoport-gh-cmotc',
+      '[    0.000000] DMI: Alienware M11x/0VWGCV, BIOS A01 01/20/2010',
+      { sys_vendor: 'Alienware', bios_version: 'A01', bios_date: '01/20/2010' },
+    ],
+    [
+      'notebook-lenovo-thinkpad_l490-gh-alexberry',
+      '[    0.000000] DMI: LENOVO 20Q5S0M600/20Q5S0M600, BIOS R0ZET40W (1.18 ) 03/24/2020',
+      { sys_vendor: 'LENOVO', bios_version: 'R0ZET40W (1.18 )', bios_date: '03/24/2020' },
+    ],
+    [
+      // An empty product name: "HUANANZHI" + " " + "" + "/X99-QD4".
+      'server-huananzhi-x99-qd4-autoport-gh-mrartemsid',
+      '[    0.000000] DMI: HUANANZHI /X99-QD4, BIOS 5.11 07/01/2022',
+      { sys_vendor: 'HUANANZHI', bios_version: '5.11', bios_date: '07/01/2022' },
+    ],
+    [
+      // Strings padded with spaces, as the SMBIOS table holds them (dmidecode.log shows the same): only the BIOS.
+      'notebook-acer-extensa_5630-autoport-gh-filipleple',
+      '[    0.000000] DMI: Acer            Extensa 5630                   /Homa                           , BIOS V1.36           10/30/2009',
+      { bios_version: 'V1.36          ', bios_date: '10/30/2009' },
+    ],
+    [
+      'vm-hyperv-gen2-coreos-sosreport-gh-jds2001',
+      '[    0.000000] DMI: Microsoft Corporation Virtual Machine/Virtual Machine, BIOS Hyper-V UEFI Release v4.0 01/30/2019',
+      { bios_version: 'Hyper-V UEFI Release v4.0', bios_date: '01/30/2019' },
+    ],
+    ['notebook-lenovo-legion_y520-15ikbn-gh-sergeyklay', '[    0.000000] DMI: Memory slots populated: 2/2', {}],
+  ])('%s: takes only what the line makes certain', (_machine, line, expected) => {
+    const parsed = parsedLines(line);
+    const files = Object.fromEntries(Object.entries(expected).map(([k, v]) => [`sys/class/dmi/id/${k}`, `${v}\n`]));
+    expect(parsed.weakFiles ?? {}).toEqual(files);
+    // Never a product or board name: "P/B" may be one product name of a machine without a board structure.
+    for (const path of dmi('product_name', 'board_name')) expect(parsed.weakFiles?.[path]).toBeUndefined();
+  });
+
+  it('fills only what dmidecode did not state: the IdeaPad Z510 (dmesg and a dmidecode-made tree)', async () => {
+    const result = await importFiles({
+      'dmesg.txt': dataFile(Z510, 'dmesg.txt'),
+      'dmidecode.txt': dataFile('desktop-dell-optiplex_7010-i7-3770-13C4BC8256', 'dmidecode.txt'),
+    });
+    // Two machines' logs on purpose: dmidecode (rank 0) wins every file both state, and the difference is noted.
+    expect(result.tree.files['sys/class/dmi/id/sys_vendor']).toBe('Dell Inc.\n');
+    expect(result.manifest.notes).toContain(
+      '/sys/class/dmi/id/sys_vendor: taken from dmidecode.txt; dmesg.txt differs and was not used',
+    );
+    const alone = await importFiles({ 'dmesg.txt': dataFile(Z510, 'dmesg.txt') });
+    const profile = await probeImport(alone);
+    expect(profile.dmi).toMatchObject({ sysVendor: 'LENOVO', productName: null, biosVersion: '8DCN40WW', biosDate: '10/24/2014' });
+    expect(alone.manifest.sources[0]!.used).toContain('dmi');
+  });
+});
+
+describe('dmesg: CPU 0 (print_cpu_info(): name, family, model, stepping)', () => {
+  it.each([
+    ['notebook-alienware-m11x-autoport-gh-cmotc', '[    0.083736] smpboot: CPU0: Genuine Intel(R) CPU           U7300  @ 1.30GHz (fam: 06, model: 17, stepping: 0a)', 'GenuineIntel', 'Genuine Intel(R) CPU           U7300  @ 1.30GHz', 6, 0x17, 10],
+    ['notebook-lenovo-ideapad_z510-gh-xakrume', '[    0.070567] smpboot: CPU0: Intel(R) Core(TM) i7-4702MQ CPU @ 2.20GHz (fam: 06, model: 3c, stepping: 03)', 'GenuineIntel', 'Intel(R) Core(TM) i7-4702MQ CPU @ 2.20GHz', 6, 60, 3],
+    ['notebook-lenovo-thinkpad_l490-gh-alexberry', '[    0.203283] smpboot: CPU0: Intel(R) Core(TM) i5-8265U CPU @ 1.60GHz (family: 0x6, model: 0x8e, stepping: 0xc)', 'GenuineIntel', 'Intel(R) Core(TM) i5-8265U CPU @ 1.60GHz', 6, 142, 12],
+    ['server-huananzhi-x99-qd4-autoport-gh-mrartemsid', '[    0.241493] smpboot: CPU0: Intel(R) Xeon(R) CPU E5-2666 v3 @ 2.90GHz (family: 0x6, model: 0x3f, stepping: 0x2)', 'GenuineIntel', 'Intel(R) Xeon(R) CPU E5-2666 v3 @ 2.90GHz', 6, 63, 2],
+    ['notebook-system76-bonobo_ws-gh-rileymathews', '[    0.433078] smpboot: CPU0: Intel(R) Core(TM) i9-14900HX (family: 0x6, model: 0xb7, stepping: 0x1)', 'GenuineIntel', 'Intel(R) Core(TM) i9-14900HX', 6, 183, 1],
+    ['server-supermicro-as-4125gs-tnrt-gh-clu6', '[    0.319630] smpboot: CPU0: AMD EPYC 9654 96-Core Processor (family: 0x19, model: 0x11, stepping: 0x1)', 'AuthenticAMD', 'AMD EPYC 9654 96-Core Processor', 25, 17, 1],
+    ['embedded-jetway-amd-fam14h-autoport-gh-alterapraxis', '[    0.803618] smpboot: CPU0: AMD G-T56N Processor (fam: 14, model: 02, stepping: 00)', 'AuthenticAMD', 'AMD G-T56N Processor', 20, 2, 0],
+    ['vm-hyperv-gen2-coreos-sosreport-gh-jds2001', '[    0.001000] smpboot: CPU0: Intel(R) Xeon(R) W-2155 CPU @ 3.30GHz (family: 0x6, model: 0x55, stepping: 0x4)', 'GenuineIntel', 'Intel(R) Xeon(R) W-2155 CPU @ 3.30GHz', 6, 85, 4],
+    ['notebook-acer-extensa_5630-autoport-gh-filipleple', '[    0.032268] smpboot: CPU0: Intel(R) Core(TM)2 Duo CPU     T7500  @ 2.20GHz (family: 0x6, model: 0xf, stepping: 0xb)', 'GenuineIntel', 'Intel(R) Core(TM)2 Duo CPU     T7500  @ 2.20GHz', 6, 15, 11],
+    ['notebook-lenovo-legion_y520-15ikbn-gh-sergeyklay', '[    0.164685] smpboot: CPU0: Intel(R) Core(TM) i7-7700HQ CPU @ 2.80GHz (family: 0x6, model: 0x9e, stepping: 0x9)', 'GenuineIntel', 'Intel(R) Core(TM) i7-7700HQ CPU @ 2.80GHz', 6, 158, 9],
+    ['desktop-ecs-h310ch5-m2-autoport-gh-ytec', '[    0.060389] smpboot: CPU0: Genuine Intel(R) CPU 0000 @ 2.40GHz (family: 0x6, model: 0x9e, stepping: 0xa)', 'GenuineIntel', 'Genuine Intel(R) CPU 0000 @ 2.40GHz', 6, 158, 10],
+    ['minipc-amd-ryzen7_5700u-proxmox-gh-gammaman88', '[    0.309872] smpboot: CPU0: AMD Ryzen 7 5700U with Radeon Graphics (family: 0x17, model: 0x68, stepping: 0x1)', 'AuthenticAMD', 'AMD Ryzen 7 5700U with Radeon Graphics', 23, 104, 1],
+    ['desktop-asrock-x670e_taichi-gh-lattrommi', '[    0.351818] smpboot: CPU0: AMD Ryzen 9 7950X 16-Core Processor (family: 0x19, model: 0x61, stepping: 0x2)', 'AuthenticAMD', 'AMD Ryzen 9 7950X 16-Core Processor', 25, 97, 2],
+  ])('%s', (_machine, line, vendor, modelName, family, model, stepping) => {
+    const cpu = parsedLines(line).cpu!;
+    const values = Object.fromEntries(Object.entries(cpu).filter(([k]) => k !== 'flags').map(([k, v]) => [k, v.value]));
+    expect(values).toEqual({ vendor, modelName, family, model, stepping });
+  });
+
+  it('the probe reads CPU 0 of a log without cpuinfo, and counts no CPU (Legion Y520, kernel 6.19)', async () => {
+    const result = await importFiles({ dmesg: dataFile(LEGION, 'dmesg') });
+    const profile = await probeImport(result);
+    expect(profile.cpu).toMatchObject({
+      vendor: 'GenuineIntel',
+      modelName: 'Intel(R) Core(TM) i7-7700HQ CPU @ 2.80GHz',
+      family: 6,
+      model: 158,
+      stepping: 9,
+      logicalCpus: null,
+      cores: null,
+      packages: null,
+      flagsKnown: false,
+    });
+    expect(profile.diagnostics.filter((d) => d.code !== 'missing')).toEqual([]);
+    expect(result.manifest.sources[0]!.used).toContain('cpu.identity');
+    expect(result.manifest.absent).toEqual(expect.arrayContaining(['cpu.flags', 'cpu.topology']));
+  });
+
+  it('under a hypervisor, "AMD <name without AMD>" may be the kernel\'s vendor word before a made-up name: no name', () => {
+    // The Hyper-V guest's own "Hypervisor detected" line before the Supermicro's AMD CPU line (two real lines).
+    const parsed = parsedLines(
+      '[    0.000000] Hypervisor detected: Microsoft Hyper-V',
+      '[    0.319630] smpboot: CPU0: AMD EPYC 9654 96-Core Processor (family: 0x19, model: 0x11, stepping: 0x1)',
+    );
+    expect(parsed.cpu?.modelName).toBeUndefined();
+    expect(parsed.cpu?.vendor?.value).toBe('AuthenticAMD');
+    expect(parsed.notes).toContain(
+      'dmesg:2: the model name is unknown: "AMD" may be the kernel\'s vendor word before it (under a hypervisor (line 1))',
+    );
+  });
+});
+
+describe('dmesg: what KVM says about VT (partial flags)', () => {
+  const JETWAY_VERSION =
+    '[    0.000000] Linux version 3.10-1-grml-amd64 (team@grml.org) (gcc version 4.7.3 (Debian 4.7.3-6) ) #1 SMP Debian 3.10.5+grml.1 (2013-08-12)';
+  const flagsOf = (parsed: ReturnType<typeof parseDmesg>) =>
+    Object.fromEntries(Object.entries(parsed.cpu?.flags ?? {}).map(([f, s]) => [f, s.value]));
+  it.each([
+    ['desktop-asrock-x670e_taichi-gh-lattrommi (6.1, "SVM: " pr_fmt)', ['[    6.628197] SVM: kvm: Nested Paging enabled'], { svm: true, npt: true }],
+    ['server-supermicro-as-4125gs-tnrt-gh-clu6 (6.x, "kvm_amd: ")', ['[   16.366312] kvm_amd: Nested Paging enabled'], { svm: true, npt: true }],
+    ['embedded-jetway-amd-fam14h-autoport-gh-alterapraxis (3.10)', [JETWAY_VERSION, '[   15.336649] kvm: Nested Paging enabled'], { svm: true, npt: true }],
+    // The same line without the log's start: a 2.6.2x kernel printed it too, without an "npt" flag.
+    ['embedded-jetway-amd-fam14h-autoport-gh-alterapraxis, cut', ['[   15.336649] kvm: Nested Paging enabled'], { svm: true }],
+    ['notebook-lenovo-thinkpad_l490-gh-alexberry (feat_ctl.c)', ['[    0.199568] x86/cpu: VMX (outside TXT) disabled by BIOS'], { vmx: false }],
+    // Lines other machines print, not a flag statement: "Nested Virtualization", enabling on a CPU.
+    ['notebook-alienware-m11x-autoport-gh-cmotc', ['[ 2667.366141] kvm: disabling virtualization on CPU1'], {}],
+  ])('%s', (_machine, lines, flags) => {
+    expect(flagsOf(parsedLines(...lines))).toEqual(flags);
+  });
+
+  // "kvm: disabled by bios" is printed by either module: the log's CPU vendor, and for Intel its kernel, say what
+  // it proves. The HP Pavilion 15's line (hwinfo kernel log) beside other machines' real CPU and version lines.
+  const DISABLED = '<4>[    3.953927] kvm: disabled by bios';
+  const AMD_CPU = '[    0.351818] smpboot: CPU0: AMD Ryzen 9 7950X 16-Core Processor (family: 0x19, model: 0x61, stepping: 0x2)';
+  const INTEL_CPU = '[    0.164685] smpboot: CPU0: Intel(R) Core(TM) i7-7700HQ CPU @ 2.80GHz (family: 0x6, model: 0x9e, stepping: 0x9)';
+  const LINUX_619 = dataFile(LEGION, 'dmesg').split('\n').find((l) => l.includes('Linux version'))!;
+  const LINUX_313 = dataFile(Z510, 'dmesg.txt').split('\n').find((l) => l.includes('Linux version'))!;
+  it.each([
+    ['an AMD CPU: svm shown, SVMDIS set', [AMD_CPU, DISABLED], { svm: true }],
+    ['an Intel CPU under 6.19: the kernel cleared vmx', [LINUX_619, INTEL_CPU, DISABLED], { vmx: false }],
+    ['an Intel CPU under 3.13: vmx still shown', [LINUX_313, INTEL_CPU, DISABLED], { vmx: true }],
+    ['an Intel CPU, kernel unknown', [INTEL_CPU, DISABLED], {}],
+    ['no CPU line: which module is unknown', [DISABLED], {}],
+    // 5.16 to 6.3 name the module (x86.c): the same line as such a kernel prints it.
+    ["5.16+: 'kvm_amd' named", [DISABLED.replace('disabled by bios', "support for 'kvm_amd' disabled by bios")], { svm: true }],
+  ])('kvm: disabled by bios, %s', (_case, lines, flags) => {
+    const parsed = parsedLines(...lines);
+    expect(flagsOf(parsed)).toEqual(flags);
+    expect(parsed.notes.some((n) => /the firmware disabled .*; the tree cannot say so/.test(n))).toBe(true);
+  });
+
+  it.skipIf(!existsSync(corpusDir))('the ThinkPad L490: no vmx in the flags, and a note that the firmware locked VMX off (shared corpus)', async () => {
+    const result = await importFiles({ 'dmesg.log': corpusFile('notebook-lenovo-thinkpad_l490-gh-alexberry', 'dmesg.log') });
+    expect(result.tree.files['proc/cpuinfo']).toBe(
+      'vendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 142\nmodel name\t: Intel(R) Core(TM) i5-8265U CPU @ 1.60GHz\n' +
+        'stepping\t: 12\nflags (partial)\t: -vmx\n\n',
+    );
+    expect(result.manifest.notes).toContain(
+      'dmesg.log:245: "x86/cpu: VMX (outside TXT) disabled by BIOS": the firmware disabled VT-x (IA32_FEATURE_CONTROL); ' +
+        'the tree cannot say so (only an MSR read tells the probe, and an import has none)',
+    );
+    const profile = await probeImport(result);
+    expect(profile.cpu.flagsAbsent).toEqual(['vmx']);
+  });
+
+  it('a full flags line wins over what the log says (the HP Pavilion 15: hwinfo cpuinfo with svm, and its kernel log)', async () => {
+    const HP = 'notebook-hp-pavilion_15-ec0012nl-gh-maxximo88';
+    const result = await importFiles({ 'hwinfo.txt': dataFile(HP, 'hwinfo.txt') });
+    expect(result.manifest.notes).toContain(
+      'hwinfo.txt:8860: "kvm: disabled by bios": the firmware disabled VT-x or AMD-V (which one: the log names no CPU ' +
+        'vendor); the tree cannot say so (only an MSR read tells the probe, and an import has none)',
+    );
+    expect(result.tree.files['proc/cpuinfo']).not.toContain('flags (partial)');
+    expect((await probeImport(result)).cpu.vt).toMatchObject({ technology: 'svm', state: 'unverified' });
   });
 });
