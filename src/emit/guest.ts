@@ -16,13 +16,20 @@ export const GUEST_NAME = 'autoconfig-hvm';
 export const GUEST_CDROM = '/dev/cdrom';
 /** Video RAM of the emulated Cirrus card, xl.cfg's default for it (xen.md §3.1). */
 export const VIDEO_RAM_MIB = 8;
+/**
+ * The guest's memory: what a current live CD's desktop needs. KNOPPIX (Wikipedia's Knoppix article, minimum
+ * requirements) runs LXDE in 512 MB and its browser and office software in 1 GB, and recommends 2 GB: a live system
+ * has no swap and keeps every write in RAM. Never all that is left for guests: with xl's autoballoon="off" `xl create`
+ * needs the guest's whole memory free, and a second guest should still fit.
+ */
+export const LIVE_CD_GUEST_MIB = 2048;
 /** The guest's memory when the host's is unknown: what a live CD guest needs (KNOPPIX 5 boots X in it). */
 export const UNKNOWN_HOST_GUEST_MIB = 512;
 /** xmexample.hvm: "Allocating less than 32MBs is not recommended". */
 export const MIN_GUEST_MIB = 32;
 
 // Keys the plan uses to shape lines; they are not xm/xl keys themselves.
-const INTERNAL = new Set(['vcpus', 'pv_drivers', 'vif_type']);
+const INTERNAL = new Set(['vcpus', 'vcpus_max', 'pv_drivers', 'vif_type']);
 const KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // What the rules' keys do, said above them.
 const RULE_KEY_COMMENTS = new Map<string, string>([
@@ -122,8 +129,11 @@ export function renderGuestConfig(plan: Plan): string {
   set('name', syntax.str(GUEST_NAME, 'name'));
 
   const available = plan.memory.guestsMiB;
-  const memory = available === null ? null : guestMemoryMiB(available, vcpus ?? 1);
-  if (memory !== null) {
+  const fits = available === null ? null : guestMemoryMiB(available, vcpus ?? 1);
+  const memory = fits === null ? null : Math.min(fits, LIVE_CD_GUEST_MIB);
+  if (memory !== null && memory === LIVE_CD_GUEST_MIB) {
+    set('memory', String(memory), `MiB: what a live CD's desktop needs (KNOPPIX recommends 2 GB), of the ${available} left for guests.`);
+  } else if (memory !== null) {
     const why = `MiB: the ${available} left for guests, less shadow page tables and ${VIDEO_RAM_MIB} MiB of video RAM.`;
     set('memory', String(memory), why);
   } else if (available === null) {
@@ -144,24 +154,30 @@ export function renderGuestConfig(plan: Plan): string {
     set('device_model', "'/usr/' + arch_libdir + '/xen/bin/qemu-dm'", 'QEMU, which emulates the devices.');
   }
 
+  // The bridge the plan knows of (plan.network): xend's network-bridge makes xenbr0 on 3.x, autoconfig's ifupdown
+  // file on 4.x. Without one no vif: vif-bridge would fail on a missing bridge, and with it `xl create`.
+  const bridge = plan.network.bridge;
+  const made = plan.network.by === 'ifupdown' ? ' (/etc/network/interfaces.d/xenbr0)' : '';
   const vifComment = [
     pvDrivers === false
-      ? `An emulated NIC on the bridge xenbr0: Xen ${version} has no PV drivers for HVM guests.`
-      : 'An emulated NIC on the bridge xenbr0.',
+      ? `An emulated NIC on the bridge ${bridge}${made}: Xen ${version} has no PV drivers for HVM guests.`
+      : `An emulated NIC on the bridge ${bridge}${made}.`,
   ];
   // xl offers an ioemu vif to the guest as PV too (it may unplug the emulated one); xend of 3.x makes no netfront
   // for type=ioemu (netif.py: `if typ == 'ioemu': front = {}`): PV drivers there need a vif of their own.
   if (pvDrivers === true && !xm) vifComment.push('A guest with PV drivers may use the paravirtual NIC and disk instead.');
   if (pvDrivers === true && xm) {
-    vifComment.push("A guest with PV drivers gets a paravirtual NIC only from a vif without type=ioemu: add 'bridge=xenbr0'.");
+    vifComment.push(`A guest with PV drivers gets a paravirtual NIC only from a vif without type=ioemu: add 'bridge=${bridge}'.`);
   }
-  if (xm) {
+  if (bridge === null) {
+    // Said after the keys (below).
+  } else if (xm) {
     const type = typeof vifType === 'string' ? vifType : 'ioemu';
-    set('vif', PYTHON.list([`type=${type}, bridge=xenbr0`], 'vif'), ...vifComment);
+    set('vif', PYTHON.list([`type=${type}, bridge=${bridge}`], 'vif'), ...vifComment);
   } else {
     // type=ioemu is xl's default: emulated, and offered as PV to a guest that unplugs the emulated one.
     const type = typeof vifType === 'string' && vifType !== 'ioemu' ? `type=${vifType}, ` : '';
-    set('vif', XL.list([`${type}bridge=xenbr0`], 'vif'), ...vifComment);
+    set('vif', XL.list([`${type}bridge=${bridge}`], 'vif'), ...vifComment);
   }
 
   const cdComment = `The live medium (${GUEST_CDROM}) as the guest's CD drive; change it to boot an image instead.`;
@@ -219,6 +235,12 @@ export function renderGuestConfig(plan: Plan): string {
       `# The guest's kernel needs the options: ${bootOptions}`,
       '# Type them at the CD\'s boot: prompt (KNOPPIX: "knoppix <options>"); no key here can pass them, as the guest',
       '# boots from its own emulated BIOS, not from a kernel the toolstack loads (xm/xl "extra" is for those).',
+    );
+  }
+  if (bridge === null && !keys.has('vif')) {
+    lines.push(
+      `# No vif: the guest has no network (${plan.network.reason}).`,
+      "# With a bridge of your own, add: vif = [ 'bridge=BRIDGE' ]",
     );
   }
   if (memory === null && available !== null) {

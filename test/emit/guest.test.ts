@@ -2,7 +2,14 @@
 // files; the xl files use the subset of xl.cfg(5) syntax that Python reads the same way (KEY = number, "string",
 // [ 'item' ]), which python3 checks as well.
 import { afterAll, describe, expect, it } from 'vitest';
-import { GUEST_CDROM, guestMemoryMiB, renderGuestConfig, UNKNOWN_HOST_GUEST_MIB, VIDEO_RAM_MIB } from '../../src/emit/guest.ts';
+import {
+  GUEST_CDROM,
+  guestMemoryMiB,
+  LIVE_CD_GUEST_MIB,
+  renderGuestConfig,
+  UNKNOWN_HOST_GUEST_MIB,
+  VIDEO_RAM_MIB,
+} from '../../src/emit/guest.ts';
 import type { Plan } from '../../src/plan/types.ts';
 import { fixtureNames } from '../_support/memfs.ts';
 import { planFor, retarget, t60Plan } from './_plans.ts';
@@ -148,6 +155,11 @@ describe('xl syntax (xl: Xen 4.1 on)', () => {
     p.vcpus = { host: 4, dom0: 'all', guests: 4 };
     p.memory = { totalMiB: 8192, installedMiB: null, dom0: '1024M,max:1024M', dom0MiB: 1024, guestsMiB: 7168 };
     p.guest = { vcpus: 4, pv_drivers: true, vif_type: 'ioemu', xen_platform_pci: 1 };
+    p.network = {
+      ...p.network,
+      by: 'ifupdown',
+      reason: "Xen 4.17 makes no bridge itself (Debian ships vif-bridge only): autoconfig's ifupdown file does",
+    };
     return p;
   }
 
@@ -156,7 +168,7 @@ describe('xl syntax (xl: Xen 4.1 on)', () => {
     expect(assignments(text)).toEqual({
       type: '"hvm"',
       name: '"autoconfig-hvm"',
-      memory: '7100',
+      memory: '2048',
       vcpus: '4',
       vif: `[ 'bridge=xenbr0' ]`,
       disk: `[ 'format=raw, vdev=hdc, access=ro, devtype=cdrom, target=${GUEST_CDROM}' ]`,
@@ -196,10 +208,70 @@ describe('xl syntax (xl: Xen 4.1 on)', () => {
     assertTool(python);
     expect(execPython(renderGuestConfig(xlPlan()))).toMatchObject({
       type: 'hvm',
-      memory: 7100,
+      memory: 2048,
       vif: ['bridge=xenbr0'],
       disk: [`format=raw, vdev=hdc, access=ro, devtype=cdrom, target=${GUEST_CDROM}`],
     });
+  });
+});
+
+describe('the vif and the bridge it names (plan.network)', () => {
+  function xl(): Plan {
+    const p = retarget(t60Plan(), '4.17');
+    p.network = { ...p.network, by: 'ifupdown', reason: 'r' };
+    return p;
+  }
+
+  it('xl: the bridge of autoconfig\'s ifupdown file, and the comment says which file makes it', () => {
+    const text = renderGuestConfig(xl());
+    expect(assignments(text).vif).toBe(`[ 'bridge=xenbr0' ]`);
+    expect(text).toContain('# An emulated NIC on the bridge xenbr0 (/etc/network/interfaces.d/xenbr0): Xen 4.17 has no PV');
+  });
+
+  it.each(['3.0.3', '4.17'])('without a bridge (no wired NIC) on Xen %s: no vif at all, and the template says why', (xen) => {
+    const p = retarget(t60Plan(), xen);
+    p.network = { bridge: null, by: null, port: null, dhcp: true, reason: 'no wired Ethernet card: a bridge needs one' };
+    const text = renderGuestConfig(p);
+    expect(assignments(text).vif).toBeUndefined();
+    expect(text).toContain('# No vif: the guest has no network (no wired Ethernet card: a bridge needs one).');
+    expect(text).not.toContain('xenbr0');
+  });
+
+  it.skipIf(python === null)(`python3 reads a template without a vif${pyNote}`, () => {
+    assertTool(python);
+    const p = xl();
+    p.network = { bridge: null, by: null, port: null, dhcp: true, reason: 'none' };
+    expect(execPython(renderGuestConfig(p)).vif).toBeUndefined();
+  });
+});
+
+describe("the guest's memory: a live CD's 2048 MiB, bounded by what is left for guests", () => {
+  it.each([
+    // [MiB left for guests, vCPUs, memory]: the live CD's size wherever it fits with its overhead, else what fits.
+    [126_976, 20, LIVE_CD_GUEST_MIB], // the R730: 124 GiB left, the guest still gets 2 GiB, not all of it
+    [7168, 4, LIVE_CD_GUEST_MIB],
+    [2048 + 1 + 16 + VIDEO_RAM_MIB, 1, LIVE_CD_GUEST_MIB], // exactly the live CD's size and its overhead
+    [2048, 1, guestMemoryMiB(2048, 1)!], // just short of it: what fits
+    [1536, 1, 1515],
+  ] as const)('%i MiB left, %i vCPUs: memory = %i', (guestsMiB, vcpus, memory) => {
+    const p = retarget(t60Plan(), '4.17');
+    p.memory = { ...p.memory, guestsMiB };
+    p.vcpus = { ...p.vcpus, guests: vcpus };
+    p.guest = { ...p.guest, vcpus };
+    const text = renderGuestConfig(p);
+    expect(assignments(text).memory).toBe(String(memory));
+    expect(memory).toBeLessThanOrEqual(LIVE_CD_GUEST_MIB);
+    if (memory === LIVE_CD_GUEST_MIB) {
+      expect(text).toContain(`# MiB: what a live CD's desktop needs (KNOPPIX recommends 2 GB), of the ${guestsMiB} left for guests.`);
+    } else {
+      expect(text).toContain(`# MiB: the ${guestsMiB} left for guests, less shadow page tables`);
+    }
+  });
+
+  it('vcpus_max (the 3.0.x DSDT cap) shapes the plan, not the file: no such key is written', () => {
+    const p = retarget(t60Plan(), '3.0.3');
+    p.guest = { ...p.guest, vcpus: 4, vcpus_max: 4 };
+    expect(assignments(renderGuestConfig(p)).vcpus_max).toBeUndefined();
   });
 });
 
