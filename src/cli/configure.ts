@@ -18,9 +18,10 @@ import { probe } from '../probe/probe.ts';
 import type { HardwareProfile } from '../types.ts';
 import { VERSION } from '../version.ts';
 import { parseArgs, parsePositiveInt } from './_args.ts';
+import { forDisplay } from './_display.ts';
 import { EXIT, type CliIO } from './_io.ts';
 import { unifiedDiff } from './diff.ts';
-import { describeAction } from './format-decisions.ts';
+import { describeAction, formatVerdicts } from './format-decisions.ts';
 import { moduleProgress } from './progress.ts';
 import { recordRun, type RunFacts } from './run-record.ts';
 
@@ -122,7 +123,7 @@ export async function runConfigure(argv: readonly string[], io: CliIO): Promise<
 
   if (dryRun) {
     if (options.json) io.stdout(JSON.stringify(jsonReport(thePlan, files), null, 2) + '\n');
-    else io.stdout(textReport(thePlan, profile, files, current, failures, target));
+    else io.stdout(forDisplay(textReport(thePlan, profile, files, current, failures, target)));
     return failures.length > 0 ? CONFIGURE_EXIT.safePlan : CONFIGURE_EXIT.ok;
   }
 
@@ -140,7 +141,8 @@ export async function runConfigure(argv: readonly string[], io: CliIO): Promise<
       apply: tApplied === null ? null : ms(tWritten, tApplied),
       total: ms(t0, performance.now()),
     },
-    failures: [...failures, ...more],
+    // Output that could not be written (stdout closed or full) is no failure of the work, but the record says it.
+    failures: [...failures, ...more, ...(io.outputFailures ?? []).map((f) => `output: ${f}`)],
     fileCount: files.length,
     files: written,
     loaded,
@@ -166,7 +168,7 @@ export async function runConfigure(argv: readonly string[], io: CliIO): Promise<
   );
   for (const path of result.written) io.stdout(`  ${path}\n`);
   for (const path of result.removedTemps) io.stdout(`  removed stale ${path}\n`);
-  for (const failure of failures) io.stderr(`autoconfig: ${failure}; the safe plan was written\n`);
+  for (const failure of failures) io.stderr(forDisplay(`autoconfig: ${failure}; the safe plan was written\n`));
   let code: number = failures.length > 0 ? CONFIGURE_EXIT.safePlan : CONFIGURE_EXIT.ok;
   if (apply) {
     // On a terminal one line redrawn in place, then the listing; elsewhere one line per module as it ends.
@@ -181,7 +183,7 @@ export async function runConfigure(argv: readonly string[], io: CliIO): Promise<
       },
     );
     progress.end();
-    if (io.isTTY) io.stdout(formatLoad(loaded));
+    if (io.isTTY) io.stdout(forDisplay(formatLoad(loaded)));
     // A module marked optional where there is no device that found none (not-applicable) is no failure.
     const failed = loaded.results.some((r) => r.status !== 'loaded' && r.status !== 'not-applicable');
     if (code === CONFIGURE_EXIT.ok && failed) code = CONFIGURE_EXIT.modules;
@@ -234,12 +236,7 @@ function textReport(
       (p.xenDisabled ? '; Xen cannot run here: the plain kernel boots by default' : ''),
     '',
   );
-  out.push(
-    `HVM guests: ${p.hvm.available ? `yes (${p.hvm.technology ?? 'Xen'})` : 'no'}${p.hvm.unreliable ? ', unreliable' : ''} — ${p.hvm.reason}`,
-  );
-  out.push(
-    `64-bit: ${yesNo(p.longMode)} — ${p.arch.xen} Xen, ${p.arch.dom0} Dom0, 64-bit guests ${p.arch.guests64 ? 'possible' : 'impossible'}`,
-  );
+  out.push(...formatVerdicts(p));
   const stolen = p.uma.stolenMiB === null ? 'main memory' : `${p.uma.stolenMiB} MiB of main memory`;
   out.push(`UMA graphics: ${p.uma.present ? `yes${p.uma.device ? ` (${p.uma.device})` : ''}, takes ${stolen}` : 'no'}`);
   out.push(`IOMMU: ${p.iommu.available === null ? 'unknown (no ACPI table list)' : p.iommu.available ? 'yes' : 'no'}${p.iommu.hidden.length ? `; hidden from Dom0: ${p.iommu.hidden.join(' ')}` : ''}`);

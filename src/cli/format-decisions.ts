@@ -1,4 +1,6 @@
-// `autoconfig explain`: every decision with its rule, file:line and evidence, optionally narrowed to a topic.
+// `autoconfig explain`: every decision with its rule, file:line and evidence, optionally narrowed to a topic; and
+// the verdict lines of the `--dry-run` report (HVM, 64-bit), which must agree with the plan's notes and warnings.
+import type { Plan } from '../plan/types.ts';
 import type { Action, Decision, RuleOutcome } from '../rules/types.ts';
 
 /** One line for an action: "xen add iommu=no-igfx", "fact hvm.available = true", "module prefer radeon". */
@@ -61,4 +63,16 @@ export function formatDecisions(outcome: RuleOutcome, topic: string | null): str
   }
   if (decisions.length === 0 && topic !== null) lines.push('', 'nothing; try a slot (00:02.0), a module, a Xen option or hvm');
   return lines.join('\n') + '\n';
+}
+
+function yesNo(value: boolean | null): string {
+  return value === null ? 'unknown' : value ? 'yes' : 'no';
+}
+
+/** The report's HVM and 64-bit lines. */
+export function formatVerdicts(p: Plan): string[] {
+  return [
+    `HVM guests: ${p.hvm.available ? `yes (${p.hvm.technology ?? 'Xen'})` : 'no'}${p.hvm.unreliable ? ', unreliable' : ''} — ${p.hvm.reason}`,
+    `64-bit: ${yesNo(p.longMode)} — ${p.arch.xen} Xen, ${p.arch.dom0} Dom0, 64-bit guests ${p.arch.guests64 ? 'possible' : 'impossible'}`,
+  ];
 }
