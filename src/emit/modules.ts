@@ -1,8 +1,9 @@
 // The Dom0's module lists. /etc/modules-load.d/autoconfig.conf names the modules to load at boot, one per line in
 // the plan's order (Xen's backends first), as systemd-modules-load reads it. /etc/modprobe.d/autoconfig.conf holds
-// the `blacklist` lines (kmod then never loads the module for a device's alias; an explicit modprobe still can) and
-// the `options` lines of the modules that take options. Each line follows a comment that says which rule or match
-// put it there; `#` starts a comment in both formats.
+// the `blacklist` lines (kmod then never loads the module for a device's alias; an explicit modprobe still can), the
+// `options` lines of the modules that take options, and the `softdep` lines (passthrough=: the PCI backend before
+// the drivers of the devices it hides). Each line follows a comment that says which rule or match put it there; `#`
+// starts a comment in both formats.
 import { AutoconfigError } from '../errors.ts';
 import type { Plan } from '../plan/types.ts';
 import { commentHeader } from './header.ts';
@@ -46,6 +47,10 @@ export function renderModprobeConf(plan: Plan): string {
     }
     lines.push(...comment(module.reason), `options ${moduleName(module.name)} ${module.options.trim()}`);
   }
-  const header = commentHeader('modprobe.d: modules kept from loading for a device, and module options.');
+  for (const dep of plan.dom0.softdeps) {
+    if (dep.pre.length === 0) continue;
+    lines.push(...comment(dep.reason), `softdep ${moduleName(dep.module)} pre: ${dep.pre.map(moduleName).join(' ')}`);
+  }
+  const header = commentHeader('modprobe.d: modules kept from loading for a device, module options and load order.');
   return lines.length === 0 ? `${header}# (none)\n` : `${header}${lines.join('\n')}\n`;
 }
