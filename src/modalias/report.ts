@@ -28,6 +28,8 @@ export interface DriverContextOptions {
   root?: string;
   release?: string | null;
   kernelDir?: string | null;
+  /** The shipped reference to fall back on (the plan picks it by the target Xen); the newest when absent. */
+  referenceRelease?: string | null;
   cmdline?: readonly string[];
 }
 

@@ -1,6 +1,6 @@
 // Which Xen the plan is for. In order: `--xen VERSION`; the last valid `xen=VERSION` cheatcode of the boot line;
 // the Xen this system runs under (the probe's /sys/hypervisor/version); the newest hypervisor image in the target
-// root's /boot (xen-4.17.3.gz, xen-3.0.3-1.gz, xen-4.17-amd64.efi, or xen.gz as a link to one); else 4.17. A bad
+// root's /boot (xen-4.17.3.gz, xen-3.0.3-1.gz, xen-4.17-amd64.efi, or xen.gz as a link to one); else 4.20. A bad
 // --xen is the caller's mistake and an error; a bad cheatcode, a running version or a file name of another shape is
 // passed over, and `detail` says so. Versions older than the oldest this autoconfig knows (XEN_KNOWN) are refused
 // the same way; a version newer than the newest known is planned with a `warning` (plan.warnings carries it).
@@ -11,7 +11,8 @@ import { Reader } from '../probe/_reader.ts';
 import { checkXenVersion, compareXenVersions, XEN_VERSION, XEN_VERSION_SHAPE } from '../rules/version.ts';
 import type { HardwareProfile } from '../types.ts';
 
-export const DEFAULT_XEN = '4.17';
+/** Without anything saying otherwise: what Debian 13 (trixie, the current stable) ships; 4.17 (Debian 12) is security-only. */
+export const DEFAULT_XEN = '4.20';
 
 const SHAPE = XEN_VERSION_SHAPE;
 

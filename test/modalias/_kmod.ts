@@ -9,10 +9,18 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { aptCommand, referenceKernel } from '../_support/shipped-kernels.ts';
 
 export const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const shippedRelease = readdirSync(join(repo, 'data', 'kernel')).sort().at(-1)!;
+/** The reference release autoconfig reads (the newest shipped), fetched from the suite its SOURCE names. */
+export const shippedRelease = referenceKernel.release;
 export const shippedDir = join(repo, 'data', 'kernel', shippedRelease);
+/**
+ * The release whose index values matching.md measured with `modprobe -R` (priorities, value order): the .bin format
+ * tests read it, whichever release is the reference. Also shipped: Debian 12's kernel, the Xen 4.17 Dom0.
+ */
+export const measuredRelease = '6.1.0-56-amd64';
+export const measuredDir = join(repo, 'data', 'kernel', measuredRelease);
 const cacheRoot = join(repo, 'node_modules', '.cache', 'xenoppix-kmod');
 /** What data/kernel/<release> ships: depmod's text files and the binary indexes libkmod reads. */
 export const TEXT_FILES = ['modules.alias', 'modules.dep', 'modules.order', 'modules.builtin', 'modules.builtin.modinfo', 'modules.softdep'];
@@ -55,7 +63,8 @@ async function makeTree(): Promise<KmodTree | string> {
     if (!existsSync(join(dir, 'modules.alias.bin'))) {
       // Test files run in parallel workers: each builds in its own directory and renames it into place.
       const mine = `${root}.${process.pid}`;
-      const r = spawnSync('bash', [join(repo, 'scripts', 'update-kernel-data.sh'), '--index-root', mine, '--no-data', `linux-image-${existing}`], {
+      const suite = referenceKernel.suite === null ? [] : ['--suite', referenceKernel.suite];
+      const r = spawnSync('bash', [join(repo, 'scripts', 'update-kernel-data.sh'), '--index-root', mine, '--no-data', ...suite, `linux-image-${existing}`], {
         encoding: 'utf8',
         timeout: 300_000,
       });
@@ -77,7 +86,8 @@ async function makeTree(): Promise<KmodTree | string> {
 
 function currentRelease(): string | null {
   try {
-    const out = execFileSync('apt-cache', ['depends', 'linux-image-amd64'], { encoding: 'utf8' });
+    const [cmd, args] = aptCommand(referenceKernel.suite, 'apt-cache', ['depends', 'linux-image-amd64']);
+    const out = execFileSync(cmd, args, { encoding: 'utf8' });
     return /Depends: linux-image-(\S+)/.exec(out)?.[1] ?? null;
   } catch {
     return null;

@@ -10,10 +10,10 @@ import { parseBuiltinModinfo, parseModuleList, parseModulesAlias, parseModulesDe
 import { moduleName, normalizeAlias, toByteString } from '../../src/modalias/glob.ts';
 import { AliasIndexBuilder, type AliasSink } from '../../src/modalias/index-build.ts';
 import { KmodIndex, KmodIndexError } from '../../src/modalias/kmod-index.ts';
-import { BIN_FILES, kmodTree, loopedAliasIndex, modprobeResolve, oracleQueries, readText, shippedDir } from './_kmod.ts';
+import { BIN_FILES, kmodTree, loopedAliasIndex, modprobeResolve, oracleQueries, readText, measuredDir } from './_kmod.ts';
 
-const bytes = (name: string) => readFileSync(join(shippedDir, name));
-const open = (name: string) => KmodIndex.open(bytes(name), join(shippedDir, name));
+const bytes = (name: string) => readFileSync(join(measuredDir, name));
+const open = (name: string) => KmodIndex.open(bytes(name), join(measuredDir, name));
 const recorded = (parse: (sink: AliasSink) => unknown) => {
   const pairs: string[] = [];
   parse({ add: (pattern, module) => pairs.push(`${pattern} ${module}`) });
@@ -24,29 +24,29 @@ const unique = (names: string[]) => [...new Set(names)];
 describe('the shipped .bin files hold what the text files of the same depmod run say', () => {
   it('modules.alias.bin: every normalized pattern of modules.alias, its module ranked by modules.order', () => {
     const entries = open('modules.alias.bin').entries();
-    const text = recorded((sink) => parseModulesAlias(readText(join(shippedDir, 'modules.alias')), 'modules.alias', sink));
+    const text = recorded((sink) => parseModulesAlias(readText(join(measuredDir, 'modules.alias')), 'modules.alias', sink));
     expect(entries.map((e) => `${e.key} ${e.value}`).sort()).toEqual(text.sort());
     expect(entries.length).toBe(26_222);
     // depmod's priority is the module's (0-based) line in modules.order.
-    const order = new Map(parseModuleList(readText(join(shippedDir, 'modules.order'))).map((m, i) => [m, i]));
+    const order = new Map(parseModuleList(readText(join(measuredDir, 'modules.order'))).map((m, i) => [m, i]));
     const wrong = entries.filter((e) => e.priority !== order.get(e.value));
     expect(wrong.slice(0, 5)).toEqual([]);
   });
 
   it('modules.builtin.alias.bin: the alias records of modules.builtin.modinfo; modules.builtin.bin: modules.builtin', () => {
     const aliases = open('modules.builtin.alias.bin').entries();
-    const modinfo = recorded((sink) => parseBuiltinModinfo(readText(join(shippedDir, 'modules.builtin.modinfo')), 'x', sink));
+    const modinfo = recorded((sink) => parseBuiltinModinfo(readText(join(measuredDir, 'modules.builtin.modinfo')), 'x', sink));
     expect(aliases.map((e) => `${e.key} ${e.value}`).sort()).toEqual(modinfo.sort());
     expect(aliases.length).toBe(62);
     const builtin = open('modules.builtin.bin');
-    const names = parseModuleList(readText(join(shippedDir, 'modules.builtin')));
+    const names = parseModuleList(readText(join(measuredDir, 'modules.builtin')));
     expect(builtin.entries().map((e) => e.key).sort()).toEqual([...names].sort());
     for (const name of names) expect(builtin.search(name), name).toBe('');
   });
 
   it("modules.dep.bin: exact search gives every module's modules.dep line, and only modules are keys", () => {
     const dep = open('modules.dep.bin');
-    const lines = readText(join(shippedDir, 'modules.dep')).split('\n').filter((l) => l !== '');
+    const lines = readText(join(measuredDir, 'modules.dep')).split('\n').filter((l) => l !== '');
     expect(lines.length).toBe(4023);
     const differ = lines.filter((line) => dep.search(moduleName(line.slice(0, line.indexOf(':')))) !== line);
     expect(differ.slice(0, 5)).toEqual([]);
@@ -88,11 +88,11 @@ describe('searchWild: index_mm_searchwild', () => {
 
   it('answers as the text index for every query of the kmod cross-check', () => {
     const aliases = new AliasIndexBuilder();
-    parseModulesAlias(readText(join(shippedDir, 'modules.alias')), 'modules.alias', aliases);
-    const order = new Map(parseModuleList(readText(join(shippedDir, 'modules.order'))).map((m, i) => [m, i]));
+    parseModulesAlias(readText(join(measuredDir, 'modules.alias')), 'modules.alias', aliases);
+    const order = new Map(parseModuleList(readText(join(measuredDir, 'modules.order'))).map((m, i) => [m, i]));
     const text = aliases.build((m) => order.get(m) ?? Infinity);
     const builtins = new AliasIndexBuilder();
-    parseBuiltinModinfo(readText(join(shippedDir, 'modules.builtin.modinfo')), 'x', builtins);
+    parseBuiltinModinfo(readText(join(measuredDir, 'modules.builtin.modinfo')), 'x', builtins);
     const builtinText = builtins.build(() => 0);
     const queries = oracleQueries()
       .queries.map((q) => normalizeAlias(toByteString(q)))
@@ -113,7 +113,9 @@ describe.skipIf(typeof tree !== 'object' || !tree.shipped)('keys as queries, aga
     if (typeof tree !== 'object') return;
     // A query that is itself a pattern reaches that pattern's node literally too: kmod then answers even where
     // fnmatch(pattern, query) fails (`[4-5]` does not match the char `[`). Every key with `[` or `?`, and a sample.
-    const keys = unique(open('modules.alias.bin').entries().map((e) => e.key));
+    // The reference release's own index (the tree modprobe reads is built from the same package).
+    const treeIndex = () => KmodIndex.open(readFileSync(join(tree.dir, 'modules.alias.bin')), join(tree.dir, 'modules.alias.bin'));
+    const keys = unique(treeIndex().entries().map((e) => e.key));
     const queries = keys.filter((k, i) => /[[?]/.test(k) || i % 60 === 0);
     let theirs: string[][];
     const conf = mkdtempSync(join(tmpdir(), 'kmod-index-'));
@@ -122,7 +124,7 @@ describe.skipIf(typeof tree !== 'object' || !tree.shipped)('keys as queries, aga
     } finally {
       rmSync(conf, { recursive: true, force: true });
     }
-    const alias = open('modules.alias.bin');
+    const alias = treeIndex();
     const ours = queries.map((q) => unique(alias.searchWild(q)));
     const differ = queries.filter((_, i) => JSON.stringify(ours[i]) !== JSON.stringify(theirs[i]));
     expect(differ.slice(0, 5)).toEqual([]);
@@ -216,7 +218,7 @@ describe('damaged copies of the real files', () => {
     ['modules.dep.bin', true, 40],
   ] as const)('300 bit flips all over %s: an answer or a KmodIndexError', (name, all, least) => {
     const queries = oracleQueries().queries.filter((_, i) => i % 150 === 0);
-    const names = [...parseModulesDep(readText(join(shippedDir, 'modules.dep')), 'x').deps.keys()];
+    const names = [...parseModulesDep(readText(join(measuredDir, 'modules.dep')), 'x').deps.keys()];
     const whole = bytes(name);
     const file = `/m/${name}`;
     const flips = 300;
