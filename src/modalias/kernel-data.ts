@@ -67,6 +67,27 @@ export interface LoadKernelOptions {
   kernelDir?: string | null;
   /** Where the shipped reference kernels are; data/kernel by default. */
   referenceDir?: string;
+  /** Which shipped reference to read (see referenceKernels()); the newest when absent or not shipped. */
+  referenceRelease?: string | null;
+}
+
+/** A shipped reference kernel and the Xen its Debian release ships beside it (data/kernel/<release>/SOURCE). */
+export interface ReferenceKernel {
+  release: string;
+  /** "4.17" for Debian 12's 6.1, "4.20" for Debian 13's 6.12; null when SOURCE does not say. */
+  xen: string | null;
+}
+
+/** The shipped reference kernels, oldest first (numeric order of the release names). */
+export async function referenceKernels(referenceDir: string = posix.join(dataDir(), 'kernel')): Promise<ReferenceKernel[]> {
+  const packaged = new Reader({ fs: nodeFsPromises, root: '/' });
+  const releases = ((await packaged.list(referenceDir)) ?? []).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  return Promise.all(
+    releases.map(async (release) => {
+      const source = (await packaged.text(posix.join(referenceDir, release, 'SOURCE'))) ?? '';
+      return { release, xen: /^xen=(\S+)$/m.exec(source)?.[1] ?? null };
+    }),
+  );
 }
 
 export async function loadKernelData(options: LoadKernelOptions = {}): Promise<KernelData> {
@@ -96,9 +117,10 @@ export async function loadKernelData(options: LoadKernelOptions = {}): Promise<K
   const referenceDir = options.referenceDir ?? posix.join(dataDir(), 'kernel');
   // The shipped data belongs to this package, not to the machine being configured: always the real filesystem.
   const packaged = new Reader({ fs: nodeFsPromises, root: '/' });
-  const releases = (await packaged.list(referenceDir)) ?? [];
-  // Newest release last in version order; the package ships one.
-  const release = releases.sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).at(-1);
+  const releases = ((await packaged.list(referenceDir)) ?? []).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  // The one asked for (the plan picks it by the target Xen), else the newest in version order.
+  const wanted = options.referenceRelease;
+  const release = wanted && releases.includes(wanted) ? wanted : releases.at(-1);
   const dir = release === undefined ? referenceDir : posix.join(referenceDir, release);
   const data = release === undefined ? null : await readKernelDir(packaged, dir, 'reference', release, issues);
   if (data) return data;
