@@ -1,6 +1,11 @@
 // GRUB 2: /boot/grub/grub.cfg for the boot medium, its Xen entries in the shape GRUB's own 20_linux_xen writes
-// (xen.md §2.2), and /etc/default/grub.d/xenoppix-autoconfig.cfg, the settings 20_linux_xen reads when an installed
-// system runs update-grub (named so that it is sourced after Debian's own grub.d/xen.cfg and wins over it).
+// (xen.md §2.2), and the settings 20_linux_xen reads when an installed system runs update-grub, in two files around
+// Debian's own grub.d/xen.cfg (a dpkg conffile of xen-hypervisor-common, left alone). grub-mkconfig sources
+// /etc/default/grub.d/*.cfg in name order, and xen.cfg acts the moment it is sourced: with XEN_OVERRIDE_GRUB_DEFAULT
+// unset it warns "GRUB_DEFAULT changed to boot into Xen by default!" and makes Xen the default, so a setting after
+// it comes too late. 00-xenoppix-autoconfig.cfg, before it, sets XEN_OVERRIDE_GRUB_DEFAULT=0 (xen.cfg then stays
+// silent and leaves GRUB_DEFAULT alone); xenoppix-autoconfig.cfg, after it, sets the options and GRUB_DEFAULT, so
+// that they win over an edited xen.cfg too.
 //
 // grub.cfg is GRUB script, which expands `$`, splits at `;` and treats quotes, so each word of a command line is
 // quoted where it needs it (Xen's own documentation says `cpufreq=hwp;xen` must be quoted for GRUB). 20_linux_xen
@@ -66,15 +71,47 @@ function basename(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1);
 }
 
+/**
+ * Whether GRUB can start the target's Xen on the plan's firmware: a Xen before 4.9 has no multiboot2 header
+ * (RELEASE-4.8.0's head.S has none), and GRUB on UEFI starts Xen only through multiboot2 (xen-review.md, "Versions
+ * and support"). A `chainloader` entry for xen.efi is not written instead: xen.efi reads its xen.cfg, kernel and
+ * initrd through the firmware's own file system driver (FAT), which cannot read the ISO 9660 boot medium, and a
+ * Xen 4.0 or 4.1 has no xen.efi at all. plan.ts warns with the same condition.
+ */
+export function grubBootsXen(plan: Plan): boolean {
+  return !(plan.grub.variant === 'efi' && plan.target.multiboot === 'multiboot');
+}
+
+/** Why grub.cfg has no Xen entry and update-grub's Xen entries are not the default, when grubBootsXen() is false. */
+export function efiNoXenReason(plan: Plan): string {
+  return (
+    `Xen ${plan.target.version} has no multiboot2 header (Xen 4.9 and later have one), so GRUB on UEFI cannot ` +
+    'start it. Boot the machine in its legacy (CSM) mode, or choose Xen 4.9 or later.'
+  );
+}
+
 export function renderGrubCfg(plan: Plan): string {
-  const { entries } = plan.grub;
-  if (entries.length === 0) throw new AutoconfigError('E_PARSE', 'grub.cfg: the plan has no boot entries');
+  if (plan.grub.entries.length === 0) throw new AutoconfigError('E_PARSE', 'grub.cfg: the plan has no boot entries');
+  const bootsXen = grubBootsXen(plan);
+  const entries = bootsXen ? plan.grub.entries : withoutXen(plan.grub.entries);
   const lines = [...serialTerminal(plan), `set default=${defaultEntryIndex(entries)}`, `set timeout=${MENU_TIMEOUT_SECONDS}`];
   for (const entry of entries) lines.push('', ...(entry.xen ? xenEntry(entry, plan) : linuxEntry(entry)));
   const header = commentHeader(
     'GRUB 2 menu; the Xen entries have the shape of GRUB\'s 20_linux_xen (xen_rm_opts: no real mode on EFI).',
+    ...(bootsXen ? [] : [`No Xen entry: ${efiNoXenReason(plan)}`]),
   );
   return `${header}\n${lines.join('\n')}\n`;
+}
+
+/**
+ * The entries without Xen, for a GRUB that cannot start the target's Xen; where a Xen entry was the default, the
+ * entry of the same architecture without Xen is (the plan makes one for every architecture).
+ */
+function withoutXen(entries: readonly GrubEntry[]): GrubEntry[] {
+  const chosen = entries[defaultEntryIndex(entries)]!;
+  return entries
+    .filter((e) => !e.xen)
+    .map((e) => ({ ...e, default: chosen.xen ? e.arch === chosen.arch : e === chosen }));
 }
 
 /**
@@ -147,12 +184,29 @@ function bootPath(path: string, entry: GrubEntry): string {
   return grubWord(path);
 }
 
+/** The variable 00-xenoppix-autoconfig.cfg keeps GRUB_DEFAULT in, as it was before Debian's xen.cfg ran. */
+const SAVED_DEFAULT = 'XENOPPIX_AUTOCONFIG_GRUB_DEFAULT';
+
 /**
- * /etc/default/grub.d/xenoppix-autoconfig.cfg: grub-mkconfig sources it after /etc/default/grub and after
- * Debian's grub.d/xen.cfg (name order). GRUB_CMDLINE_XEN_DEFAULT carries
+ * /etc/default/grub.d/00-xenoppix-autoconfig.cfg, sourced before Debian's grub.d/xen.cfg: XEN_OVERRIDE_GRUB_DEFAULT=0
+ * keeps xen.cfg from warning and from changing GRUB_DEFAULT (xenoppix-autoconfig.cfg sets it), and the default as
+ * the user's /etc/default/grub left it is kept for xenoppix-autoconfig.cfg, which puts it back where Xen cannot boot.
+ */
+export function renderGrubDefaultsFirst(): string {
+  const header = commentHeader(
+    "Sourced by grub-mkconfig (update-grub) before Debian's grub.d/xen.cfg, which reads XEN_OVERRIDE_GRUB_DEFAULT",
+    'the moment it is sourced: 0 tells it not to touch GRUB_DEFAULT (and not to warn); xenoppix-autoconfig.cfg,',
+    'sourced after it, sets GRUB_DEFAULT and the Xen options.',
+  );
+  return `${header}XEN_OVERRIDE_GRUB_DEFAULT=0\n${SAVED_DEFAULT}="\${GRUB_DEFAULT}"\n`;
+}
+
+/**
+ * /etc/default/grub.d/xenoppix-autoconfig.cfg: grub-mkconfig sources it after /etc/default/grub, after
+ * 00-xenoppix-autoconfig.cfg and after Debian's grub.d/xen.cfg (name order). GRUB_CMDLINE_XEN_DEFAULT carries
  * Xen's options; Dom0's are added to the user's GRUB_CMDLINE_LINUX_DEFAULT for Xen entries only (a non-empty
- * GRUB_CMDLINE_LINUX_XEN_REPLACE_DEFAULT replaces it there); GRUB_DEFAULT names 20_linux_xen's top entry unless the
- * plan boots without Xen by default.
+ * GRUB_CMDLINE_LINUX_XEN_REPLACE_DEFAULT replaces it there). GRUB_DEFAULT names 20_linux_xen's top entry by its id
+ * when Xen boots here, else it is the user's own again (whatever an edited xen.cfg made of it).
  */
 export function renderGrubDefaults(plan: Plan): string {
   const lines: string[] = [
@@ -174,24 +228,46 @@ export function renderGrubDefaults(plan: Plan): string {
       `GRUB_SERIAL_COMMAND=${shellQuote(grubSerialCommand(serial))}`,
     );
   }
-  lines.push(
-    "# Debian's 20_linux_xen: 1 makes the Xen entries the default, 0 leaves GRUB_DEFAULT alone; set either way so that",
-    '# it does not warn (its grub.d/xen.cfg: "set to 0 or 1 to avoid warning").',
-    `XEN_OVERRIDE_GRUB_DEFAULT=${plan.xenDisabled ? 0 : 1}`,
-  );
-  if (plan.xenDisabled) {
-    lines.push('# GRUB_DEFAULT is left alone: this machine boots without Xen by default.');
+  if (plan.xenDisabled || !grubBootsXen(plan)) {
+    const why = plan.xenDisabled ? 'Xen does not boot on this machine (see the plan\'s warnings)' : efiNoXenReason(plan);
+    lines.push(
+      ...commentLines(`Not Xen by default: ${why}`),
+      '# GRUB_DEFAULT is the user\'s own again, as 00-xenoppix-autoconfig.cfg found it before grub.d/xen.cfg ran.',
+      `if [ -n "\${${SAVED_DEFAULT}+set}" ]; then`,
+      `  GRUB_DEFAULT="\${${SAVED_DEFAULT}}"`,
+      'fi',
+    );
   } else {
     lines.push(
-      '# Boot Xen by default: the title of 20_linux_xen\'s top entry, "<OS>, with Xen hypervisor", with OS made from',
-      '# GRUB_DISTRIBUTOR as 20_linux_xen makes it (an untranslated title; GRUB boots entry 0 if none matches).',
-      'if [ -z "${GRUB_DISTRIBUTOR}" ]; then',
+      '# Boot Xen by default: 20_linux_xen\'s top entry, by the id it gives it ("xen-gnulinux-simple-" and the root',
+      '# device\'s id, from grub-mkconfig_lib\'s grub_get_device_id as 20_linux_xen computes it): unlike its title, the',
+      '# id does not change with the language grub-mkconfig runs in. Without that function (GRUB before 2.00), the',
+      '# untranslated title, "<OS>, with Xen hypervisor" with OS made from GRUB_DISTRIBUTOR as 20_linux_xen makes it.',
+      'if command -v grub_get_device_id >/dev/null 2>&1; then',
+      '  GRUB_DEFAULT="xen-gnulinux-simple-$(grub_get_device_id "${GRUB_DEVICE}")"',
+      'elif [ -z "${GRUB_DISTRIBUTOR}" ]; then',
       "  GRUB_DEFAULT='GNU/Linux, with Xen hypervisor'",
       'else',
       '  GRUB_DEFAULT="${GRUB_DISTRIBUTOR} GNU/Linux, with Xen hypervisor"',
       'fi',
     );
   }
-  const header = commentHeader('Settings for GRUB\'s 20_linux_xen, sourced by grub-mkconfig (update-grub) as sh.');
+  const header = commentHeader(
+    "Settings for GRUB's 20_linux_xen, sourced by grub-mkconfig (update-grub) as sh, after Debian's grub.d/xen.cfg.",
+  );
   return `${header}${lines.join('\n')}\n`;
+}
+
+/** `# ` lines of at most ~110 characters. */
+function commentLines(text: string): string[] {
+  const out: string[] = [];
+  let line = '#';
+  for (const word of text.split(' ')) {
+    if (line.length + 1 + word.length > 116 && line !== '#') {
+      out.push(line);
+      line = '#';
+    }
+    line += ` ${word}`;
+  }
+  return [...out, line];
 }

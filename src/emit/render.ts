@@ -4,7 +4,7 @@
 // the HVM guest template only where HVM guests can run.
 import type { Plan } from '../plan/types.ts';
 import { renderMenuLst } from './grub-legacy.ts';
-import { renderGrubCfg, renderGrubDefaults } from './grub2.ts';
+import { renderGrubCfg, renderGrubDefaults, renderGrubDefaultsFirst } from './grub2.ts';
 import { renderGuestConfig } from './guest.ts';
 import { renderModprobeConf, renderModulesLoad } from './modules.ts';
 import { renderSysconfig, SYSCONFIG_DIR } from './sysconfig.ts';
@@ -22,7 +22,9 @@ export const PATHS = {
   menuLst: '/boot/grub/menu.lst',
   grubCfg: '/boot/grub/grub.cfg',
   // Not xen.cfg: Debian's Xen packages ship that name as a conffile (replacing it makes dpkg ask on every upgrade).
-  // grub-mkconfig sources grub.d/*.cfg in name order, so this one comes after xen.cfg and its settings win.
+  // grub-mkconfig sources grub.d/*.cfg in name order: the first comes before xen.cfg (it must say
+  // XEN_OVERRIDE_GRUB_DEFAULT before xen.cfg reads it), the second after it, so that its settings win.
+  grubDefaultsFirst: '/etc/default/grub.d/00-xenoppix-autoconfig.cfg',
   grubDefaults: '/etc/default/grub.d/xenoppix-autoconfig.cfg',
   modulesLoad: '/etc/modules-load.d/autoconfig.conf',
   modprobe: '/etc/modprobe.d/autoconfig.conf',
@@ -40,6 +42,7 @@ export function render(plan: Plan): RenderedFile[] {
     files.push({ path: PATHS.grubDefaults, content: renderGrubDefaults(plan) });
   }
   files.push({ path: PATHS.modulesLoad, content: renderModulesLoad(plan) });
+    files.push({ path: PATHS.grubDefaultsFirst, content: renderGrubDefaultsFirst() });
   files.push({ path: PATHS.modprobe, content: renderModprobeConf(plan) });
   for (const { name, content } of renderSysconfig(plan)) files.push({ path: `${SYSCONFIG_DIR}/${name}`, content });
   if (plan.target.toolstack === 'xend') files.push({ path: PATHS.xendConfig, content: renderXendConfig(plan) });
