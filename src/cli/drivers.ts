@@ -3,6 +3,7 @@ import { AutoconfigError } from '../errors.ts';
 import { driversReport, formatDriversReport } from '../modalias/index.ts';
 import { probe } from '../probe/probe.ts';
 import { parseArgs } from './_args.ts';
+import { forDisplay } from './_display.ts';
 import { EXIT, type CliIO } from './_io.ts';
 
 export async function runDrivers(argv: readonly string[], io: CliIO): Promise<number> {
@@ -19,9 +20,9 @@ export async function runDrivers(argv: readonly string[], io: CliIO): Promise<nu
   if (options.json) {
     io.stdout(JSON.stringify(report.devices, null, 2) + '\n');
     // The array stays the stable --json shape; which kernel answered still goes to the person running it.
-    io.stderr(`kernel ${report.kernel.release} (${report.kernel.source}: ${report.kernel.dir})\n`);
+    io.stderr(forDisplay(`kernel ${report.kernel.release} (${report.kernel.source}: ${report.kernel.dir})\n`));
     return EXIT.ok;
   }
-  io.stdout(formatDriversReport(report));
+  io.stdout(forDisplay(formatDriversReport(report)));
   return EXIT.ok;
 }

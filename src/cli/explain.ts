@@ -3,6 +3,7 @@ import { AutoconfigError } from '../errors.ts';
 import { formatRuleIssue } from '../rules/validate.ts';
 import { parseArgs } from './_args.ts';
 import { decide } from '../plan/decide.ts';
+import { forDisplay } from './_display.ts';
 import { EXIT, type CliIO } from './_io.ts';
 import { formatDecisions } from './format-decisions.ts';
 
@@ -23,13 +24,13 @@ export async function runExplain(argv: readonly string[], io: CliIO): Promise<nu
     rules: ((options.rules as string[] | undefined) ?? []).map((r) => posix.resolve(io.cwd, r)),
     kernelDir: typeof options.kernel === 'string' ? posix.resolve(io.cwd, options.kernel) : null,
   });
-  for (const issue of decided.ruleIssues) io.stderr(formatRuleIssue(issue) + '\n');
+  for (const issue of decided.ruleIssues) io.stderr(forDisplay(formatRuleIssue(issue) + '\n'));
   const topic = positionals[0] ?? null;
   if (options.json) {
     io.stdout(JSON.stringify({ target: decided.target, outcome: decided.outcome }, null, 2) + '\n');
     return EXIT.ok;
   }
-  io.stdout(`Target Xen ${decided.target.version} (${decided.target.source}: ${decided.target.detail})\n`);
-  io.stdout(formatDecisions(decided.outcome, topic));
+  io.stdout(forDisplay(`Target Xen ${decided.target.version} (${decided.target.source}: ${decided.target.detail})\n`));
+  io.stdout(forDisplay(formatDecisions(decided.outcome, topic)));
   return EXIT.ok;
 }

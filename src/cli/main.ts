@@ -4,6 +4,7 @@ import { isatty } from 'node:tty';
 import { isAutoconfigError } from '../errors.ts';
 import { nodeFsPromises, type WritableFsLike } from '../fs.ts';
 import { VERSION } from '../version.ts';
+import { forDisplay } from './_display.ts';
 import { EXIT, processOutput, type CliIO } from './_io.ts';
 import { CONFIGURE_FLAGS, runConfigure } from './configure.ts';
 import { runDrivers } from './drivers.ts';
@@ -103,10 +104,10 @@ async function run(
     return await command(argv, io);
   } catch (error) {
     if (isAutoconfigError(error)) {
-      io.stderr(`autoconfig ${name}: ${error.message}\n`);
+      io.stderr(`autoconfig ${name}: ${forDisplay(error.message)}\n`);
       return error.code === 'E_USAGE' ? EXIT.usage : EXIT.error;
     }
-    io.stderr(`autoconfig ${name}: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    io.stderr(`autoconfig ${name}: internal error: ${forDisplay(error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`);
     return EXIT.error;
   }
 }

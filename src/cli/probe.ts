@@ -3,6 +3,7 @@ import { PciNames } from '../ids/pci-ids.ts';
 import { UsbNames } from '../ids/usb-ids.ts';
 import { probe } from '../probe/probe.ts';
 import { parseArgs, parsePositiveInt } from './_args.ts';
+import { forDisplay } from './_display.ts';
 import { EXIT, type CliIO } from './_io.ts';
 import { formatProfile } from './format-profile.ts';
 
@@ -30,6 +31,6 @@ export async function runProbe(argv: readonly string[], io: CliIO): Promise<numb
   }
   // pci.ids and usb.ids are read only here, when names are printed; a missing file just means no names.
   const names = options['no-names'] ? {} : { pci: await PciNames.load(), usb: await UsbNames.load() };
-  io.stdout(formatProfile(profile, names));
+  io.stdout(forDisplay(formatProfile(profile, names)));
   return EXIT.ok;
 }

@@ -246,41 +246,93 @@ describe('stdout closed or full does not stop the work (issue #11)', () => {
   chmodSync(fake, 0o755);
 
   const devFull = existsSync('/dev/full');
-  it.each([
-    ['piped into head -c1', 'AUTOCONFIG --write --apply --root "$ROOT" --target "$TARGET" --modprobe "$FAKE" | head -c1 >/dev/null'],
-    ...(devFull ? [['to /dev/full', 'AUTOCONFIG --write --apply --root "$ROOT" --target "$TARGET" --modprobe "$FAKE" >/dev/full']] : []),
-  ])('--write --apply %s: files written, modules attempted, the work\'s exit code, no stack trace', async (_name, line) => {
+  const writeApply = async (redirect: string) => {
     const root = tree('thinkpad-t60');
     const target = mkdtempSync(join(work, 'target-'));
+    // The same run with its output kept: the work's exit code, files and modules.
     rmSync(calls, { force: true });
-    // The same run with its output kept: what the work's exit code and files are.
     const reference = mkdtempSync(join(work, 'target-'));
     const ok = await run(['--write', '--apply', '--root', root, '--target', reference, '--modprobe', fake]);
-    const modules = readFileSync(calls, 'utf8').split('\n').filter(Boolean).length;
+    const modules = readFileSync(calls, 'utf8').split('\n').filter(Boolean);
     rmSync(calls, { force: true });
     // A pipeline's status is head's: autoconfig's own is read from its run record.
-    const r = await run([], { shell: `ROOT='${root}' TARGET='${target}' FAKE='${fake}'; ${line}` });
+    const r = await run([], { shell: `AUTOCONFIG --write --apply --root '${root}' --target '${target}' --modprobe '${fake}' ${redirect}` });
     expect(r.signal, r.stderr).toBeNull();
-    expect(r.stderr).not.toMatch(/\n\s+at |internal error|EPIPE.*\n.*Error/);
-    const record = JSON.parse(readFileSync(join(target, 'var/lib/autoconfig/last-run.json'), 'utf8')) as {
-      exitCode: number;
-      files: { written: string[] };
-    };
-    expect(record.exitCode).toBe(ok.code);
-    const refRecord = JSON.parse(readFileSync(join(reference, 'var/lib/autoconfig/last-run.json'), 'utf8')) as {
-      files: { written: string[] };
-    };
-    expect(record.files.written).toEqual(refRecord.files.written);
-    expect(modules).toBeGreaterThan(0);
-    expect(readFileSync(calls, 'utf8').split('\n').filter(Boolean)).toHaveLength(modules);
+    expect(r.stderr).not.toMatch(/\n\s+at |internal error|Unhandled/);
     expect(r.stderr).toMatch(/autoconfig: cannot write to stdout \((EPIPE|ENOSPC)\); the rest of its output is dropped, the work goes on/);
+    const recordOf = (dir: string) =>
+      JSON.parse(readFileSync(join(dir, 'var/lib/autoconfig/last-run.json'), 'utf8')) as { exitCode: number; files: { written: string[] } };
+    expect(recordOf(target).exitCode).toBe(ok.code);
+    expect(recordOf(target).files.written).toEqual(recordOf(reference).files.written);
+    expect(modules.length).toBeGreaterThan(0);
+    expect(readFileSync(calls, 'utf8').split('\n').filter(Boolean)).toEqual(modules);
+    return { r, code: ok.code };
+  };
+
+  it('--write --apply piped into head -c1: files written, modules attempted, the work\'s exit code, no stack trace', async () => {
+    await writeApply('| head -c1 >/dev/null');
   });
 
-  it.skipIf(!devFull)('the exit code is the work\'s when stdout is /dev/full', async () => {
+  it.skipIf(!devFull)('--write --apply to /dev/full: the same (no /dev/full: skipped)', async () => {
+    const { r, code } = await writeApply('>/dev/full');
+    // No pipeline: the process's own exit code, the work's.
+    expect(r.code).toBe(code);
+  });
+
+  it.skipIf(!devFull)('stdout to /dev/full: the exit code is the work\'s, the run record says it (no /dev/full: skipped)', async () => {
     const root = tree('thinkpad-t60');
     const target = mkdtempSync(join(work, 'target-'));
     const r = await run([], { shell: `AUTOCONFIG --write --root '${root}' --target '${target}' >/dev/full` });
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('autoconfig: cannot write to stdout (ENOSPC); the rest of its output is dropped, the work goes on\n');
+    // The run record says it, and the work's exit code.
+    const record = JSON.parse(readFileSync(join(target, 'var/lib/autoconfig/last-run.json'), 'utf8')) as { exitCode: number; failures: string[] };
+    expect(record).toMatchObject({ exitCode: 0, failures: ['output: stdout: ENOSPC, output to it dropped from then on'] });
+  });
+});
+
+describe('control characters from the machine are shown escaped, never sent to the terminal (issue #11)', () => {
+  // Clear the screen, retitle the window, ring the bell: what a hostile DMI string would do if printed raw.
+  const HOSTILE = '\x1b[2J\x1b]0;x\x07';
+  const SHOWN = '\\x1b[2J\\x1b]0;x\\x07';
+  const RAW = /[\x00-\x08\x0b-\x1f\x7f\u0080-\u009f]/;
+
+  /** A fixture with one machine file changed (`edit` gets its text, '' when absent), and more files if given. */
+  function mutated(fixture: string, rel: string, edit: (text: string) => string, more: Record<string, string> = {}): string {
+    const root = tree(fixture);
+    for (const [file, text] of Object.entries({ ...more, [rel]: null })) {
+      const path = join(root, file);
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, text ?? edit(existsSync(path) ? readFileSync(path, 'utf8') : ''));
+    }
+    return root;
+  }
+
+  const product = (t: string) => t.replace('1951BY8', `1951BY8${HOSTILE}`);
+  // A rule of the machine's own rules.d that matches its DMI product name: explain's evidence quotes the value.
+  const localRule = {
+    'etc/autoconfig/rules.d/50-local.yaml':
+      'rules:\n  - id: local-t60\n    source: "this site"\n    when:\n      dmi: { productName: "1951BY8*" }\n    then:\n      - note: "a local note"\n',
+  };
+  // [command, file, edit, more files, the text that shows the escaped value, whether --json holds the value]
+  it.each([
+    ['probe', 'sys/class/dmi/id/product_name', product, {}, `1951BY8${SHOWN}`, true],
+    ['--dry-run', 'sys/class/dmi/id/product_name', product, {}, `1951BY8${SHOWN}`, false],
+    ['explain', 'sys/class/dmi/id/product_name', product, localRule, `dmi productName "1951BY8${SHOWN}"`, true],
+    // drivers shows no DMI; modprobe.d is the machine's text it quotes (a line it cannot parse).
+    ['drivers', 'etc/modprobe.d/local.conf', () => `bogus${HOSTILE} line\n`, {}, `bogus${SHOWN}`, false],
+  ])('%s (%s)', async (command, rel, edit, more, shown, jsonHas) => {
+    const { runCli } = await import('../_support/cli.ts');
+    const root = mutated('thinkpad-t60', rel, edit, more);
+    const r = await runCli([command, '--root', root]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = r.stdout + r.stderr;
+    expect(out).toContain(shown);
+    expect(out).not.toMatch(RAW);
+    // --json stays JSON: JSON.stringify escapes the value, and a JSON reader gets it back exactly.
+    const json = await runCli([command, '--root', root, '--json']);
+    expect(json.code, json.stderr).toBe(0);
+    expect(json.stdout).not.toMatch(RAW);
+    if (jsonHas) expect(json.stdout).toContain(JSON.stringify(HOSTILE).slice(1, -1));
   });
 });
