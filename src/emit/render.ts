@@ -7,6 +7,7 @@ import { renderMenuLst } from './grub-legacy.ts';
 import { renderGrubCfg, renderGrubDefaults, renderGrubDefaultsFirst } from './grub2.ts';
 import { renderGuestConfig } from './guest.ts';
 import { renderModprobeConf, renderModulesLoad } from './modules.ts';
+import { NETWORK_FILE, renderNetwork } from './network.ts';
 import { renderSysconfig, SYSCONFIG_DIR } from './sysconfig.ts';
 import { renderXendConfig, renderXlConf } from './toolstack.ts';
 
@@ -31,6 +32,8 @@ export const PATHS = {
   xendConfig: '/etc/xen/xend-config.sxp',
   xlConf: '/etc/xen/xl.conf',
   guest: '/etc/xen/autoconfig-hvm.cfg',
+  // xl targets: the bridge xenbr0 that xend's network-bridge made before (src/emit/network.ts).
+  network: NETWORK_FILE,
 } as const;
 
 export function render(plan: Plan): RenderedFile[] {
@@ -47,6 +50,7 @@ export function render(plan: Plan): RenderedFile[] {
   for (const { name, content } of renderSysconfig(plan)) files.push({ path: `${SYSCONFIG_DIR}/${name}`, content });
   if (plan.target.toolstack === 'xend') files.push({ path: PATHS.xendConfig, content: renderXendConfig(plan) });
   else files.push({ path: PATHS.xlConf, content: renderXlConf(plan) });
+  if (plan.target.toolstack === 'xl') files.push({ path: PATHS.network, content: renderNetwork(plan) });
   if (plan.hvm.available) files.push({ path: PATHS.guest, content: renderGuestConfig(plan) });
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
