@@ -3,7 +3,9 @@
 // the Dom0 kernel with its command line, the second its initrd (Xen takes the first module after the kernel as the
 // initrd). GRUB legacy passes the rest of a `kernel`/`module` line verbatim, the file name first (Xen drops that
 // word from each command line), so nothing on these lines is quoted; a line break would end the line, and is
-// refused.
+// refused. The commands of an entry start their lines, unindented: GRUB legacy takes them either way, but GRUB 2's
+// reader of menu.lst (grub-menulst2cfg, and `legacy_configfile` when GRUB 2 boots such a medium) drops an indented
+// `kernel`/`module`/`initrd` line as "Unsupported legacy command", leaving an entry with nothing to boot.
 import { AutoconfigError } from '../errors.ts';
 import { grubSerialCommand } from '../plan/console.ts';
 import type { GrubEntry, Plan } from '../plan/types.ts';
@@ -43,7 +45,7 @@ function entryLines(entry: GrubEntry): string[] {
   const withArgs = (command: string, file: string, args: string) => {
     const path = filePath(file, entry);
     const rest = oneLine(args, entry, `${command} options`).trim();
-    return rest === '' ? `  ${command} ${path}` : `  ${command} ${path} ${rest}`;
+    return rest === '' ? `${command} ${path}` : `${command} ${path} ${rest}`;
   };
   const out = [`title ${title}`];
   if (entry.xen) {
@@ -53,10 +55,10 @@ function entryLines(entry: GrubEntry): string[] {
     }
     out.push(withArgs('kernel', entry.hypervisor, entry.xenOptions));
     out.push(withArgs('module', entry.kernel, entry.kernelOptions));
-    if (entry.initrd !== '') out.push(`  module ${filePath(entry.initrd, entry)}`);
+    if (entry.initrd !== '') out.push(`module ${filePath(entry.initrd, entry)}`);
   } else {
     out.push(withArgs('kernel', entry.kernel, entry.kernelOptions));
-    if (entry.initrd !== '') out.push(`  initrd ${filePath(entry.initrd, entry)}`);
+    if (entry.initrd !== '') out.push(`initrd ${filePath(entry.initrd, entry)}`);
   }
   return out;
 }
