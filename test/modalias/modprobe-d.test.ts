@@ -54,3 +54,27 @@ describe('modprobe.d parsing (kmod 30)', () => {
     expect(moduleConfig(c, 'ext4').softdep?.pre).toEqual(['crypto-crc32c']);
   });
 });
+
+describe('loadModprobeConfig on a real directory: what is not a regular file (issue #11)', () => {
+  it('a file linked to /dev/null is a silent mask, a FIFO an issue naming it (never opened), the rest read', async () => {
+    const { watchedFifo } = await import('../_support/fifo.ts');
+    const { mkdtempSync, rmSync, symlinkSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'autoconfig-modprobe-d-'));
+    const fifo = watchedFifo(join(dir, 'b-fifo.conf'));
+    try {
+      symlinkSync('/dev/null', join(dir, 'a-masked.conf'));
+      // A line of Debian kmod's /lib/modprobe.d/aliases.conf.
+      writeFileSync(join(dir, 'c-real.conf'), 'options snd-pcsp index=-2\n');
+      const c = await loadModprobeConfig({ root: '/', dirs: [dir] });
+      expect(c.options.map((o) => [o.file, o.module])).toEqual([[join(dir, 'c-real.conf'), 'snd_pcsp']]);
+      expect(c.issues).toEqual([
+        { file: join(dir, 'b-fifo.conf'), line: null, message: `${join(dir, 'b-fifo.conf')}: a FIFO, not a regular file; not read` },
+      ]);
+    } finally {
+      fifo.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
