@@ -14,10 +14,15 @@ import type { CpuFacts, Parsed, Stated } from './_model.ts';
 
 const SECTION_RE = /^([A-Z][A-Za-z]*):(?:\s+(\S.*))?$/;
 
+/**
+ * inxi's output starts with a section name ("System:" for -F, "CPU:" for -C ...) alone or followed by its first
+ * pairs after two spaces or more, and names the CPU as "model: <name> bits: 64" or lists its flags.
+ */
 export function detectInxi(lines: string[]): boolean {
+  const first = lines.find((l) => l.trim() !== '') ?? '';
+  if (!/^(?:System|Machine|Battery|Memory|CPU):(?:\s{2,}\S.*)?$/.test(first)) return false;
   const head = lines.slice(0, 400);
-  const section = (name: string) => head.some((l) => new RegExp(`^${name}:(?:\\s{2,}\\S|$)`).test(l));
-  return section('System') && (section('CPU') || section('Machine'));
+  return head.some((l) => /\bmodel: .* bits: (?:32|64)\b/.test(l) || /^\s+[Ff]lags: [a-z0-9_]+/.test(l));
 }
 
 interface Token {

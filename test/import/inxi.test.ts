@@ -50,6 +50,13 @@ describe('inxi: the CPU section', () => {
     expect(values(text)).toEqual(expected);
   });
 
+  it.each([
+    ['-F, 3.0', HP_CPU.replace(/^/, 'System:    Host: maxximo88-PC Kernel: 5.3.0-3-amd64 x86_64 bits: 64 compiler: gcc v: 8.3.0 \n')],
+    ['-C, 3.3 (the CPU section alone)', TAICHI_CPU],
+  ])('recognizes inxi %s by its content', (_case, text) => {
+    expect(detectInxi(text.split('\n'))).toBe(true);
+  });
+
   it('notes the model, which inxi rewords, without taking it', () => {
     const parsed = parseInxi(TAICHI_CPU, 'inxi.txt');
     expect(parsed.cpu?.modelName).toBeUndefined();
