@@ -7,6 +7,7 @@
 // everything after it to init). A value that does not parse is a `warn` action, never an exception: a typo on
 // the boot line must not stop the boot.
 import type { HardwareProfile } from '../types.ts';
+import { machineMemory } from '../probe/memory.ts';
 import type { Action, Cheatcode, CheatcodeAction, FactValue } from './types.ts';
 import { PATTERNS } from './validate.ts';
 import { checkXenVersion } from './version.ts';
@@ -82,6 +83,38 @@ export function dom0MemValue(value: string): string | null {
   if (!PATTERNS.dom0Memory.test(upper)) return null;
   // Every amount must be non-zero: dom0_mem=0 would leave Dom0 nothing.
   return upper.split(',').every((item) => /[1-9]/.test(item)) ? upper : null;
+}
+
+/** Below this no Linux Dom0 boots (a 6.x kernel and its initramfs alone take more); dom0_mem=1K is a typo. */
+export const DOM0_MEM_MIN_MIB = 64;
+/** x86-64 physical addresses have at most 52 bits: no machine has more than 4 PiB, in MiB. */
+const PHYSICAL_LIMIT_MIB = 2 ** 32;
+const UNIT_MIB: Record<string, number> = { T: 1024 * 1024, G: 1024, M: 1, K: 1 / 1024, '': 1 / 1024 };
+
+/**
+ * Why a dom0Memory value (dom0MemValue's form) cannot be right for this machine, or null: an amount below
+ * DOM0_MEM_MIN_MIB, above the machine's memory (when known; else above any machine's), or a min: above the max:.
+ * Bounded by the number of digits before any arithmetic, so `99999999999G` never becomes a float.
+ */
+export function dom0MemProblem(value: string, machineKiB: number | null): string | null {
+  const limitMiB = machineKiB === null ? PHYSICAL_LIMIT_MIB : Math.floor(machineKiB / 1024);
+  const amounts = new Map<string, number>();
+  for (const item of value.split(',')) {
+    const m = /^(?:(min|max):)?([0-9]+)([KMGT]?)$/.exec(item);
+    if (!m) return `"${item}" is not a size`;
+    const digits = m[2]!.replace(/^0+(?=\d)/, '');
+    const mib = digits.length > 16 ? Infinity : Number(digits) * UNIT_MIB[m[3]!]!;
+    if (mib < DOM0_MEM_MIN_MIB) return `${item} is less than the ${DOM0_MEM_MIN_MIB} MiB any Linux Dom0 needs`;
+    if (mib > limitMiB) {
+      return machineKiB === null
+        ? `${item} is more than any machine has`
+        : `${item} is more than this machine's ${limitMiB} MiB of memory`;
+    }
+    amounts.set(m[1] ?? 'size', Math.floor(mib));
+  }
+  const min = amounts.get('min');
+  const max = amounts.get('max');
+  return min !== undefined && max !== undefined && min > max ? `min:${min}M is more than max:${max}M` : null;
 }
 
 
@@ -369,9 +402,12 @@ const HANDLERS = new Map<string, Handler>([
   ['nohvm', flag(() => [act(fact({ 'hvm.available': false, 'hvm.reason': 'nohvm on the boot line' }))])],
   [
     'dom0_mem',
-    value((v, cc) => {
+    value((v, cc, ctx) => {
       const mem = dom0MemValue(v);
-      return mem ? [act({ dom0Memory: mem })] : [warn(cc, 'expected a Dom0 size such as 1024M or 1024M,max:1024M')];
+      if (!mem) return [warn(cc, 'expected a Dom0 size such as 1024M or 1024M,max:1024M')];
+      // Absurd for this machine: the rules' sizing stays, and the warning says why.
+      const problem = dom0MemProblem(mem, machineMemory(ctx.profile)?.kib ?? null);
+      return problem ? [warn(cc, `${problem}: ignored, the Dom0 size is the rules'`)] : [act({ dom0Memory: mem })];
     }),
   ],
   [
@@ -400,7 +436,9 @@ const HANDLERS = new Map<string, Handler>([
 /**
  * Hide PCI functions from Dom0 so that guests can have them: xen-pciback's `hide=(DDDD:BB:DD.F)(...)` (pvops
  * kernels, drivers/xen/xen-pciback/pci_stub.c) and the same list as `pciback.hide=` for the XenLinux kernels of
- * Xen 3.0.x (user.tex 3.0.3); each kernel ignores the other's dotted module option.
+ * Xen 3.0.x (user.tex 3.0.3); each kernel ignores the other's dotted module option. The devices go out as the
+ * actions' devices: the plan, which knows the target and the drivers, also gives the loaded backend its own `hide=`
+ * option and the devices' drivers a softdep on it in modprobe.d (plan.ts passthroughModules).
  */
 function passthrough(v: string, cc: Cheatcode, profile: HardwareProfile): Result[] {
   const out: Result[] = [];
