@@ -4,6 +4,7 @@ import type { DriverMatch, DriversReport } from '../modalias/index.ts';
 import type { BootOption, Decision, FactValue, ModuleOptional, RuleOutcome } from '../rules/types.ts';
 import type { HardwareProfile, PciDevice } from '../types.ts';
 import { versionAtLeast } from '../rules/version.ts';
+import { dom0MemProblem } from '../rules/cheatcodes.ts';
 import { machineMemory } from '../probe/memory.ts';
 import { bootLineConsole, CONSOLE_FACT, consoleRule, serialConsolePlan } from './console.ts';
 import type { TargetXen } from './target.ts';
@@ -60,7 +61,11 @@ export function plan(input: PlanInput): Plan {
   const machine = machineMemory(profile);
   const totalMiB = machine?.source === 'memtotal' ? Math.floor(machine.kib / 1024) : null;
   const installedMiB = machine?.source === 'smbios' ? Math.floor(machine.kib / 1024) : null;
-  const dom0Mem = outcome.dom0Memory;
+  // A rule's size absurd for this machine (a local rule's 99999G; the cheatcode is checked where it is read) is
+  // dropped with a warning: Xen's default then sizes Dom0.
+  const memProblem = outcome.dom0Memory === null ? null : dom0MemProblem(outcome.dom0Memory, machine?.kib ?? null);
+  const dom0Mem = memProblem === null ? outcome.dom0Memory : null;
+  const memWarnings = memProblem === null ? [] : [`dom0_mem ${outcome.dom0Memory}: ${memProblem}; Dom0 memory is left to Xen's default`];
   const dom0MiB = dom0Mem === null ? null : sizeMiB(dom0Mem.split(',')[0]!.replace(/^(min|max):/, ''));
   const memoryNotes =
     installedMiB === null || dom0MiB === null
@@ -295,7 +300,7 @@ export function plan(input: PlanInput): Plan {
     guest: { ...outcome.guest, ...(guests !== null ? { vcpus: guests } : {}) },
     sysconfig: outcome.sysconfig,
     notes: [...outcome.notes.map((n) => n.text), ...memoryNotes, ...cpuNotes, ...vcpuNotes, ...firmwareNotes],
-    warnings: [...outcome.warnings.map((w) => w.text), ...planWarnings, ...efiWarnings],
+    warnings: [...outcome.warnings.map((w) => w.text), ...planWarnings, ...efiWarnings, ...memWarnings],
     decisions: outcome.decisions,
   };
 }

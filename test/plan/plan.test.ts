@@ -506,3 +506,22 @@ describe('passthrough=: the PCI backend hides the devices by its own option and 
     expect(p.dom0.softdeps).toEqual([]);
   });
 });
+
+// Issue #11: a size no machine can honour never reaches Xen's line or /etc/sysconfig/xen as a float.
+describe("a rule's Dom0 size absurd for this machine", () => {
+  it.each([
+    ['99999999999G', "99999999999G is more than this machine's 3072 MiB of memory"],
+    ['1K', '1K is less than the 64 MiB any Linux Dom0 needs'],
+  ])('dom0Memory %s is dropped with a warning; Xen sizes Dom0', async (size, reason) => {
+    const { fs, root } = loadFixture('thinkpad-t60'); // 3 GiB installed (SMBIOS)
+    const d = await decide({ fs, root, xen: '4.20' });
+    const p = plan({ profile: d.profile, drivers: d.drivers.devices, target: d.target, outcome: { ...d.outcome, dom0Memory: size } });
+    expect(p.warnings).toContain(`dom0_mem ${size}: ${reason}; Dom0 memory is left to Xen's default`);
+    expect(p.memory.dom0).toBeNull();
+    expect(p.memory.dom0MiB).toBeNull();
+    expect(p.xen.options.map((o) => o.name)).not.toContain('dom0_mem');
+    const sane = plan({ profile: d.profile, drivers: d.drivers.devices, target: d.target, outcome: { ...d.outcome, dom0Memory: '1024M,max:1024M' } });
+    expect(sane.xen.cmdline).toContain('dom0_mem=1024M,max:1024M');
+    expect(sane.memory.dom0MiB).toBe(1024);
+  });
+});

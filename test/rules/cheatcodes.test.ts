@@ -584,3 +584,41 @@ describe('console=ttyS<N>: the serial console', () => {
     expect(xenSerialOptions(parseSerialConsole('ttyS3') as SerialConsoleSpec)).toEqual([]);
   });
 });
+
+// Issue #11: dom0_mem=99999999999G went onto Xen's line unchanged, and dom0_mem=1K,max:99999999T,min:1 gave Dom0 0 MiB.
+describe('dom0_mem= is bounded by the machine', () => {
+  const noMemory = profile('xen-pv-guest'); // no memory figure at all
+  it.each([
+    // [line, machine, the accepted value, or the warning's reason (words)]
+    ['dom0_mem=1024M', laptop, '1024M'], // 16 GiB installed (SMBIOS)
+    ['dom0_mem=16G', laptop, '16G'], // all of it: Xen keeps its own share, still a size this machine has
+    ['dom0_mem=1024M,max:2G', t60, '1024M,max:2G'],
+    ['dom0_mem=99999999999G', laptop, "99999999999G is more than this machine's 16384 MiB of memory"],
+    ['dom0_mem=17G', laptop, "17G is more than this machine's 16384 MiB of memory"],
+    ['dom0_mem=1K,max:99999999T,min:1', laptop, '1K is less than the 64 MiB any Linux Dom0 needs'],
+    ['dom0_mem=512M,max:1T', t60, "max:1T is more than this machine's 3072 MiB of memory"],
+    ['dom0_mem=1G,min:2G,max:1G', t60, 'min:2048M is more than max:1024M'],
+    ['dom0_mem=63M', t60, '63M is less than the 64 MiB any Linux Dom0 needs'],
+    ['dom0_mem=65536K', t60, '65536K'], // 64 MiB exactly, in KiB as Xen 3.0.x reads a plain number
+    ['dom0_mem=99999999999G', noMemory, '99999999999G is more than any machine has'],
+    ['dom0_mem=000000000000000000000512M', noMemory, '000000000000000000000512M'], // leading zeros: still 512 MiB
+  ] as const)('%s', (line, machine, expected) => {
+    const actions = only(line, machine);
+    if (!expected.includes(' ')) {
+      expect(actions).toEqual([{ dom0Memory: expected }]);
+    } else {
+      expect(actions).toHaveLength(1);
+      expect((actions[0] as { warn: string }).warn).toBe(`${line}: ${expected}: ignored, the Dom0 size is the rules'`);
+    }
+  });
+
+  it('a value no machine could hold never reaches arithmetic as a float', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^[1-9][0-9]{0,40}[KMGT]?$/), (size) => {
+        const result = only(`dom0_mem=${size}`, laptop)[0]!;
+        if ('dom0Memory' in result) expect(result.dom0Memory).toBe(size);
+        else expect((result as { warn: string }).warn).toMatch(/ignored, the Dom0 size is the rules'$/);
+      }),
+    );
+  });
+});
