@@ -4,6 +4,8 @@
 import { posix } from 'node:path';
 import { loadModules, type LoadResult } from '../apply/modprobe.ts';
 import { render } from '../emit/render.ts';
+import { acquireLock } from '../emit/lock.ts';
+import { renderRunRecord, type RunFailure } from '../emit/run-record.ts';
 import { WriteFilesError, writeFiles, type WriteFsLike, type WriteResult } from '../emit/write.ts';
 import { AutoconfigError } from '../errors.ts';
 import type { FsLike } from '../fs.ts';
@@ -32,7 +34,12 @@ export const CONFIGURE_EXIT = {
   safePlan: 3,
   /** Files written, but some modules failed to load or timed out. */
   modules: 4,
+  /** A write failed half-way and not every file already replaced could be put back: the listing says which. */
+  partial: 5,
 } as const;
+
+/** The longest --lock-timeout: 10 minutes. */
+export const LOCK_TIMEOUT_MAX_MS = 600_000;
 
 /** The largest --module-timeout: all modules together get 120 s. */
 export const MODULE_TIMEOUT_MAX_MS = 120_000;
@@ -52,6 +59,7 @@ export async function runConfigure(argv: readonly string[], io: CliIO): Promise<
     json: { type: 'boolean' },
     'module-timeout': { type: 'string' },
     modprobe: { type: 'string' },
+    'lock-timeout': { type: 'string' },
   });
   if (positionals.length > 0) throw new AutoconfigError('E_USAGE', `unexpected argument "${positionals[0]}"`);
   const dryRun = options['dry-run'] === true;
@@ -64,6 +72,11 @@ export async function runConfigure(argv: readonly string[], io: CliIO): Promise<
     fallback: 4000,
     unit: 'ms',
   });
+  const lockTimeout = parsePositiveInt('lock-timeout', options['lock-timeout'], {
+    max: LOCK_TIMEOUT_MAX_MS,
+    fallback: 5000,
+    unit: 'ms',
+  });
   const root = posix.resolve(io.cwd, (options.root as string | undefined) ?? '/');
   const target = posix.resolve(io.cwd, (options.target as string | undefined) ?? root);
   const xen = (options.xen as string | undefined) ?? null;
@@ -72,6 +85,8 @@ export async function runConfigure(argv: readonly string[], io: CliIO): Promise<
   const t0 = performance.now();
 
   const failures: string[] = [];
+  // The same, with the file and error code each names (--json, stderr, the record): why the plan is not the rules'.
+  const causes: RunFailure[] = [];
   let thePlan: Plan;
   let profile: HardwareProfile;
   try {
@@ -84,6 +99,7 @@ export async function runConfigure(argv: readonly string[], io: CliIO): Promise<
     });
     for (const issue of decided.ruleIssues.filter((i) => i.severity === 'error')) {
       failures.push(`rule file ${issue.file}:${issue.line}: ${issue.code}: ${issue.message}`);
+      causes.push({ stage: 'rules', reason: issue.message, file: `${issue.file}:${issue.line}`, code: issue.code });
     }
     profile = decided.profile;
     const names = await PciNames.load();
@@ -100,6 +116,7 @@ export async function runConfigure(argv: readonly string[], io: CliIO): Promise<
     // Nor is a root that is missing or holds no machine (E_ROOT): exit 1, naming it, and nothing written.
     if (error instanceof AutoconfigError && (error.code === 'E_USAGE' || error.code === 'E_ROOT')) throw error;
     failures.push(`planning failed: ${error instanceof Error ? error.message : String(error)}`);
+    causes.push(failureOf('planning', error));
     profile = await probe({ fs: io.fs, root });
     const targetXen = await detectTargetXen({ option: xen, profile, fs: io.fs, root }).catch(() => ({
       version: DEFAULT_XEN,
@@ -116,13 +133,16 @@ export async function runConfigure(argv: readonly string[], io: CliIO): Promise<
     files = render(thePlan);
   } catch (error) {
     failures.push(`rendering failed: ${error instanceof Error ? error.message : String(error)}`);
+    causes.push(failureOf('rendering', error));
     thePlan = safePlan(profile, thePlan.target);
     files = render(thePlan);
   }
   const current = await readCurrent(io.fs, target, files.map((f) => f.path));
 
   if (dryRun) {
-    if (options.json) io.stdout(JSON.stringify(jsonReport(thePlan, files), null, 2) + '\n');
+    // Exit 3 says why on stderr too, so that a script that keeps only stderr (or --json) still knows.
+    for (const cause of causes) io.stderr(`autoconfig: ${describeFailure(cause)}; ${cause.stage === 'rules' ? 'that rule is left out' : 'the safe plan is shown'}\n`);
+    if (options.json) io.stdout(JSON.stringify(jsonReport(thePlan, files, causes), null, 2) + '\n');
     else io.stdout(forDisplay(textReport(thePlan, profile, files, current, failures, target)));
     return failures.length > 0 ? CONFIGURE_EXIT.safePlan : CONFIGURE_EXIT.ok;
   }
@@ -149,13 +169,49 @@ export async function runConfigure(argv: readonly string[], io: CliIO): Promise<
     plan: thePlan,
     target,
   });
+  // --write --json: the run record is all there is on stdout (errors still go to stderr).
+  const jsonOut = options.json === true ? io.stdout : null;
+  if (jsonOut !== null) io = Object.create(io, { stdout: { value: () => undefined } }) as CliIO;
+  const fallback = causes.find((c) => c.stage !== 'rules') ?? null;
+  const finish = async (f: RunFacts): Promise<void> => {
+    const { record } = await recordRun({ ...f, fallback }, io);
+    jsonOut?.(renderRunRecord(record));
+  };
+  // One run at a time per target (issue #11): taken before the first file is written, released after the record;
+  // a live holder is waited for --lock-timeout ms, then E_LOCKED names it (exit 1, nothing written, no record).
+  // A run that dies holding it leaves a lock whose pid is gone: the next run takes it over. A lock that cannot be
+  // made at all (its directory is a file, the target is read-only) must not stop the boot: said, then written.
+  const lock = await acquireLock({
+    target,
+    fs: io.fs as unknown as WriteFsLike,
+    command: ['autoconfig', ...argv].join(' '),
+    waitMs: lockTimeout,
+  }).catch((error: unknown) => {
+    if (!(error instanceof AutoconfigError) || error.code === 'E_LOCKED') throw error;
+    io.stderr(`autoconfig: cannot take the lock: ${error.message}; writing without it\n`);
+    return { release: async () => undefined };
+  });
   let result: WriteResult;
   try {
     result = await writeFiles(files, { target, fs: io.fs as unknown as WriteFsLike });
   } catch (error) {
-    const partial = error instanceof WriteFilesError ? error.partial : { written: [], unchanged: [], backups: [], removedTemps: [] };
     const why = `writing failed: ${error instanceof Error ? error.message : String(error)}`;
-    await recordRun(facts(CONFIGURE_EXIT.error, partial, null, performance.now(), null, [why]), io);
+    if (error instanceof WriteFilesError && error.code === 'E_PARTIAL') {
+      // Not every replaced file could be put back: say which files are in which state, everywhere.
+      const p = error.partial;
+      const states = [
+        `  new (this run's, could not be put back): ${p.written.join(' ') || '(none)'}`,
+        `  as before: ${p.old.join(' ') || '(none)'}`,
+        ...(p.backups.length > 0 ? [`  backups made: ${p.backups.join(' ')}`] : []),
+      ].join('\n');
+      io.stdout(`PARTLY WRITTEN under ${target}: ${error.message}\n${states}\n`);
+      io.stderr(`autoconfig: files partly written under ${target} (${p.written.length} new, ${p.old.length} as before): ${error.message}\n${states}\n`);
+      await finish(facts(CONFIGURE_EXIT.partial, p, null, performance.now(), null, [why]));
+      await lock.release();
+      return CONFIGURE_EXIT.partial;
+    }
+    await finish(facts(CONFIGURE_EXIT.error, { written: [], unchanged: [], backups: [], removedTemps: [] }, null, performance.now(), null, [why]));
+    await lock.release();
     throw error;
   }
   const tWritten = performance.now();
@@ -188,8 +244,27 @@ export async function runConfigure(argv: readonly string[], io: CliIO): Promise<
     const failed = loaded.results.some((r) => r.status !== 'loaded' && r.status !== 'not-applicable');
     if (code === CONFIGURE_EXIT.ok && failed) code = CONFIGURE_EXIT.modules;
   }
-  await recordRun(facts(code, result, loaded, tWritten, apply ? performance.now() : null), io);
+  await finish(facts(code, result, loaded, tWritten, apply ? performance.now() : null));
+  await lock.release();
   return code;
+}
+
+/** A failure as the record and --json give it: what failed, the file and the error code where the error names them. */
+function failureOf(stage: RunFailure['stage'], error: unknown): RunFailure {
+  const e = (typeof error === 'object' && error !== null ? error : {}) as { path?: unknown; code?: unknown };
+  return {
+    stage,
+    reason: error instanceof Error ? error.message : String(error),
+    file: typeof e.path === 'string' && e.path !== '' ? e.path : null,
+    code: typeof e.code === 'string' ? e.code : null,
+  };
+}
+
+/** "planning failed (E_IO, /no/such/rules): MESSAGE", control characters escaped: a reason may quote a rule. */
+function describeFailure(f: RunFailure): string {
+  const where = [f.code, f.file].filter((x) => x !== null).join(', ');
+  const text = `${f.stage === 'rules' ? 'rule file error' : `${f.stage} failed`}${where ? ` (${where})` : ''}: ${f.reason}`;
+  return text.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 async function readCurrent(fs: FsLike, target: string, paths: string[]): Promise<Map<string, string | null>> {
@@ -262,7 +337,7 @@ function textReport(
   return out.join('\n') + '\n';
 }
 
-function jsonReport(p: Plan, files: { path: string; content: string }[]) {
+function jsonReport(p: Plan, files: { path: string; content: string }[], causes: RunFailure[]) {
   return {
     target: p.target,
     hvm: { available: p.hvm.available, technology: p.hvm.technology, reason: p.hvm.reason },
@@ -275,6 +350,9 @@ function jsonReport(p: Plan, files: { path: string; content: string }[]) {
     files: files.map((f) => ({ path: f.path, content: f.content })),
     decisions: p.decisions,
     warnings: p.warnings,
+    // Exit 3: what failed (stage, reason, file, code); `fallback` is the failure that made this the safe plan.
+    failures: causes,
+    fallback: causes.find((c) => c.stage !== 'rules') ?? null,
     plan: p,
   };
 }

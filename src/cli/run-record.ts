@@ -3,8 +3,8 @@
 // Neither may change the run's outcome: a record that cannot be written is said on stderr, the exit code stays.
 import { posix } from 'node:path';
 import type { LoadResult } from '../apply/modprobe.ts';
-import { RUN_RECORD_FORMAT, RUN_RECORD_PATH, renderRunRecord, type RunRecord } from '../emit/run-record.ts';
-import { writeFiles, type WriteFsLike, type WriteResult } from '../emit/write.ts';
+import { RUN_RECORD_FORMAT, RUN_RECORD_PATH, renderRunRecord, type RunFailure, type RunRecord } from '../emit/run-record.ts';
+import { writeFiles, type PartialWrite, type WriteFsLike, type WriteResult } from '../emit/write.ts';
 import type { Plan } from '../plan/types.ts';
 import { VERSION } from '../version.ts';
 import type { CliIO } from './_io.ts';
@@ -17,7 +17,10 @@ export interface RunFacts {
   failures: string[];
   /** The files that were to be written (their number is the "of N" of the summary). */
   fileCount: number;
-  files: WriteResult;
+  /** A PartialWrite when the write failed half-way and could not be put back (exit 5). */
+  files: WriteResult | PartialWrite;
+  /** The failure that made the plan the safe plan, if one did. */
+  fallback?: RunFailure | null;
   loaded: LoadResult | null;
   plan: Plan;
   target: string;
@@ -33,7 +36,13 @@ export function buildRunRecord(facts: RunFacts): RunRecord {
     summary: summaryLine(facts, true),
     durationsMs: facts.durationsMs,
     failures: facts.failures,
-    files: facts.files,
+    fallback: facts.fallback ?? null,
+    files: {
+      written: facts.files.written,
+      unchanged: facts.files.unchanged,
+      backups: facts.files.backups,
+      partial: 'old' in facts.files ? { old: facts.files.old, notRestored: facts.files.notRestored } : null,
+    },
     modules:
       facts.loaded === null
         ? null
@@ -49,6 +58,7 @@ export function buildRunRecord(facts: RunFacts): RunRecord {
  */
 export function summaryLine(facts: RunFacts, recorded: boolean): string {
   const parts = [`wrote ${facts.files.written.length} of ${facts.fileCount} files`];
+  if ('old' in facts.files) parts[0] += ` (partly: ${facts.files.old.length} as before)`;
   if (facts.loaded !== null) {
     const results = facts.loaded.results;
     const loaded = results.filter((r) => r.status === 'loaded').length;
@@ -84,8 +94,18 @@ export async function writeRunRecord(record: RunRecord, target: string, io: Pick
   }
 }
 
-/** The end of a run: the record written (or the failure said on stderr), then the summary line on stdout. */
-export async function recordRun(facts: RunFacts, io: Pick<CliIO, 'fs' | 'stdout' | 'stderr'>): Promise<void> {
-  const recorded = await writeRunRecord(buildRunRecord(facts), facts.target, io);
+/**
+ * The end of a run: the record written (or the failure said on stderr), then the summary line on stdout. Returns
+ * the record (`--write --json` prints it) and whether it was written.
+ */
+export async function recordRun(
+  facts: RunFacts,
+  io: Pick<CliIO, 'fs' | 'stdout' | 'stderr'>,
+): Promise<{ record: RunRecord; recorded: boolean }> {
+  const record = buildRunRecord(facts);
+  const recorded = await writeRunRecord(record, facts.target, io);
+  // The record itself says where it is; one that could not be written says so in its summary.
+  if (!recorded) record.summary = summaryLine(facts, false);
   io.stdout(`${summaryLine(facts, recorded)}\n`);
+  return { record, recorded };
 }

@@ -18,6 +18,17 @@ export interface RunRecordModule {
   detail: string;
 }
 
+/** Why a plan is not the rules' own (exit 3): the stage that failed, its message, and the file and code it names. */
+export interface RunFailure {
+  /** rules: a rule file's error (that rule left out); planning or rendering: the safe plan was used instead. */
+  stage: 'rules' | 'planning' | 'rendering';
+  reason: string;
+  /** The file (a rule file with :line) the error names, or null. */
+  file: string | null;
+  /** The error's code (E_IO, ENOENT, a lint code ...), or null. */
+  code: string | null;
+}
+
 export interface RunRecord {
   format: typeof RUN_RECORD_FORMAT;
   /** autoconfig's version. */
@@ -26,7 +37,7 @@ export interface RunRecord {
   startedAt: string;
   /** 'write' (--write) or 'apply' (--write --apply). */
   mode: 'write' | 'apply';
-  /** The run's exit code (0, 1, 3, 4; README "Exit codes"). */
+  /** The run's exit code (0, 1, 3, 4, 5; README "Exit codes"). */
   exitCode: number;
   /** The one line printed at the end of the run. */
   summary: string;
@@ -34,8 +45,18 @@ export interface RunRecord {
   durationsMs: { decide: number; render: number; write: number | null; apply: number | null; total: number };
   /** What failed: planning or rendering (the safe plan was used), a write, the modules. */
   failures: string[];
-  /** Paths inside the target. */
-  files: { written: string[]; unchanged: string[]; backups: string[] };
+  /** The failure that made the plan the safe plan (exit 3), with its file and code; null otherwise. */
+  fallback: RunFailure | null;
+  /**
+   * Paths inside the target. `partial` only when a write failed half-way and putting back failed too (exit 5):
+   * `written` are then this run's new files, `old` those as before, `notRestored` why each new one stayed.
+   */
+  files: {
+    written: string[];
+    unchanged: string[];
+    backups: string[];
+    partial: { old: string[]; notRestored: { path: string; error: string }[] } | null;
+  };
   /** modprobe results in load order; null without --apply. */
   modules: RunRecordModule[] | null;
   /** The total module time budget ran out. */

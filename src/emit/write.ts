@@ -129,7 +129,7 @@ const DEFAULT_MODE = 0o644;
 // ---- The target, walked one directory at a time.
 
 /** A directory inside the target: checked by path (memfs), or open, anchoring the names in it (Linux). */
-interface Dir {
+export interface Dir {
   /** Path inside the target: "/" or "/etc/sysconfig". */
   inside: string;
   /** The path of the entry NAME of this directory, to hand to the fs. */
@@ -621,7 +621,7 @@ async function checkLast(dirs: TargetDirs, dir: Dir, path: string, lastKind: 'fi
   return stats;
 }
 
-async function readAll(fs: WriteFsLike, real: string, size: number, flags: string | number = 'r'): Promise<Uint8Array> {
+export async function readAll(fs: WriteFsLike, real: string, size: number, flags: string | number = 'r'): Promise<Uint8Array> {
   const handle = await fs.open(real, flags);
   try {
     const chunks: Uint8Array[] = [];
@@ -668,7 +668,7 @@ async function createTemp(base: string, make: (name: string) => Promise<void>): 
  * Writes `bytes` to a new temporary file for `base` in `dir` (mode applied exactly), fsynced: the data is on disk
  * before any rename can make it visible. Returns its name.
  */
-async function writeTemp(fs: WriteFsLike, dir: Dir, base: string, bytes: Uint8Array, mode: number): Promise<string> {
+export async function writeTemp(fs: WriteFsLike, dir: Dir, base: string, bytes: Uint8Array, mode: number): Promise<string> {
   let handle: WriteHandleLike | null = null;
   const name = await createTemp(base, async (n) => {
     // 'wx' is O_CREAT|O_EXCL: a symlink of that name is never followed.
@@ -830,7 +830,7 @@ async function removeStaleTemps(dirs: TargetDirs, dir: Dir): Promise<string[]> {
   return removed;
 }
 
-async function removeQuietly(fs: WriteFsLike, path: string): Promise<void> {
+export async function removeQuietly(fs: WriteFsLike, path: string): Promise<void> {
   try {
     await fs.unlink(path);
   } catch {

@@ -166,7 +166,7 @@ describe('autoconfig --write', () => {
     const text = vol.toJSON()[`/target${RUN_RECORD_PATH}`] as string;
     const record = JSON.parse(text) as Record<string, unknown>;
     expect(Object.keys(record)).toEqual([
-      'format', 'version', 'startedAt', 'mode', 'exitCode', 'summary', 'durationsMs', 'failures', 'files', 'modules', 'modulesTimedOut', 'plan',
+      'format', 'version', 'startedAt', 'mode', 'exitCode', 'summary', 'durationsMs', 'failures', 'fallback', 'files', 'modules', 'modulesTimedOut', 'plan',
     ]);
     expect(record).toMatchObject({ format: 1, version: VERSION, mode: 'write', exitCode: 0, summary: lines.at(-1), failures: [], modules: null });
     expect(Date.parse(record['startedAt'] as string)).not.toBeNaN();
@@ -178,6 +178,8 @@ describe('autoconfig --write', () => {
       total: expect.any(Number),
     });
     expect((record['files'] as { written: string[] }).written).toContain('/etc/sysconfig/xen');
+    expect(record['files']).toMatchObject({ unchanged: [], backups: [], partial: null });
+    expect(record['fallback']).toBeNull();
     expect(record['plan']).toEqual(dry.plan);
     // One top-level key per line, as the init script's sed reads them.
     expect(text).toContain('\n  "exitCode": 0,\n');
