@@ -372,6 +372,22 @@ describe('dmesg: what KVM says about VT (partial flags)', () => {
     expect(parsed.notes.some((n) => /the firmware disabled .*; the tree cannot say so/.test(n))).toBe(true);
   });
 
+  // Messages the corpus has no log of, as Linux prints them (the format strings of arch/x86/kvm/x86.c, vmx/vmx.c and
+  // svm/svm.c), after the real timestamp of the HP Pavilion's "kvm: disabled by bios" line.
+  it.each([
+    ["x86.c 5.16-6.3: kvm: no hardware support for 'kvm_intel'", "kvm: no hardware support for 'kvm_intel'", { vmx: false }, false],
+    ["x86.c 5.16-6.3: kvm: no hardware support for 'kvm_amd'", "kvm: no hardware support for 'kvm_amd'", { svm: false }, false],
+    ['vmx.c 6.4+: VMX not supported by CPU %d', 'kvm_intel: VMX not supported by CPU 0', { vmx: false }, false],
+    ['vmx.c 6.4+: VMX not enabled (by BIOS) in MSR_IA32_FEAT_CTL on CPU %d', 'kvm_intel: VMX not enabled (by BIOS) in MSR_IA32_FEAT_CTL on CPU 0', { vmx: false }, true],
+    ['svm.c 6.4+: SVM not supported by CPU %d', 'kvm_amd: SVM not supported by CPU 0', { svm: false }, false],
+    // Whether such a kernel still shows svm is not certain (a later patch clears it): noted only.
+    ['svm.c 6.4+: SVM disabled (by BIOS) in MSR_VM_CR on CPU %d', 'kvm_amd: SVM disabled (by BIOS) in MSR_VM_CR on CPU 0', {}, true],
+  ])('%s', (_source, message, flags, firmware) => {
+    const parsed = parsedLines(`<4>[    3.953927] ${message}`);
+    expect(flagsOf(parsed)).toEqual(flags);
+    expect(parsed.notes.some((n) => n.includes('the firmware disabled'))).toBe(firmware);
+  });
+
   it.skipIf(!existsSync(corpusDir))('the ThinkPad L490: no vmx in the flags, and a note that the firmware locked VMX off (shared corpus)', async () => {
     const result = await importFiles({ 'dmesg.log': corpusFile('notebook-lenovo-thinkpad_l490-gh-alexberry', 'dmesg.log') });
     expect(result.tree.files['proc/cpuinfo']).toBe(
