@@ -49,7 +49,8 @@ export function mergeCpuFacts(
       const kept = fields[field];
       if (kept === undefined) fields[field] = { ...fact, file: s.file };
       else if (kept.value !== fact.value) {
-        notes.push(`${s.file}:${fact.line}: ${key} ${shown(fact.value)} differs from ${kept.file}:${kept.line} (${shown(kept.value)}); not used`);
+        const other = `${kept.file}:${kept.line} (${shown(kept.value)})`;
+        notes.push(`${s.file}:${fact.line}: ${key} ${shown(fact.value)} differs from ${other}; not used`);
       }
     }
     for (const [flag, fact] of Object.entries(cpu.flags)) {
@@ -57,7 +58,8 @@ export function mergeCpuFacts(
       if (kept === undefined) flags.set(flag, { ...fact, file: s.file });
       else if (kept.value !== fact.value) {
         const says = (v: boolean) => (v ? 'in the flags' : 'not in the flags');
-        notes.push(`${s.file}:${fact.line}: ${flag} ${says(fact.value)}, but ${kept.file}:${kept.line} says ${says(kept.value)}; the latter taken`);
+        const other = `${kept.file}:${kept.line} says ${says(kept.value)}`;
+        notes.push(`${s.file}:${fact.line}: ${flag} ${says(fact.value)}, but ${other}; the latter taken`);
       }
     }
   }

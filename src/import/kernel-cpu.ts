@@ -25,7 +25,10 @@ import { kernelBefore } from '../probe/cpu.ts';
 import type { CpuFacts, Stated } from './_model.ts';
 
 /** The cpu_dev c_vendor names of arch/x86/kernel/cpu/*.c (zhaoxin.c spells it both ways over the years). */
-const KERNEL_VENDORS = ['Intel', 'AMD', 'Hygon', 'Centaur', 'zhaoxin', 'Zhaoxin', 'Cyrix', 'Transmeta', 'NSC', 'UMC', 'Vortex'];
+const KERNEL_VENDORS = [
+  ...['Intel', 'AMD', 'Hygon', 'Centaur', 'zhaoxin', 'Zhaoxin'],
+  ...['Cyrix', 'Transmeta', 'NSC', 'UMC', 'Vortex'],
+];
 /** Those whose CPUID vendor_id is one string (Transmeta has two, the others do not matter here). */
 const VENDOR_IDS: Record<string, string> = { Intel: 'GenuineIntel', AMD: 'AuthenticAMD', Hygon: 'HygonGenuine' };
 
@@ -69,14 +72,15 @@ export function kernelMachine(msgs: Msg[], file: string, release: string | undef
     // "AMD Ryzen 7 ...": the model name, or the kernel's "AMD " before a name that lacks it. A real AMD or Hygon CPU
     // of family 6 and later names itself, vendor first, in its CPUID brand string (what the kernel reads as the
     // name); a hypervisor may offer any brand string ("QEMU Virtual CPU"), so under one it stays unknown.
-    const first = name?.value.split(' ')[0];
-    if (name !== undefined && first !== undefined && KERNEL_VENDORS.includes(first) && !name.value.slice(first.length + 1).includes(first)) {
-      const branded = (first === 'AMD' || first === 'Hygon') && (cpu.family?.value ?? 0) >= 6;
-      if (!branded || hypervisor !== undefined) {
-        const why = hypervisor !== undefined ? `under a hypervisor (line ${hypervisor.line})` : `a ${first} CPU's name need not start so`;
-        out.notes.push(`${file}:${name.line}: the model name is unknown: "${first}" may be the kernel's vendor word before it (${why})`);
-        delete cpu.modelName;
-      }
+    const first = name?.value.split(' ')[0] ?? '';
+    const maybePrefixed = KERNEL_VENDORS.includes(first) && !name!.value.slice(first.length + 1).includes(first);
+    const branded = (first === 'AMD' || first === 'Hygon') && (cpu.family?.value ?? 0) >= 6;
+    if (maybePrefixed && (!branded || hypervisor !== undefined)) {
+      const why =
+        hypervisor !== undefined ? `under a hypervisor (line ${hypervisor.line})` : `a ${first} CPU's name need not start so`;
+      const what = `"${first}" may be the kernel's vendor word before it (${why})`;
+      out.notes.push(`${file}:${name!.line}: the model name is unknown: ${what}`);
+      delete cpu.modelName;
     }
     out.cpu = { ...cpu, flags };
   }
@@ -103,7 +107,8 @@ function dmiLine(m: RegExpExecArray, msg: Msg, file: string, out: KernelMachine)
     if (!rest.includes('/')) put('product_name', rest);
     else out.notes.push(`${file}:${msg.line}: DMI "${rest}": product and board, or one product name; neither taken`);
   } else {
-    out.notes.push(`${file}:${msg.line}: DMI "${ids}": where the vendor ends is unknown (the strings may hold spaces); only the BIOS taken`);
+    const why = 'where the vendor ends is unknown (the strings may hold spaces); only the BIOS taken';
+    out.notes.push(`${file}:${msg.line}: DMI "${ids}": ${why}`);
   }
 }
 
@@ -148,7 +153,8 @@ function kvmLine(
     );
   const t = msg.text;
   // Only the module's own messages; the kernel name or its version says which module printed a bare "kvm: ".
-  const module = /'(kvm_intel|kvm_amd)'/.exec(t)?.[1] ?? (vendor === 'GenuineIntel' ? 'kvm_intel' : vendor === 'AuthenticAMD' || vendor === 'HygonGenuine' ? 'kvm_amd' : null);
+  const byVendor = vendor === 'GenuineIntel' ? 'kvm_intel' : vendor === 'AuthenticAMD' || vendor === 'HygonGenuine' ? 'kvm_amd' : null;
+  const module = /'(kvm_intel|kvm_amd)'/.exec(t)?.[1] ?? byVendor;
   const before = (major: number, minor: number) => kernelBefore(release ?? null, major, minor);
   let m: RegExpExecArray | null;
   if ((m = /^(?:SVM: |kvm_amd: )?(?:kvm: )?Nested Paging (enabled|disabled)$/.exec(t))) {

@@ -1,8 +1,9 @@
 // How CPU facts of logs without a cpuinfo of their own (kernel log, inxi) meet a /proc/cpuinfo from one that prints it.
 // Logs of two machines are put together on purpose (real files, mismatched): the disagreements must be noted, and the
 // log that copies the kernel's own file must win.
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { dataFile, fixtureSource, importFiles, probeImport } from './_support.ts';
+import { corpusDir, corpusFile, dataFile, fixtureSource, importFiles, probeImport } from './_support.ts';
 
 const LEGION = 'notebook-lenovo-legion_y520-15ikbn-gh-sergeyklay';
 const T60 = 'notebook-lenovo-thinkpad_t60-F815AEE35E';
@@ -39,5 +40,44 @@ describe('CPU facts beside a /proc/cpuinfo', () => {
     expect(result.manifest.notes).toContain('dmesg:22: svm in the flags, but lscpu.txt says otherwise and wins');
     const { cpu } = await probeImport(result);
     expect(cpu).toMatchObject({ vendor: 'GenuineIntel', flags: ['npt'], flagsAbsent: ['lm', 'vmx', 'svm'] });
+  });
+
+  it.skipIf(!existsSync(corpusDir))("a full flags line wins over a log's statement (T60 lscpu with vmx, L490 dmesg: VMX off)", async () => {
+    const result = await importFiles({
+      'lscpu.txt': dataFile(T60, 'lscpu.txt'),
+      'dmesg.log': corpusFile('notebook-lenovo-thinkpad_l490-gh-alexberry', 'dmesg.log'),
+    });
+    expect(result.manifest.notes).toContain('dmesg.log:245: vmx not in the flags, but the flags line of lscpu.txt wins');
+    expect(result.tree.files['proc/cpuinfo']).not.toContain('flags (partial)');
+    expect((await probeImport(result)).cpu.flags).toContain('vmx');
+  });
+});
+
+describe.skipIf(!existsSync(corpusDir))('CPU facts of two logs without a cpuinfo (shared corpus, read in place)', () => {
+  it('the better-ranked log wins each field, the other is noted (Jetway dmesg, X670E Taichi inxi)', async () => {
+    const result = await importFiles({
+      'dmesg.log': corpusFile('embedded-jetway-amd-fam14h-autoport-gh-alterapraxis', 'dmesg.log'),
+      'inxi.txt': corpusFile('desktop-asrock-x670e_taichi-gh-lattrommi', 'inxi28Jul2023.txt'),
+    });
+    expect(result.manifest.notes).toEqual(
+      expect.arrayContaining([
+        'inxi.txt:13: cpu family 25 differs from dmesg.log:219 (20); not used',
+        'inxi.txt:14: model 97 differs from dmesg.log:219 (2); not used',
+        'inxi.txt:14: stepping 2 differs from dmesg.log:219 (0); not used',
+      ]),
+    );
+    expect((await probeImport(result)).cpu).toMatchObject({ family: 20, model: 2, stepping: 0, modelName: 'AMD G-T56N Processor' });
+  });
+
+  it('a flag two logs disagree on: the better-ranked statement (L490 dmesg -vmx; the HP inxi line with svm made vmx)', async () => {
+    const inxi = corpusFile('notebook-hp-pavilion_15-ec0012nl-gh-maxximo88', 'inxi-Fx.txt').replace('ssse3 svm', 'ssse3 vmx');
+    const result = await importFiles({
+      'dmesg.log': corpusFile('notebook-lenovo-thinkpad_l490-gh-alexberry', 'dmesg.log'),
+      'inxi.txt': inxi,
+    });
+    expect(result.manifest.notes).toContain(
+      'inxi.txt:11: vmx in the flags, but dmesg.log:245 says not in the flags; the latter taken',
+    );
+    expect((await probeImport(result)).cpu.flagsAbsent).toEqual(['vmx']);
   });
 });
