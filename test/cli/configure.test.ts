@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import type { WritableFsLike } from '../../src/fs.ts';
 import { loadFixture, repoRoot } from '../_support/memfs.ts';
 import { runCli } from '../_support/cli.ts';
 import { RUN_RECORD_PATH } from '../../src/emit/run-record.ts';
+import { currentHolder, LOCK_PATH } from '../../src/emit/lock.ts';
 import { VERSION } from '../../src/version.ts';
 
 const run = runCli;
@@ -312,5 +314,173 @@ describe('autoconfig --apply', () => {
     expect(r.stdout).toMatch(/timeout +netbk/);
     // 4 backends x (300 ms + 500 ms kill grace) at most, with slack for a loaded machine; a hang would be 60 s each.
     expect(elapsed).toBeLessThan(15_000);
+  });
+});
+
+// Issue #11: exit 3 says why, on stderr and in --json, on --dry-run too.
+describe('the safe plan says why: stage, reason, file and code', () => {
+  it('planning failed (a --rules path that does not exist): stderr and --json name it', async () => {
+    const { fs, root } = loadFixture('thinkpad-t60');
+    const text = await run(['--dry-run', '--root', root, '--rules', '/no/such/rules'], fs);
+    expect(text.code).toBe(3);
+    expect(text.stderr).toMatch(/^autoconfig: planning failed \((E_\w+|ENOENT), \/no\/such\/rules\): .*; the safe plan is shown$/m);
+    const json = await run(['--dry-run', '--json', '--root', root, '--rules', '/no/such/rules'], fs);
+    expect(json.code).toBe(3);
+    expect(json.stderr).toBe(text.stderr);
+    const report = JSON.parse(json.stdout) as { fallback: unknown; failures: unknown[] };
+    expect(report.fallback).toEqual({ stage: 'planning', reason: expect.stringContaining('/no/such/rules'), file: '/no/such/rules', code: expect.any(String) });
+    expect(report.failures).toEqual([report.fallback]);
+  });
+
+  it('rendering failed (a rule option with a control character): escaped on stderr, exact in --json', async () => {
+    const { fs, root } = loadFixture('thinkpad-t60');
+    await fs.mkdir('/rules', { recursive: true });
+    await fs.writeFile('/rules/90-bad.yaml', 'rules:\n  - id: bad-option\n    source: test\n    then:\n      - xen: { add: "console=\\x01" }\n');
+    const r = await run(['--dry-run', '--json', '--root', root, '--rules', '/rules'], fs);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/^autoconfig: rendering failed.*; the safe plan is shown$/m);
+    expect(r.stderr).not.toMatch(/[\x00-\x08\x0b-\x1f]/);
+    const report = JSON.parse(r.stdout) as { fallback: { stage: string; reason: string } };
+    expect(report.fallback).toMatchObject({ stage: 'rendering', reason: expect.any(String) });
+  });
+
+  it('--write: the record keeps the fallback; --write --json prints the record, the only thing on stdout', async () => {
+    const { fs, vol, root } = loadFixture('thinkpad-t60');
+    await fs.mkdir('/target', { recursive: true });
+    const r = await run(['--write', '--json', '--root', root, '--target', '/target', '--rules', '/no/such/rules'], fs);
+    expect(r.code).toBe(3);
+    const printed = JSON.parse(r.stdout) as { exitCode: number; fallback: { stage: string; file: string } };
+    expect(printed).toMatchObject({ exitCode: 3, fallback: { stage: 'planning', file: '/no/such/rules' } });
+    expect(JSON.parse(vol.toJSON()[`/target${RUN_RECORD_PATH}`] as string)).toEqual(printed);
+    expect(r.stderr).toContain('planning failed');
+  });
+});
+
+// Issue #11 item 2: a write that fails half-way is put back (exit 1, nothing changed); only when that fails too is
+// it exit 5, with the files in each state in the text, on stderr, in the record and in --json.
+describe('a write that fails half-way', () => {
+  /** memfs whose renames into /target/etc fail from the nth on (an /etc gone read-only); the record still lands. */
+  function etcFails(base: WritableFsLike, nth: number, code = 'EROFS'): WritableFsLike {
+    let n = 0;
+    return Object.assign(Object.create(base) as WritableFsLike, {
+      rename: async (from: string, to: string) => {
+        if (to.startsWith('/target/etc/') && ++n >= nth) throw Object.assign(new Error(`${code}: injected`), { code });
+        return base.rename(from, to);
+      },
+    });
+  }
+
+  async function seeded() {
+    const t = loadFixture('thinkpad-t60');
+    await t.fs.mkdir('/target', { recursive: true });
+    expect((await run(['--write', '--root', t.root, '--target', '/target', '--xen', '3.0.3'], t.fs)).code).toBe(0);
+    const dry = JSON.parse((await run(['--dry-run', '--json', '--root', t.root, '--target', '/target', '--xen', '4.17'], t.fs)).stdout) as {
+      files: { path: string; content: string }[];
+    };
+    return { ...t, wanted: new Map(dry.files.map((f) => [f.path, f.content])) };
+  }
+
+  it('a rename that fails once the others are in is put back: exit 1, every file as before, the record says so', async () => {
+    const { fs, vol, root } = await seeded();
+    const before = vol.toJSON();
+    let failed = false;
+    const once = Object.assign(Object.create(fs) as WritableFsLike, {
+      rename: async (from: string, to: string) => {
+        if (!failed && to === '/target/etc/xen/xl.conf') {
+          failed = true;
+          throw Object.assign(new Error('ENOSPC: injected'), { code: 'ENOSPC' });
+        }
+        return fs.rename(from, to);
+      },
+    });
+    const r = await run(['--write', '--root', root, '--target', '/target', '--xen', '4.17'], once);
+    expect(failed).toBe(true);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/xl\.conf: cannot write \(ENOSPC\); nothing was changed \(the \d+ file\(s\) already replaced were put back\)/);
+    const after = vol.toJSON();
+    const record = JSON.parse(after[`/target${RUN_RECORD_PATH}`] as string) as { exitCode: number; files: { written: string[] } };
+    expect(record).toMatchObject({ exitCode: 1, files: { written: [] } });
+    for (const path of Object.keys(before)) if (path !== `/target${RUN_RECORD_PATH}`) expect(after[path], path).toBe(before[path]);
+  });
+
+  it.each([6, 9])('renames failing from the %ith on, putting back too: exit 5, each file in the state listed everywhere', async (nth) => {
+    const { fs, vol, root, wanted } = await seeded();
+    const before = vol.toJSON();
+    const r = await run(['--write', '--json', '--root', root, '--target', '/target', '--xen', '4.17'], etcFails(fs, nth));
+    expect(r.code).toBe(5);
+    const record = JSON.parse(r.stdout) as {
+      exitCode: number;
+      summary: string;
+      files: { written: string[]; partial: { old: string[]; notRestored: { path: string; error: string }[] } };
+    };
+    expect(record.exitCode).toBe(5);
+    expect(JSON.parse(vol.toJSON()[`/target${RUN_RECORD_PATH}`] as string)).toEqual(record);
+    const { written, partial } = record.files;
+    expect(written.length).toBeGreaterThan(0);
+    expect(partial.notRestored).toEqual(written.map((path) => ({ path, error: 'EROFS' })));
+    const now = vol.toJSON();
+    for (const path of written) expect(now[`/target${path}`], path).toBe(wanted.get(path));
+    for (const path of partial.old) expect(now[`/target${path}`], path).toBe(before[`/target${path}`]);
+    expect(record.summary).toMatch(new RegExp(`^autoconfig: wrote ${written.length} of \\d+ files \\(partly: ${partial.old.length} as before\\), exit 5, `));
+    expect(r.stderr).toContain(`autoconfig: files partly written under /target (${written.length} new, ${partial.old.length} as before)`);
+    expect(r.stderr).toContain(`  new (this run's, could not be put back): ${written.join(' ')}\n`);
+    expect(r.stderr).toContain(`  as before: ${partial.old.join(' ')}\n`);
+    // Without --json the same listing is the text.
+    const again = await seeded();
+    const text = await run(['--write', '--root', again.root, '--target', '/target', '--xen', '4.17'], etcFails(again.fs, nth));
+    expect(text.code).toBe(5);
+    expect(text.stdout).toMatch(/^PARTLY WRITTEN under \/target: .*files partly written/m);
+    expect(text.stdout).toContain(`  as before: ${partial.old.join(' ')}\n`);
+  });
+});
+
+// Issue #11 item 6: one --write at a time per target.
+describe('the lock in the target', () => {
+  const lockFile = `/target${LOCK_PATH}`;
+
+  it('a live holder: waited for --lock-timeout, then exit 1 naming it, nothing written; --dry-run is not held up', async () => {
+    const { fs, vol, root } = loadFixture('thinkpad-t60');
+    await fs.mkdir('/target/var/lib/autoconfig', { recursive: true });
+    // This test's own process: alive, and started when /proc says.
+    const holder = { ...currentHolder('autoconfig --write --apply'), startedAt: '2026-12-06T10:00:00.000Z' };
+    await fs.writeFile(lockFile, JSON.stringify(holder));
+    const before = JSON.stringify(vol.toJSON());
+    const started = Date.now();
+    const r = await run(['--write', '--root', root, '--target', '/target', '--lock-timeout', '300'], fs);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      `autoconfig configure: /target/var/lib/autoconfig/lock: another autoconfig run holds the target (pid ${process.pid}, ` +
+        `started 2026-12-06T10:00:00.000Z, "autoconfig --write --apply"); waited 0.3 s, nothing was written\n`,
+    );
+    expect(JSON.stringify(vol.toJSON())).toBe(before);
+    const dry = await run(['--dry-run', '--root', root, '--target', '/target'], fs);
+    expect(dry.code).toBe(0);
+    expect(JSON.stringify(vol.toJSON())).toBe(before);
+  });
+
+  it('a holder that is gone (a dead pid, or another boot) is taken over; the lock is removed at the end', async () => {
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    const deadPid = Number(dead.stdout);
+    expect(deadPid).toBeGreaterThan(0);
+    for (const stale of [
+      { ...currentHolder('autoconfig --write'), pid: deadPid },
+      { ...currentHolder('autoconfig --write'), bootId: '00000000-0000-0000-0000-000000000000' },
+    ]) {
+      const { fs, vol, root } = loadFixture('thinkpad-t60');
+      await fs.mkdir('/target/var/lib/autoconfig', { recursive: true });
+      await fs.writeFile(lockFile, JSON.stringify(stale));
+      const r = await run(['--write', '--root', root, '--target', '/target', '--lock-timeout', '300'], fs);
+      expect(r.code).toBe(0);
+      expect(vol.toJSON()[lockFile]).toBeUndefined();
+      expect(vol.toJSON()['/target/etc/sysconfig/xen']).toBeDefined();
+    }
+  });
+
+  it.each(['abc', '0', '600001'])('--lock-timeout %j is a usage error', async (value) => {
+    const { fs, root } = loadFixture('thinkpad-t60');
+    const r = await run(['--write', '--root', root, '--target', '/target', '--lock-timeout', value], fs);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`--lock-timeout ${JSON.stringify(value)}: not a whole number from 1 to 600000 ms`);
   });
 });
