@@ -8,7 +8,7 @@ import { cheatcodeActions, parseCheatcodes } from '../rules/cheatcodes.ts';
 import { loadShippedRules, withoutShippedRules } from '../rules/compile.ts';
 import { evaluateRules } from '../rules/evaluate.ts';
 import { compareXenVersions } from '../rules/version.ts';
-import { loadRules } from '../rules/load.ts';
+import { loadRules, type LoadedRules } from '../rules/load.ts';
 import type { RuleIssue, RuleOutcome } from '../rules/types.ts';
 import type { HardwareProfile } from '../types.ts';
 
@@ -19,6 +19,10 @@ export interface DecideOptions {
   xen?: string | null;
   rules?: readonly string[];
   kernelDir?: string | null;
+  /** A profile probed already (a corpus run plans one machine for several targets and rule sets): not probed again. */
+  profile?: HardwareProfile;
+  /** The rule set in place of the shipped one (`corpus diff` compares two); loadShippedRules() by default. */
+  shipped?: LoadedRules;
 }
 
 export interface Decided {
@@ -47,12 +51,12 @@ export async function decide(options: DecideOptions): Promise<Decided> {
   // A bad --xen is a usage error whatever the root; then a plan of nothing is an error (E_ROOT), not an empty plan:
   // the root must exist and hold a machine.
   if (options.xen !== undefined && options.xen !== null) xenOption(options.xen);
-  const profile = await probe({ fs, root, requireMachine: true });
+  const profile = options.profile ?? (await probe({ fs, root, requireMachine: true }));
   const cheatcodes = parseCheatcodes(profile.cmdline);
   const [target, references, shipped] = await Promise.all([
     detectTargetXen({ option: options.xen ?? null, cheatcodes, profile, fs, root }),
     referenceKernels(),
-    loadShippedRules(),
+    options.shipped ?? loadShippedRules(),
   ]);
   const referenceRelease = referenceFor(target.version, references);
   const drivers = await driversReport(profile, { fs, root, kernelDir: options.kernelDir ?? null, referenceRelease });
