@@ -6,6 +6,7 @@
 // leaves out, so only the keys we decide are written. The values are numbers and plain words, never quoted.
 import type { Decision, FactValue } from '../rules/types.ts';
 import type { Plan } from '../plan/types.ts';
+import { versionAtLeast } from '../rules/version.ts';
 import { commentHeader } from './header.ts';
 
 /** xend's shipped dom0-min-mem (tools/examples/xend-config.sxp, 3.0.2 to 3.4): the floor Dom0 balloons down to. */
@@ -55,9 +56,9 @@ export function renderXendConfig(plan: Plan): string {
       : '# Dom0 starts with all memory; xend balloons it down to this floor (MiB) when guests need memory.',
     `(dom0-min-mem ${xendDom0MinMem(plan)})`,
   ];
-  // enable-dom0-ballooning came after 3.0.x (the 3.0.2/3.0.3 example files have no such key); there,
-  // dom0-min-mem alone sets the floor.
-  if (plan.target.generation !== '3.0') {
+  // enable-dom0-ballooning is first in 3.3.0's example xend-config.sxp (xen-review.md, "Options"); before it,
+  // dom0-min-mem alone sets the floor. "no" with a fixed Dom0: xend then never takes memory from Dom0 for a guest.
+  if (versionAtLeast(plan.target.version, '3.3')) {
     lines.push(`(enable-dom0-ballooning ${fixed ? 'no' : 'yes'})`);
   }
   lines.push('# CPUs Dom0 uses; 0 = all of them.', `(dom0-cpus ${xendDom0Cpus(plan)})`);

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { versionAtLeast } from '../../src/rules/version.ts';
+import { fixtureNames } from '../_support/memfs.ts';
 import {
   decidedFact,
   renderXendConfig,
@@ -77,10 +79,19 @@ describe('renderXendConfig', () => {
     expect(renderXendConfig(p)).toContain('balloons it down to this floor');
   });
 
-  it('Xen 3.1 to 4.0 write enable-dom0-ballooning: no with a fixed Dom0, yes without', () => {
-    const fixed = retarget(t60Plan(), '3.4.3');
-    expect(sxp(renderXendConfig(fixed))).toContainEqual(['enable-dom0-ballooning', 'no']);
-    expect(sxp(renderXendConfig(ballooning(fixed)))).toContainEqual(['enable-dom0-ballooning', 'yes']);
+  it('Xen 3.3 to 4.0 write enable-dom0-ballooning: no with a fixed Dom0, yes without', () => {
+    for (const version of ['3.3.0', '3.4.3', '4.0']) {
+      const fixed = retarget(t60Plan(), version);
+      expect(sxp(renderXendConfig(fixed))).toContainEqual(['enable-dom0-ballooning', 'no']);
+      expect(sxp(renderXendConfig(ballooning(fixed)))).toContainEqual(['enable-dom0-ballooning', 'yes']);
+    }
+  });
+
+  it('Xen 3.1 and 3.2 do not: the key is first in 3.3.0\'s example xend-config.sxp', () => {
+    for (const version of ['3.1', '3.2.3']) {
+      const keys = sxp(renderXendConfig(ballooning(retarget(t60Plan(), version)))).map(([k]) => k);
+      expect(keys).not.toContain('enable-dom0-ballooning');
+    }
   });
 
   it('dom0-cpus: a number of vCPUs as it is, "all" and unknown as 0', () => {
@@ -116,6 +127,97 @@ describe('renderXlConf', () => {
       for (const line of renderXlConf(await planFor(fixture, '4.17')).split('\n')) {
         if (line !== '') expect(line).toMatch(/^(#.*|[a-z_.]+="[^"\\]*")$/);
       }
+    }
+  });
+});
+
+// ---- xend's own reading of the file --------------------------------------------------------------------------------
+// xend (XendOptions) parses xend-config.sxp with its sxp.Parser and reads each key with sxp.child_value: the first
+// top-level list whose head is the key, its second element. No Debian release packages xend (removed in Xen 4.5) or
+// its sxp.py, so readSxp() follows sxp.Parser's rules (tools/python/xen/xend/sxp.py, 3.0.x to 4.4): blanks
+// ' \t\n\v\f\r'; '#' to the end of the line is a comment, inside a list too; '(' and ')' make lists, a ')' outside one is
+// a syntax error and EOF inside one "unexpected EOF"; '"' and "'" quote strings (backslash escapes); any other
+// printable character starts an atom, which ends at a blank, '#' or one of '{}()<>[];'.
+type Sxp = string | Sxp[];
+
+function readSxp(text: string): Sxp[] {
+  const top: Sxp[] = [];
+  const stack: Sxp[][] = [top];
+  const where = (i: number) => `line ${text.slice(0, i).split('\n').length}`;
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i]!;
+    if (' \t\n\v\f\r'.includes(c)) i++;
+    else if (c === '#') while (i < text.length && text[i] !== '\n') i++;
+    else if (c === '(') {
+      const list: Sxp[] = [];
+      stack.at(-1)!.push(list);
+      stack.push(list);
+      i++;
+    } else if (c === ')') {
+      if (stack.length === 1) throw new Error(`syntax error: ) at ${where(i)}`);
+      stack.pop();
+      i++;
+    } else if (c === '"' || c === "'") {
+      let value = '';
+      for (i++; text[i] !== c; i++) {
+        if (i >= text.length) throw new Error(`unexpected EOF in a string from ${where(i)}`);
+        value += text[i] === '\\' ? text[++i] : text[i];
+      }
+      stack.at(-1)!.push(value);
+      i++;
+    } else if (c >= ' ' && c <= '~') {
+      let atom = '';
+      while (i < text.length && !/[\s#{}()<>[\];]/.test(text[i]!)) atom += text[i++];
+      stack.at(-1)!.push(atom);
+    } else throw new Error(`invalid character: code ${c.charCodeAt(0)} at ${where(i)}`);
+  }
+  if (stack.length !== 1) throw new Error('unexpected EOF inside a list');
+  return top;
+}
+
+/** xend's XendOptions.get_config_bool: these words only, else "invalid xend config ...: expected bool". */
+function xendBool(value: string): boolean {
+  if (['yes', 'y', '1', 'on', 'true', 't'].includes(value.toLowerCase())) return true;
+  if (['no', 'n', '0', 'off', 'false', 'f'].includes(value.toLowerCase())) return false;
+  throw new Error(`invalid xend config: expected bool: ${value}`);
+}
+
+describe("xend-config.sxp, read as xend's sxp.Parser reads it", () => {
+  it('the reader refuses what sxp.Parser refuses, and takes comments inside a list', () => {
+    const text = renderXendConfig(t60Plan());
+    expect(() => readSxp(`${text})`)).toThrow(/syntax error/);
+    expect(() => readSxp(text.replace('(dom0-cpus 0)', '(dom0-cpus 0'))).toThrow(/unexpected EOF/);
+    expect(() => readSxp(text.replace('(dom0-cpus 0)', '(dom0-cpus "0)'))).toThrow(/unexpected EOF/);
+    expect(readSxp('(a # c )\n b)')).toEqual([['a', 'b']]);
+  });
+
+  // Every target with xend: 3.0.2 and 3.0.3 (no enable-dom0-ballooning), 3.2 (the last without it), 3.3 (the first
+  // with it) and 4.0 (xend with a fixed Dom0 size).
+  const rows = fixtureNames().flatMap((f) => ['3.0.2', '3.0.3', '3.2', '3.3', '4.0'].map((x) => [f, x] as const));
+  it.each(rows)('%s on Xen %s: one (key value) per setting, as xend reads them, matching the plan', async (fixture, xen) => {
+    const p = await planFor(fixture, xen);
+    expect(p.target.toolstack).toBe('xend');
+    const config = readSxp(renderXendConfig(p));
+    for (const item of config) {
+      expect(Array.isArray(item) && item.length === 2 && item.every((a) => typeof a === 'string'), JSON.stringify(item)).toBe(true);
+    }
+    const pairs = config as [string, string][];
+    const keys = pairs.map(([k]) => k);
+    // sxp.child_value takes the first: a repeated key would be ignored silently.
+    expect(new Set(keys).size).toBe(keys.length);
+    const value = new Map(pairs);
+    expect(value.get('network-script')).toBe('network-bridge');
+    expect(value.get('vif-script')).toBe('vif-bridge');
+    // get_config_int: int(value).
+    expect(value.get('dom0-min-mem')).toMatch(/^\d+$/);
+    expect(Number(value.get('dom0-min-mem'))).toBe(xendDom0MinMem(p));
+    expect(value.get('dom0-cpus')).toMatch(/^\d+$/);
+    if (versionAtLeast(xen, '3.3')) {
+      // Ballooning only where Dom0 has no fixed size: with dom0_mem= xend must leave Dom0's memory alone.
+      expect(xendBool(value.get('enable-dom0-ballooning')!)).toBe(p.memory.dom0 === null);
+    } else {
+      expect(keys).not.toContain('enable-dom0-ballooning');
     }
   });
 });
