@@ -106,7 +106,7 @@ describe("memory in a Xen Dom0: the machine's, never Dom0's share", () => {
     const comparable = (p: Plan) => ({ ...p, hvm: { ...p.hvm, reason: '' }, notes: [], warnings: [], decisions: [] });
     expect(comparable(inside)).toEqual(comparable(outside));
     expect(inside.memory).toMatchObject({ totalMiB: null, installedMiB: 3072 });
-    if (xen === '4.17') expect(inside.xen.cmdline).toBe('dom0_mem=1024M,max:1024M');
+    if (xen === '4.17') expect(inside.xen.cmdline).toBe('ucode=scan dom0_mem=1024M,max:1024M');
     const files = (p: Plan) => render(p).map((f) => ({ ...f, content: f.content.replace(/^HVM_REASON=.*$/m, '') }));
     expect(files(inside)).toEqual(files(outside));
   });
