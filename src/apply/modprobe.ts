@@ -14,6 +14,7 @@ import { access } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { splitCmdline } from '../cmdline.ts';
 import { AutoconfigError } from '../errors.ts';
+import { ModprobeCgroup, type Contained } from './cgroup.ts';
 
 export interface ModuleToLoad {
   name: string;
@@ -53,6 +54,11 @@ export interface LoadResult {
   timedOut: boolean;
   /** The modprobe used, or null when none was found. */
   modprobe: string | null;
+  /**
+   * What ended what each modprobe left running: 'cgroup DIR' (everything, escaped processes too), or 'process
+   * group (why no cgroup)' (a process that left the group with setsid is out of reach).
+   */
+  containment: string;
 }
 
 /** The part of a child process this module uses; node's ChildProcess satisfies it. */
@@ -98,6 +104,8 @@ export interface LoadOptions {
   path?: string;
   /** Called as each module starts and ends; an exception it throws is ignored (a display must not stop loading). */
   onProgress?: (event: LoadProgress) => void;
+  /** Each modprobe in a transient cgroup v2 where one can be made (default true); false: the process group only. */
+  cgroup?: boolean;
 }
 
 export const DEFAULT_PER_MODULE_MS = 4000;
@@ -182,6 +190,10 @@ export async function loadModules(modules: readonly ModuleToLoad[], options: Loa
   const spawn = options.spawn ?? ((await import('node:child_process')).spawn as unknown as SpawnLike);
   const modprobe = await findModprobe(options.modprobe ?? 'modprobe', options.path);
 
+  // Only when something will run: creating a cgroup is a write to the system.
+  const runnable = modprobe !== null && modules.length > 0;
+  const { cgroup, why } = options.cgroup === false || !runnable ? { cgroup: null, why: 'not used' } : ModprobeCgroup.open();
+  const containment = cgroup ? `cgroup ${cgroup.dir}` : `process group (no cgroup: ${why})`;
   const results: ModuleResult[] = [];
   const total = modules.length;
   const report = (event: LoadProgress) => {
@@ -221,7 +233,7 @@ export async function loadModules(modules: readonly ModuleToLoad[], options: Loa
     const limit = Math.min(perModuleMs, Math.ceil(remaining));
     const cutByTotal = limit < perModuleMs;
     report({ phase: 'start', index: results.length + 1, total, name: base.name });
-    const outcome = await runOne(spawn, modprobe, argv, limit, graceMs);
+    const outcome = await runOne(spawn, modprobe, argv, limit, graceMs, cgroup);
     const result: ModuleResult = { ...base, ...outcome, argv };
     // modprobe's "could not insert 'NAME': No such device" (strerror(ENODEV)): the module found nothing to drive.
     if (module.optional === 'no-device' && result.status === 'failed' && result.exitCode !== null && /: No such device$/m.test(result.stderr)) {
@@ -235,7 +247,8 @@ export async function loadModules(modules: readonly ModuleToLoad[], options: Loa
     }
     push(result);
   }
-  return { results, timedOut, modprobe };
+  cgroup?.close();
+  return { results, timedOut, modprobe, containment };
 }
 
 type Outcome = Pick<ModuleResult, 'status' | 'exitCode' | 'signal' | 'stderr' | 'stdout' | 'ms' | 'detail'>;
@@ -279,15 +292,26 @@ function collect(stream: NodeJS.ReadableStream | null): Collected {
 
 type Ending = Pick<ModuleResult, 'status' | 'exitCode' | 'signal' | 'detail'>;
 
-function runOne(spawn: SpawnLike, modprobe: string, argv: string[], limit: number, graceMs: number): Promise<Outcome> {
+function runOne(
+  spawn: SpawnLike,
+  modprobe: string,
+  argv: string[],
+  limit: number,
+  graceMs: number,
+  cgroup: ModprobeCgroup | null,
+): Promise<Outcome> {
   const started = performance.now();
   // Nothing may take longer than this: the limit, SIGTERM's grace, SIGKILL's grace.
   const hardDeadline = started + limit + 2 * graceMs;
   return new Promise<Outcome>((resolve) => {
     let child: ChildLike;
+    let contained: Contained<ChildLike> | null = null;
     try {
-      // Its own process group, so the kill reaches what modprobe started (install commands) too.
-      child = spawn(modprobe, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      // Its own process group, so the kill reaches what modprobe started (install commands) too; and its own
+      // cgroup where there is one, which reaches what left the group.
+      const start = () => spawn(modprobe, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      contained = cgroup?.spawnInside(start) ?? null;
+      child = contained ? contained.child : start();
     } catch (error) {
       resolve({ ...notStarted(error), stdout: '', stderr: '', ms: Math.round(performance.now() - started) });
       return;
@@ -315,7 +339,14 @@ function runOne(spawn: SpawnLike, modprobe: string, argv: string[], limit: numbe
       stdout.stop();
       stderr.stop();
       const ms = Math.round(performance.now() - started);
-      resolve({ ...ending, stdout: stdout.text(), stderr: stderr.text(), ms });
+      const outcome = { ...ending, stdout: stdout.text(), stderr: stderr.text(), ms };
+      if (!contained) return resolve(outcome);
+      // Whatever is still in its cgroup goes now; the leaf is removed once empty (a process stuck in the kernel
+      // keeps it: then it stays, and the result says so).
+      contained.kill();
+      void contained.remove(graceMs).then((notRemoved) =>
+        resolve(notRemoved === null ? outcome : { ...outcome, detail: `${outcome.detail}; ${notRemoved}` }),
+      );
     };
     // `leaderToo`: when the group cannot be signalled, the child alone (not once it has exited: its pid is free).
     const signalGroup = (signal: NodeJS.Signals, leaderToo = true) => {
@@ -353,6 +384,7 @@ function runOne(spawn: SpawnLike, modprobe: string, argv: string[], limit: numbe
       // modprobe is done; whatever it left running in its group (an install command's `sleep &`) is ended now,
       // so that nothing outlives the run and nothing holds the pipes (issue #11).
       signalGroup('SIGKILL', false);
+      contained?.kill();
       // Its last output is in the pipes: their end comes as soon as the group is gone. A process that escaped
       // the group (setsid) may hold them open: read what is there, but do not wait for it.
       later(Math.max(0, Math.min(DRAIN_MS, hardDeadline - performance.now())), () => finish(ending));
@@ -364,6 +396,7 @@ function runOne(spawn: SpawnLike, modprobe: string, argv: string[], limit: numbe
       later(graceMs, () => {
         phase = 'kill';
         signalGroup('SIGKILL');
+        contained?.kill();
         later(graceMs, () => {
           // Still there after SIGKILL: stuck in the kernel (uninterruptible sleep). hwsetup left such a modprobe
           // behind too; going on is the only way not to hang the boot.
