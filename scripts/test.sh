@@ -32,4 +32,5 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 npm ci --no-audit --no-fund
+npm run build # the CLI bundle, its code cache and the declaration files (as `npm pack` makes them)
 npm test

@@ -14,7 +14,7 @@ type Schema = Record<string, unknown>;
 const schema = JSON.parse(readFileSync(join(repoRoot, 'data', 'rules.schema.json'), 'utf8')) as Schema & { $defs: Record<string, Schema> };
 const defs = schema.$defs;
 
-const KNOWN = new Set(['$schema', '$ref', '$defs', 'title', 'description', 'type', 'properties', 'additionalProperties', 'required', 'propertyNames', 'minProperties', 'maxProperties', 'items', 'minItems', 'pattern', 'minLength', 'minimum', 'enum', 'const', 'oneOf', 'anyOf', 'not']);
+const KNOWN = new Set(['$schema', '$id', '$ref', '$defs', 'title', 'description', 'type', 'properties', 'additionalProperties', 'required', 'propertyNames', 'minProperties', 'maxProperties', 'items', 'minItems', 'pattern', 'minLength', 'minimum', 'enum', 'const', 'oneOf', 'anyOf', 'not']);
 
 function typeOf(v: unknown): string {
   if (v === null) return 'null';
