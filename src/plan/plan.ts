@@ -208,7 +208,8 @@ export function plan(input: PlanInput): Plan {
 
   const hiddenBy = outcome.decisions.filter((d) => d.rule.startsWith('cheatcode:passthrough') && !d.overriddenBy);
   const hidden = [...new Set(hiddenBy.flatMap((d) => d.devices ?? []))];
-  const softdeps = passthroughModules(modules, hidden, hiddenBy[0]?.rule ?? null, target, matchOf, profile);
+  const hiddenRules = [...new Set(hiddenBy.map((d) => d.rule))].join(', ');
+  const softdeps = passthroughModules(modules, hidden, hiddenRules === '' ? null : hiddenRules, target, matchOf, profile);
 
   const nics = ranked(profile.pci.filter((d) => d.class === '02'), (d) => (isWireless(d) ? 1 : 0));
   // The bridge's port: an Ethernet controller (0200) no wireless driver drives. A wireless station cannot bridge
