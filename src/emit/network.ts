@@ -58,6 +58,8 @@ export function renderNetwork(plan: Plan): string {
   const lines = [
     `auto ${bridge}`,
     `iface ${bridge} inet ${dhcp ? 'dhcp' : 'manual'}`,
+    // STP stays off (a new bridge's default): the port forwards at once (linux br_stp.c br_make_forwarding, BR_NO_STP),
+    // so DHCP does not wait out a forwarding delay. The check keeps a second ifup from failing on an existing bridge.
     `\tpre-up [ -d /sys/class/net/${bridge} ] || ip link add name ${bridge} type bridge`,
     // The card's interface: under its PCI function, or under the virtio device on it (virtio-net). ifupdown runs each
     // command with /bin/sh -c and stops at a failure: no interface is one, said on stderr.
