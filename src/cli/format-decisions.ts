@@ -69,10 +69,21 @@ function yesNo(value: boolean | null): string {
   return value === null ? 'unknown' : value ? 'yes' : 'no';
 }
 
-/** The report's HVM and 64-bit lines. */
+/**
+ * The report's HVM and 64-bit lines. The 64-bit line names a Xen only where one boots (no "x86_32 Xen" on a machine
+ * that boots without it), and where long mode is unknown it says what the planned Xen does about it instead of
+ * "64-bit guests impossible".
+ */
 export function formatVerdicts(p: Plan): string[] {
-  return [
-    `HVM guests: ${p.hvm.available ? `yes (${p.hvm.technology ?? 'Xen'})` : 'no'}${p.hvm.unreliable ? ', unreliable' : ''} — ${p.hvm.reason}`,
-    `64-bit: ${yesNo(p.longMode)} — ${p.arch.xen} Xen, ${p.arch.dom0} Dom0, 64-bit guests ${p.arch.guests64 ? 'possible' : 'impossible'}`,
-  ];
+  const hvm = `HVM guests: ${p.hvm.available ? `yes (${p.hvm.technology ?? 'Xen'})` : 'no'}${p.hvm.unreliable ? ', unreliable' : ''} — ${p.hvm.reason}`;
+  const plain = p.grub.entries.find((e) => e.default)?.arch ?? p.arch.dom0;
+  const bits = p.xenDisabled
+    ? `no Xen (it does not run here, see the warnings); the ${plain} kernel boots without it`
+    : p.longMode !== null
+      ? `${p.arch.xen} Xen, ${p.arch.dom0} Dom0, 64-bit guests ${p.arch.guests64 ? 'possible' : 'impossible'}`
+      : p.arch.xen === 'x86_32'
+        ? `x86_32 Xen, x86_32 Dom0 (they run on 32- and 64-bit CPUs alike); 64-bit guests would need the x86_64 Xen`
+        : `${p.arch.xen} Xen, ${p.arch.dom0} Dom0 (the only Xen there is from 4.3: it boots on a 64-bit CPU only, ` +
+          'which then runs 64-bit guests too)';
+  return [hvm, `64-bit: ${yesNo(p.longMode)} — ${bits}`];
 }
