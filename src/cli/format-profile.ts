@@ -131,6 +131,10 @@ function formatSystem(p: HardwareProfile): string[] {
           ? 'no (the CPU lacks it)'
           : 'unknown';
   out.push(`  Hardware virtualization: ${vt}${c.vt.evidence.length ? `  [${c.vt.evidence.join('; ')}]` : ''}`);
+  // EPT/NPT: what HVM needs on a Xen without shadow paging (4.7 on, as distributions build it).
+  const hap = c.hap.state === 'present' ? 'yes' : c.hap.state === 'absent' ? 'no' : 'unknown';
+  const which = c.hap.feature === 'ept' ? 'Intel EPT' : c.hap.feature === 'npt' ? 'AMD NPT' : 'EPT/NPT';
+  out.push(`  Hardware-assisted paging (${which}): ${hap}${c.hap.evidence.length ? `  [${c.hap.evidence.join('; ')}]` : ''}`);
   out.push(`  64-bit (long mode): ${yesNo(c.longMode)}, PAE: ${yesNo(c.pae)}, under a hypervisor: ${yesNo(c.hypervisorFlag)}`);
   if (!c.flagsKnown) {
     const known = [...c.flags.map((f) => `${f} yes`), ...c.flagsAbsent.map((f) => `${f} no`)];

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { concerns, describeAction } from '../../src/cli/format-decisions.ts';
+import { concerns, describeAction, formatVerdicts } from '../../src/cli/format-decisions.ts';
 import type { Decision } from '../../src/rules/types.ts';
+import { planFor } from '../emit/_plans.ts';
 
 const decision = (over: Partial<Decision>): Decision => ({
   rule: 'r',
@@ -34,5 +35,41 @@ describe('concerns', () => {
     [decision({ action: { xen: { add: 'iommu=no-igfx' } } }), 'iommu', true],
   ])('%#: %s', (d, topic, expected) => {
     expect(concerns(d, topic)).toBe(expected);
+  });
+});
+
+// The report's verdict lines, on plans the real pipeline makes of the fixtures (test/emit/_plans.ts planFor).
+describe('formatVerdicts', () => {
+  it.each([
+    // Long mode known: the planned Xen, Dom0 and 64-bit guests.
+    ['intel-nvidia-laptop', '4.17', '64-bit: yes — x86_64 Xen, x86_64 Dom0, 64-bit guests possible'],
+    ['thinkpad-t60', '3.0.3', '64-bit: no — x86_32 Xen, x86_32 Dom0, 64-bit guests impossible'],
+    // No Xen (no long mode at 4.17; no PAE at 3.0.3; a PV guest): no Xen arch named, the kernel that boots instead.
+    ['thinkpad-t60', '4.17', '64-bit: no — no Xen (it does not run here, see the warnings); the x86_32 kernel boots without it'],
+    ['thinkpad-t42', '3.0.3', '64-bit: no — no Xen (it does not run here, see the warnings); the x86_32 kernel boots without it'],
+    ['xen-pv-guest', '4.17', '64-bit: yes — no Xen (it does not run here, see the warnings); the x86_64 kernel boots without it'],
+    // Long mode unknown (the EC2 guest has no cpuinfo): what the planned Xen does about it, never "impossible".
+    [
+      'xen-hvm-guest',
+      '3.0.3',
+      '64-bit: unknown — x86_32 Xen, x86_32 Dom0 (they run on 32- and 64-bit CPUs alike); 64-bit guests would need the x86_64 Xen',
+    ],
+    [
+      'xen-hvm-guest',
+      '4.17',
+      '64-bit: unknown — x86_64 Xen, x86_64 Dom0 (the only Xen there is from 4.3: it boots on a 64-bit CPU only, which then runs 64-bit guests too)',
+    ],
+  ])('%s on Xen %s: %s', async (fixture, xen, line) => {
+    expect(formatVerdicts(await planFor(fixture, xen))[1]).toBe(line);
+  });
+
+  it.each([
+    ['server-iommu-bmc', '4.17', /^HVM guests: yes \(vmx\) — the CPU has Intel VT-x \(vmx\), but whether the firmware left it on is unverified/],
+    ['macbookpro5-5', '3.0.3', /^HVM guests: yes \(vmx\) — /],
+    ['macbookpro5-5', '4.17', /^HVM guests: no — the CPU lacks EPT\/NPT, which this Xen needs/],
+    ['xen-dom0', '4.17', /^HVM guests: no — Xen lists hvm-\* guests, but it does so with or without EPT\/NPT/],
+    ['xen-hvm-guest', '4.17', /^HVM guests: no — .*whether it passes VT-x\/AMD-V through is unknown/],
+  ])('%s on Xen %s: the HVM line', async (fixture, xen, line) => {
+    expect(formatVerdicts(await planFor(fixture, xen))[0]).toMatch(line);
   });
 });

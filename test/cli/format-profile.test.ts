@@ -35,6 +35,15 @@ describe('formatProfile', () => {
       '\n  IOMMU: ACPI DMAR/IVRS tables unknown; kernel units: none; groups: 0\n',
     ],
     ['xen-dom0', 'Hypervisor: Xen Dom0 (control domain) Xen 3.1.2-238.el5', 'DMI: Apple Computer, Inc. MacBookPro2,1'],
+    // EPT/NPT (cpu.hap), after the VT line.
+    ['intel-nvidia-laptop', '\n  Hardware-assisted paging (Intel EPT): yes  [cpuinfo flag ept]\n'],
+    ['amd-apu-laptop', '\n  Hardware-assisted paging (AMD NPT): yes  [cpuinfo flag npt]\n'],
+    [
+      'macbookpro5-5',
+      '\n  Hardware-assisted paging (Intel EPT): no  [no ept although this kernel lists its kind (tpr_shadow, vnmi, flexpriority)]\n',
+    ],
+    ['thinkpad-t42', '\n  Hardware-assisted paging (EPT/NPT): no  [the CPU has no VT-x/AMD-V, so no EPT/NPT either]\n'],
+    ['xen-dom0', "\n  Hardware-assisted paging (Intel EPT): unknown  [in a Xen Dom0 the CPU flags are Xen's filtered view"],
     // Its counts are the machine's, which its logs do not tell: never its own vCPUs'.
     [
       'xen-dom0',
