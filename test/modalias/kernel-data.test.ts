@@ -182,3 +182,39 @@ describe('the shipped reference kernels', () => {
     expect(shippedRelease).toBe('6.12.117+deb13-amd64');
   });
 });
+
+describe('kernel data files that are not regular files (issue #11)', () => {
+  it('a FIFO index is an issue and its text form answers; FIFO index and text: the directory is not used', async () => {
+    const { cpSync, mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { watchedFifo } = await import('../_support/fifo.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'autoconfig-kernel-'));
+    cpSync(shippedDir, dir, { recursive: true });
+    rmSync(join(dir, 'modules.alias.bin'));
+    const fifos = [watchedFifo(join(dir, 'modules.alias.bin'))];
+    try {
+      const t0 = performance.now();
+      const k = await loadKernelData({ root: '/', kernelDir: dir });
+      expect(performance.now() - t0).toBeLessThan(5000);
+      expect(k.source).toBe('option');
+      expect(k.issues).toContainEqual({
+        file: join(dir, 'modules.alias.bin'),
+        line: null,
+        message: 'a FIFO, not a regular file; not read; using modules.alias instead',
+      });
+      rmSync(join(dir, 'modules.dep.bin'));
+      rmSync(join(dir, 'modules.dep'));
+      fifos.push(watchedFifo(join(dir, 'modules.dep.bin')), watchedFifo(join(dir, 'modules.dep')));
+      const fallback = await loadKernelData({ root: '/', kernelDir: dir });
+      expect(fallback.source).toBe('reference');
+      expect(fallback.issues).toContainEqual({
+        file: join(dir, 'modules.dep'),
+        line: null,
+        message: `${join(dir, 'modules.dep')}: a FIFO, not a regular file; not read`,
+      });
+    } finally {
+      for (const f of fifos) f.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -119,3 +119,26 @@ describe('files and order', () => {
     expect(texts.map((t) => t.file)).toEqual(['test/rules/data/10-cpu.yaml', 'test/rules/data/50-graphics.yaml', 'test/rules/data/90-site.yaml']);
   });
 });
+
+describe('rule paths that are not regular files (issue #11)', () => {
+  it('a FIFO as --rules file or in a rules directory is an E_IO error naming it, never opened', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { watchedFifo } = await import('../_support/fifo.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'autoconfig-rules-'));
+    const fifo = watchedFifo(join(dir, '10-site.yaml'));
+    try {
+      for (const path of [fifo.path, dir]) {
+        const t0 = performance.now();
+        const error = await readRuleTexts([path]).catch((e: unknown) => e);
+        expect(performance.now() - t0).toBeLessThan(1000);
+        expect(isAutoconfigError(error) && error.code).toBe('E_IO');
+        expect((error as Error).message).toBe(`${fifo.path}: a FIFO, not a regular file; not read`);
+      }
+    } finally {
+      fifo.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

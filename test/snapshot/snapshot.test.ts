@@ -1,6 +1,6 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { nodeFsPromises } from '../../src/fs.ts';
 import { probe } from '../../src/probe/probe.ts';
@@ -164,3 +164,27 @@ function safeExists(path: string): boolean {
     return false;
   }
 }
+
+describe('snapshot --root with a FIFO where a file is read (issue #11)', () => {
+  it.each([['/proc/cpuinfo'], ['/sys/class/dmi/id/product_name']])('%s: not-regular in the profile, not copied, at once', async (path) => {
+    const { cpSync, existsSync, readFileSync } = await import('node:fs');
+    const { watchedFifo } = await import('../_support/fifo.ts');
+    const root = mkdtempSync(join(tmpdir(), 'autoconfig-snap-root-'));
+    cpSync(join(__dirname, '../../fixtures/thinkpad-t60/root'), root, { recursive: true, verbatimSymlinks: true });
+    rmSync(join(root, path));
+    const fifo = watchedFifo(join(root, path));
+    const out = join(mkdtempSync(join(tmpdir(), 'autoconfig-snap-out-')), 'out');
+    try {
+      const t0 = performance.now();
+      const result = await snapshot({ root, out });
+      expect(performance.now() - t0).toBeLessThan(5000);
+      expect(result.profile.diagnostics).toContainEqual({ code: 'not-regular', path, message: `${path}: a FIFO, not a regular file; not read` });
+      // The copy holds no FIFO: a later --root on it cannot block either.
+      expect(existsSync(join(out, path)) ? readFileSync(join(out, path), 'utf8') : '').toBe('');
+    } finally {
+      fifo.dispose();
+      rmSync(root, { recursive: true, force: true });
+      rmSync(dirname(out), { recursive: true, force: true });
+    }
+  });
+});
