@@ -14,6 +14,7 @@ import { runInstallBoot } from './install-boot.ts';
 import { runProbe } from './probe.ts';
 import { runRules } from './rules.ts';
 import { runSnapshot } from './snapshot.ts';
+import { runCorpusCommand } from './corpus.ts';
 
 export interface MainOptions {
   argv: readonly string[];
@@ -32,6 +33,7 @@ const COMMANDS: Record<string, { run: (argv: readonly string[], io: CliIO) => Pr
   drivers: { run: runDrivers, summary: 'match every device against the kernel module data, like kmod' },
   explain: { run: runExplain, summary: 'every decision of the rules with rule, file:line and evidence [TOPIC]' },
   rules: { run: runRules, summary: 'rules lint [DIR...]: check rule files' },
+  corpus: { run: runCorpusCommand, summary: 'run | diff | check DIR...: the rules over many machines (docs/rules.md)' },
   'install-boot': {
     run: runInstallBoot,
     summary: 'install the systemd unit and init script that run --write --apply at boot [--target DIR] [--exec PATH] [--remove] [--dry-run]',

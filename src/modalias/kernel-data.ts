@@ -8,6 +8,7 @@
 // Where a .bin is missing, or damaged (reported as an issue naming it), the text file depmod writes next to it
 // answers instead, parsed and indexed here (alias-file.ts, index-build.ts). Damage found only by a later lookup
 // switches that table to its text file then, with the same issue.
+import { statSync } from 'node:fs';
 import { posix } from 'node:path';
 import { dataDir } from '../data-dir.ts';
 import { errnoCode } from '../errors.ts';
@@ -122,11 +123,34 @@ export async function loadKernelData(options: LoadKernelOptions = {}): Promise<K
   const wanted = options.referenceRelease;
   const release = wanted && releases.includes(wanted) ? wanted : releases.at(-1);
   const dir = release === undefined ? referenceDir : posix.join(referenceDir, release);
-  const data = release === undefined ? null : await readKernelDir(packaged, dir, 'reference', release, issues);
+  const data = release === undefined ? null : await readReference(packaged, dir, release, issues);
   if (data) return data;
   // Only a broken installation gets here; matching then finds nothing, and says why.
   issues.push({ file: dir, line: null, message: 'the shipped reference kernel data is missing' });
   return emptyKernel(dir, release ?? 'unknown', issues);
+}
+
+// The shipped references, once read, by directory and the size and mtime of their files: a corpus run plans
+// hundreds of machines in one process, and reading the indexes again for each was a quarter of its time. Their
+// nodes are kept as they are read (kmod-index.ts), so later plans share the lookups too.
+const references = new Map<string, { stamp: string; data: Promise<{ data: KernelData | null; issues: ModaliasIssue[] }> }>();
+
+async function readReference(packaged: Reader, dir: string, release: string, issues: ModaliasIssue[]): Promise<KernelData | null> {
+  const stamp = [...Object.values(BIN), 'modules.softdep']
+    .map((name) => {
+      const s = statSync(posix.join(dir, name), { throwIfNoEntry: false });
+      return s ? `${s.ino}:${s.size}:${s.mtimeMs}` : '-';
+    })
+    .join(' ');
+  let cached = references.get(dir);
+  if (cached?.stamp !== stamp) {
+    const own: ModaliasIssue[] = [];
+    cached = { stamp, data: readKernelDir(packaged, dir, 'reference', release, own).then((data) => ({ data, issues: own })) };
+    references.set(dir, cached);
+  }
+  const { data, issues: own } = await cached.data;
+  issues.push(...own);
+  return data === null ? null : { ...data, issues };
 }
 
 const BIN: Record<KernelTable, string> = {

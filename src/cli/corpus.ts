@@ -1,0 +1,93 @@
+// `autoconfig corpus run | diff | check`: the rule author's workbench (src/corpus). Thin: arguments in, the
+// library's result out as text, --json or --html. The corpus is read from the real filesystem (published logs
+// are imported in memory); only --html FILE is written, through the injected fs.
+import { posix } from 'node:path';
+import { checkCorpus } from '../corpus/check.ts';
+import { diffCorpus } from '../corpus/diff.ts';
+import { formatCheck, formatDiff, formatSummary, formatTable } from '../corpus/format.ts';
+import { diffHtml, runHtml } from '../corpus/html.ts';
+import { ruleSetAtRef, ruleSetFrom, shippedRuleSet } from '../corpus/rule-sets.ts';
+import { runCorpus, SHIPPED, type Row, type RuleSet } from '../corpus/run.ts';
+import { AutoconfigError } from '../errors.ts';
+import { parseArgs } from './_args.ts';
+import { forDisplay } from './_display.ts';
+import { EXIT, type CliIO } from './_io.ts';
+
+export const CORPUS_USAGE = `usage: autoconfig corpus run DIR... [--xen V]... [--rules DIR]... [--kernel DIR] [--json | --html FILE]
+       autoconfig corpus diff (--base DIR... | --base-ref GIT_REF) [--rules DIR]... DIR... [--xen V]... [--kernel DIR] [--json | --html FILE]
+       autoconfig corpus check DIR... [--rules DIR]... [--kernel DIR] [--json]
+`;
+
+const COMMON = {
+  xen: { type: 'string', multiple: true },
+  rules: { type: 'string', multiple: true },
+  kernel: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+/** Rows without what only the diff needs (files, decisions): the --json of `corpus run`. */
+function plainRow(r: Row): Row {
+  const { machine, kind, target, verdicts, warnings, notes, error } = r;
+  return { machine, kind, target, verdicts, warnings, notes, error };
+}
+
+export async function runCorpusCommand(argv: readonly string[], io: CliIO): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === undefined || sub === '--help' || sub === 'help') {
+    io.stdout(CORPUS_USAGE);
+    return sub === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (sub !== 'run' && sub !== 'diff' && sub !== 'check') throw new AutoconfigError('E_USAGE', `unknown corpus command "${sub}"\n${CORPUS_USAGE}`);
+  const { options, positionals } = parseArgs(rest, {
+    ...COMMON,
+    ...(sub === 'check' ? {} : { html: { type: 'string' } }),
+    ...(sub === 'diff' ? { base: { type: 'string', multiple: true }, 'base-ref': { type: 'string' } } : {}),
+  });
+  if (sub === 'check' && options.xen !== undefined) throw new AutoconfigError('E_USAGE', 'corpus check plans at the targets each expect.yaml names; no --xen');
+  if (positionals.length === 0) throw new AutoconfigError('E_USAGE', `corpus ${sub}: name at least one DIR\n${CORPUS_USAGE}`);
+  if (options.json && options.html !== undefined) throw new AutoconfigError('E_USAGE', 'give --json or --html FILE, not both');
+  const at = (p: string) => posix.resolve(io.cwd, p);
+  const dirs = positionals.map(at);
+  const targets = (options.xen as string[] | undefined) ?? [];
+  const kernelDir = typeof options.kernel === 'string' ? at(options.kernel) : null;
+  const rules = ((options.rules as string[] | undefined) ?? []).map(at);
+  const html = typeof options.html === 'string' ? at(options.html) : null;
+  const writeHtml = async (text: string) => {
+    await io.fs.writeFile(html!, text);
+    io.stdout(`wrote ${html}\n`);
+  };
+
+  if (sub === 'run' || sub === 'check') {
+    // As --dry-run takes them: the shipped rules, then each --rules path.
+    const ruleSet: RuleSet = rules.length === 0 ? SHIPPED : { label: `shipped + ${rules.join(' ')}`, shipped: null, extra: rules };
+    if (sub === 'check') {
+      const result = await checkCorpus(dirs, { kernelDir, rules: ruleSet });
+      if (options.json) io.stdout(JSON.stringify(result, (k, v) => (k === 'ref' ? v.id : v), 2) + '\n');
+      else io.stdout(forDisplay(formatCheck(result)));
+      return result.mismatches.length > 0 ? EXIT.error : EXIT.ok;
+    }
+    const result = await runCorpus(dirs, { targets, kernelDir, rules: ruleSet });
+    if (options.json) io.stdout(JSON.stringify({ rows: result.rows.map(plainRow), summary: result.summary }, null, 2) + '\n');
+    else if (html) await writeHtml(runHtml(result.rows, result.summary));
+    if (!options.json) io.stdout(forDisplay((html ? '' : formatTable(result.rows) + '\n') + formatSummary(result.summary)));
+    // Unreadable machines are listed, not failures; a plan that threw is one (it is a bug, or a bad rule).
+    return result.summary.failedRows.length > 0 ? EXIT.error : EXIT.ok;
+  }
+
+  const baseDirs = ((options.base as string[] | undefined) ?? []).map(at);
+  const baseRef = options['base-ref'] as string | undefined;
+  if ((baseDirs.length > 0) === (baseRef !== undefined)) throw new AutoconfigError('E_USAGE', `corpus diff: give --base DIR or --base-ref GIT_REF\n${CORPUS_USAGE}`);
+  const base = baseRef !== undefined ? await ruleSetAtRef(baseRef) : await ruleSetFrom(baseDirs, baseDirs.join(' '));
+  // Each side is a whole rule set in place of the shipped one; without --rules, data/rules as it is on disk now.
+  const after = rules.length > 0 ? await ruleSetFrom(rules, rules.join(' ')) : await shippedRuleSet();
+  const d = await diffCorpus(dirs, base, after, { targets, kernelDir });
+  if (options.json) {
+    const { rows: _rows, unreadable: _u, ...rest } = d;
+    io.stdout(JSON.stringify(rest, null, 2) + '\n');
+  } else {
+    if (html) await writeHtml(diffHtml(d));
+    io.stdout(forDisplay(formatDiff(d)));
+  }
+  // Like `git diff --exit-code`: 1 when something changes, so that CI can require the expected changes.
+  return d.changes.length > 0 ? EXIT.error : EXIT.ok;
+}
