@@ -13,6 +13,8 @@ export interface ShippedKernel {
   package: string;
   /** The Debian suite ("trixie"), or null for the machine's own apt sources. */
   suite: string | null;
+  /** The Xen series the same Debian release ships ("4.20"), or null when SOURCE does not say. */
+  xen: string | null;
 }
 
 function readSource(release: string): ShippedKernel {
@@ -25,7 +27,12 @@ function readSource(release: string): ShippedKernel {
     }
   }
   const suite = fields.get('suite') ?? 'default';
-  return { release, package: fields.get('package') ?? `linux-image-${release}`, suite: suite === 'default' ? null : suite };
+  return {
+    release,
+    package: fields.get('package') ?? `linux-image-${release}`,
+    suite: suite === 'default' ? null : suite,
+    xen: fields.get('xen') ?? null,
+  };
 }
 
 /** Oldest first, in the version order autoconfig's loader uses (the last one is the reference it reads). */

@@ -12,6 +12,7 @@ import {
   copyFileSync,
   cpSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -25,22 +26,48 @@ import {
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { machineSuiteKernel, referenceKernel } from '../_support/shipped-kernels.ts';
+import { aptCommand, shippedKernels } from '../_support/shipped-kernels.ts';
 
 export const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const guestDir = join(repo, 'test', 'boot', 'guest');
+
 /**
- * The shipped module data from the machine's own suite (Debian 12: the Xen 4.17 booted here is Debian 12's): the
- * Dom0 kernel when Debian still has it.
+ * A Debian release the boot test boots: its Xen with its own kernel as Dom0 (issue #10: the default target is
+ * Debian 13's Xen 4.20; Debian 12's 4.17 is still planned for). One per shipped reference kernel (data/kernel/<release>/SOURCE
+ * names its suite and the Xen of the same release), so that autoconfig's reference data and the Dom0's module tree
+ * are one kernel.
  */
-export const SHIPPED_RELEASE = machineSuiteKernel?.release ?? referenceKernel.release;
-export const XEN_SERIES = '4.17';
-/** Bump when the cached root filesystem base changes shape. */
-const BASE_VERSION = 'v1';
+export interface DebianRelease {
+  /** The codename ("bookworm", "trixie"): titles and the cache directory. */
+  name: string;
+  /** The apt suite (scripts/apt-suite.sh), or null for the machine's own apt sources. */
+  suite: string | null;
+  /** The Xen series of xen-hypervisor-<series>-amd64 and xen-utils-<series>. */
+  xenSeries: string;
+  /** The Dom0 kernel's release (linux-image-<release>). */
+  kernel: string;
+}
+
+/** The machine's own codename (/etc/os-release): the name of the release its apt sources give. */
+function hostCodename(): string {
+  const text = existsSync('/etc/os-release') ? readFileSync('/etc/os-release', 'utf8') : '';
+  return /^VERSION_CODENAME=("?)([a-z0-9-]+)\1$/m.exec(text)?.[2] ?? 'default';
+}
+
+/** Oldest first: Debian 12 (the machine's suite here), then Debian 13. */
+export const RELEASES: readonly DebianRelease[] = shippedKernels
+  .filter((k) => k.xen !== null)
+  .map((k) => ({ name: k.suite ?? hostCodename(), suite: k.suite, xenSeries: k.xen!, kernel: k.release }));
+
+/** Bump when the cached root filesystem base or initramfs changes shape. */
+const BASE_VERSION = 'v2';
 
 export const CACHE =
   process.env.XENOPPIX_BOOT_CACHE ??
   (process.getuid?.() === 0 ? '/var/cache/xenoppix-autoconfig/boot' : join(homedir(), '.cache', 'xenoppix-autoconfig', 'boot'));
+
+/** Each release's downloads and what is made of them: a package name means another version in each suite. */
+const cacheOf = (r: DebianRelease) => join(CACHE, r.name);
 
 const TOOLS: Record<string, string> = {
   'qemu-system-x86_64': 'qemu-system-x86',
@@ -88,56 +115,95 @@ function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.Pro
   return r.stdout;
 }
 
-/** `apt-get download` into the cache (once); returns the .deb path. */
-function debOf(pkg: string): string {
-  const dir = join(CACHE, 'debs');
+/** apt-get or apt-cache for the release's suite (the machine's apt, or scripts/apt-suite.sh for another suite). */
+function apt(r: DebianRelease, tool: 'apt-get' | 'apt-cache', args: string[], cwd?: string) {
+  const [cmd, argv] = aptCommand(r.suite, tool, args);
+  return spawnSync(cmd, argv, { cwd, encoding: 'utf8', maxBuffer: 64 << 20 });
+}
+
+/** `apt-get download` into the release's cache (once); returns the .deb path. */
+function debOf(r: DebianRelease, pkg: string): string {
+  const dir = join(cacheOf(r), 'debs');
   mkdirSync(dir, { recursive: true });
   const find = () => readdirSync(dir).find((f) => f.startsWith(`${pkg}_`) && f.endsWith('.deb'));
   let found = find();
   if (found === undefined) {
-    let r = spawnSync('apt-get', ['download', '-q', pkg], { cwd: dir, encoding: 'utf8' });
-    if (r.status !== 0) {
+    let d = apt(r, 'apt-get', ['download', '-q', pkg], dir);
+    // The machine's own lists may be stale; apt-suite.sh refreshes its own.
+    if (d.status !== 0 && r.suite === null) {
       spawnSync('apt-get', ['update', '-q'], { encoding: 'utf8' });
-      r = spawnSync('apt-get', ['download', '-q', pkg], { cwd: dir, encoding: 'utf8' });
+      d = apt(r, 'apt-get', ['download', '-q', pkg], dir);
     }
     found = find();
-    if (r.status !== 0 || found === undefined) throw new Error(`apt-get download ${pkg} failed: ${r.stderr}`);
+    if (d.status !== 0 || found === undefined) throw new Error(`apt-get download ${pkg} (${r.name}) failed: ${d.stderr}`);
   }
   return join(dir, found);
 }
 
+/**
+ * Debian's merged /usr, as an installed system has it: a package that still ships /lib, /lib64, /bin or /sbin
+ * (Debian 12's libc6) gets them under /usr, so that copying it over a root with those links changes no link.
+ */
+function mergeUsr(dir: string): void {
+  for (const d of ['bin', 'sbin', 'lib', 'lib64']) {
+    const top = join(dir, d);
+    if (!existsSync(top) || lstatSync(top).isSymbolicLink()) continue;
+    cpSync(top, join(dir, 'usr', d), { recursive: true, verbatimSymlinks: true, force: false });
+    rmSync(top, { recursive: true, force: true });
+  }
+}
+
 /** Extract packages into a cached directory once (made in a temporary directory, then renamed into place). */
-function extracted(name: string, pkgs: string[], after?: (dir: string) => void): string {
-  const dir = join(CACHE, name);
+function extracted(r: DebianRelease, name: string, pkgs: () => string[], after?: (dir: string) => void): string {
+  const dir = join(cacheOf(r), name);
   if (existsSync(join(dir, '.complete'))) return dir;
   const tmp = `${dir}.${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
-  for (const pkg of pkgs) run('dpkg-deb', ['-x', debOf(pkg), tmp]);
+  const list = pkgs();
+  for (const pkg of list) run('dpkg-deb', ['-x', debOf(r, pkg), tmp]);
   after?.(tmp);
-  writeFileSync(join(tmp, '.complete'), pkgs.join('\n') + '\n');
+  writeFileSync(join(tmp, '.complete'), list.join('\n') + '\n');
   rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir);
   return dir;
 }
 
-const XEN_UTILS = [
-  `xen-utils-${XEN_SERIES}`,
-  'xen-utils-common',
-  'libxencall1',
-  'libxenevtchn1',
-  'libxenforeignmemory1',
-  'libxengnttab1',
-  `libxenmisc${XEN_SERIES}`,
-  'libxenstore4',
-  'libxentoollog1',
-  'libxentoolcore1',
-  'libxendevicemodel1',
-  'libxenhypfs1',
-  'libyajl2',
-];
+/**
+ * xen-utils-<series> with what xl and xenstored need at run time, as apt resolves it in the release's suite:
+ * xen-utils-common (scripts, /etc/xen) and the closure of the Depends that are shared libraries (Section: libs),
+ * the C library included, so that the release's xl runs on the release's own glibc. Not python3 and the rest:
+ * xl and xenstored are C programs (ldd over them, in buildBase, must find every library).
+ */
+function xenUtilsPackages(r: DebianRelease): string[] {
+  const root = `xen-utils-${r.xenSeries}`;
+  const flags = ['--no-recommends', '--no-suggests', '--no-conflicts', '--no-breaks', '--no-replaces', '--no-enhances'];
+  const libs = new Set<string>();
+  let queue = [root];
+  const seen = new Set(queue);
+  while (queue.length > 0) {
+    const d = apt(r, 'apt-cache', ['depends', ...flags, ...queue]);
+    if (d.status !== 0) throw new Error(`apt-cache depends ${queue.join(' ')} (${r.name}) failed: ${d.stderr}`);
+    const deps = [...d.stdout.matchAll(/^\s*\|?(?:Pre)?Depends: ([a-z0-9][a-z0-9+.-]*)/gm)].map((m) => m[1]!.replace(/:any$/, ''));
+    const fresh = [...new Set(deps)].filter((p) => !seen.has(p));
+    for (const p of fresh) seen.add(p);
+    if (fresh.length === 0) break;
+    const show = apt(r, 'apt-cache', ['show', '--no-all-versions', ...fresh]);
+    if (show.status !== 0) throw new Error(`apt-cache show ${fresh.join(' ')} (${r.name}) failed: ${show.stderr}`);
+    queue = [];
+    for (const stanza of show.stdout.split(/\n\n+/)) {
+      const pkg = /^Package: (\S+)/m.exec(stanza)?.[1];
+      if (pkg !== undefined && /^Section: (\S+\/)?libs$/m.test(stanza) && !libs.has(pkg)) {
+        libs.add(pkg);
+        queue.push(pkg);
+      }
+    }
+  }
+  return [root, 'xen-utils-common', ...[...libs].sort()];
+}
 
 export interface BootParts {
+  release: DebianRelease;
   /** Debian's Xen (multiboot image, gzip). */
   xenGz: string;
   vmlinuz: string;
@@ -148,52 +214,69 @@ export interface BootParts {
   initrd: string;
   xenVersion: string;
   /** The Dom0 kernel's release. */
-  release: string;
+  kernelRelease: string;
 }
 
 /**
  * The Dom0 kernel: the shipped reference release, so that autoconfig's reference data and the Dom0's module tree
  * are one kernel; when Debian has dropped that package (a security update changes the ABI number), the release
- * linux-image-amd64 depends on now (the Dom0 then matches against its own /lib/modules, as a real one does).
+ * linux-image-amd64 depends on now in the same suite (the Dom0 then matches against its own /lib/modules, as a
+ * real one does).
  */
-function dom0Release(): string {
-  if (existsSync(join(CACHE, `kernel-${SHIPPED_RELEASE}`, '.complete'))) return SHIPPED_RELEASE;
+function dom0Release(r: DebianRelease): string {
+  if (existsSync(join(cacheOf(r), `kernel-${r.kernel}`, '.complete'))) return r.kernel;
   try {
-    debOf(`linux-image-${SHIPPED_RELEASE}`);
-    return SHIPPED_RELEASE;
+    debOf(r, `linux-image-${r.kernel}`);
+    return r.kernel;
   } catch {
-    const depends = run('apt-cache', ['depends', 'linux-image-amd64']);
+    const depends = apt(r, 'apt-cache', ['depends', 'linux-image-amd64']).stdout;
     const current = /Depends: linux-image-(\d\S*-amd64)/.exec(depends)?.[1];
-    if (current === undefined) throw new Error(`no Debian kernel package: linux-image-${SHIPPED_RELEASE} is gone and linux-image-amd64 names none`);
+    if (current === undefined) throw new Error(`no Debian kernel package (${r.name}): linux-image-${r.kernel} is gone and linux-image-amd64 names none`);
     return current;
   }
 }
 
-let parts: BootParts | undefined;
+const partsOf = new Map<string, BootParts>();
 
-/** Download and unpack Debian's parts, and build the cached root filesystem base and the initramfs. */
-export function prepareParts(): BootParts {
-  if (parts) return parts;
-  const release = dom0Release();
-  const kernelRoot = extracted(`kernel-${release}`, [`linux-image-${release}`], (dir) => {
+/** Download and unpack the release's parts, and build its cached root filesystem base and initramfs. */
+export function prepareParts(r: DebianRelease): BootParts {
+  const done = partsOf.get(r.name);
+  if (done) return done;
+  const release = dom0Release(r);
+  const kernelRoot = extracted(r, `kernel-${release}`, () => [`linux-image-${release}`], (dir) => {
+    // Debian 13 ships the modules in /usr/lib/modules; depmod and modprobe -d (kmod 30) look in <dir>/lib/modules.
+    if (existsSync(join(dir, 'usr', 'lib', 'modules')) && !existsSync(join(dir, 'lib', 'modules'))) {
+      mkdirSync(join(dir, 'lib'), { recursive: true });
+      renameSync(join(dir, 'usr', 'lib', 'modules'), join(dir, 'lib', 'modules'));
+    }
     run('depmod', ['-b', dir, release]);
   });
-  const xen = extracted(`xen-hypervisor-${XEN_SERIES}`, [`xen-hypervisor-${XEN_SERIES}-amd64`]);
-  const xenGz = join(xen, 'boot', `xen-${XEN_SERIES}-amd64.gz`);
-  const utils = extracted(`xen-utils-${XEN_SERIES}`, XEN_UTILS);
-  const deb = readdirSync(join(CACHE, 'debs')).find((f) => f.startsWith(`xen-hypervisor-${XEN_SERIES}-amd64_`))!;
+  const xen = extracted(r, `xen-hypervisor-${r.xenSeries}`, () => [`xen-hypervisor-${r.xenSeries}-amd64`]);
+  const xenGz = join(xen, 'boot', `xen-${r.xenSeries}-amd64.gz`);
+  const utils = extracted(r, `xen-utils-${r.xenSeries}`, () => xenUtilsPackages(r), mergeUsr);
+  const deb = readdirSync(join(cacheOf(r), 'debs')).find((f) => f.startsWith(`xen-hypervisor-${r.xenSeries}-amd64_`))!;
   const xenVersion = deb.split('_')[1]!.replace(/\+.*/, '');
-  const base = buildBase(kernelRoot, release, xenGz, utils);
-  const initrd = buildInitrd(kernelRoot, release);
-  parts = { xenGz, vmlinuz: join(kernelRoot, 'boot', `vmlinuz-${release}`), kernelRoot, base, initrd, xenVersion, release };
+  const base = buildBase(r, kernelRoot, release, xenGz, utils);
+  const initrd = buildInitrd(r, kernelRoot, release);
+  const parts = { release: r, xenGz, vmlinuz: join(kernelRoot, 'boot', `vmlinuz-${release}`), kernelRoot, base, initrd, xenVersion, kernelRelease: release };
+  partsOf.set(r.name, parts);
   return parts;
 }
 
-/** The shared libraries `binaries` load (ldd), with `libPath` searched first. */
-function librariesOf(binaries: string[], libPath: string[]): Set<string> {
+/**
+ * The shared libraries `binaries` load (what ldd prints), with `libPath` searched first. `loader`: the dynamic
+ * loader to ask (the release's own, whose glibc may be newer than the machine's: the machine's ldd could not load
+ * it); a library found nowhere is an error naming it.
+ */
+function librariesOf(binaries: string[], libPath: string[], loader?: string): Set<string> {
   const out = new Set<string>();
   for (const bin of binaries) {
-    const text = run('ldd', [bin], { env: { ...process.env, LD_LIBRARY_PATH: libPath.join(':') } });
+    const text =
+      loader === undefined
+        ? run('ldd', [bin], { env: { ...process.env, LD_LIBRARY_PATH: libPath.join(':') } })
+        : run(loader, ['--library-path', libPath.join(':'), '--list', bin]);
+    const missing = text.split('\n').filter((l) => /not found/.test(l));
+    if (missing.length > 0) throw new Error(`${bin}: libraries not found: ${missing.map((l) => l.trim()).join('; ')}`);
     for (const line of text.split('\n')) {
       const m = /=>\s*(\/\S+)/.exec(line) ?? /^\s*(\/\S+)\s+\(/.exec(line);
       if (m) out.add(m[1]!);
@@ -211,8 +294,8 @@ function copyInto(root: string, path: string): void {
 }
 
 /** Root filesystem base: kernel modules, Xen and xen-utils, Node, kmod, dash and busybox, their libraries. */
-function buildBase(kernelRoot: string, release: string, xenGz: string, utils: string): string {
-  const dir = join(CACHE, `rootfs-base-${release}-${BASE_VERSION}`);
+function buildBase(r: DebianRelease, kernelRoot: string, release: string, xenGz: string, utils: string): string {
+  const dir = join(cacheOf(r), `rootfs-base-${release}-${BASE_VERSION}`);
   if (existsSync(join(dir, '.complete'))) return dir;
   const tmp = `${dir}.${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
@@ -225,7 +308,7 @@ function buildBase(kernelRoot: string, release: string, xenGz: string, utils: st
     symlinkSync(`usr/${d}`, join(tmp, d));
   }
   cpSync(join(kernelRoot, 'lib', 'modules'), join(tmp, 'usr', 'lib', 'modules'), { recursive: true });
-  copyFileSync(xenGz, join(tmp, 'boot', `xen-${XEN_SERIES}-amd64.gz`));
+  copyFileSync(xenGz, join(tmp, 'boot', `xen-${r.xenSeries}-amd64.gz`));
   // xen-utils as dpkg would unpack them (without docs); xl and xenstored are called by their versioned paths.
   for (const entry of readdirSync(utils)) {
     if (entry === '.complete') continue;
@@ -235,7 +318,8 @@ function buildBase(kernelRoot: string, release: string, xenGz: string, utils: st
       verbatimSymlinks: true,
     });
   }
-  const xenLibs = [join(utils, 'usr', 'lib', 'x86_64-linux-gnu'), join(utils, 'usr', 'lib', `xen-${XEN_SERIES}`, 'lib')];
+  const xenBin = join(utils, 'usr', 'lib', `xen-${r.xenSeries}`, 'bin');
+  const xenLibs = [join(utils, 'usr', 'lib', 'x86_64-linux-gnu'), join(utils, 'usr', 'lib', `xen-${r.xenSeries}`, 'lib')];
   const node = realpathSync(process.execPath);
   const binaries: [string, string][] = [
     [node, '/usr/bin/node'],
@@ -247,10 +331,13 @@ function buildBase(kernelRoot: string, release: string, xenGz: string, utils: st
     copyFileSync(src, join(tmp, dest));
     chmodSync(join(tmp, dest), 0o755);
   }
-  const libs = librariesOf(
-    [node, which('kmod')!, which('dash')!, join(utils, 'usr', 'lib', `xen-${XEN_SERIES}`, 'bin', 'xl'), join(utils, 'usr', 'lib', `xen-${XEN_SERIES}`, 'bin', 'xenstored')],
-    xenLibs,
-  );
+  // The release's C library is in the root (from xen-utils' dependencies): the machine's Node, kmod and dash run
+  // on a glibc as new as theirs or newer; the machine's libraries fill in only what the release's do not have.
+  const loader = join(utils, 'usr', 'lib64', 'ld-linux-x86-64.so.2');
+  const libs = new Set([
+    ...librariesOf([join(xenBin, 'xl'), join(xenBin, 'xenstored')], xenLibs, existsSync(loader) ? loader : undefined),
+    ...librariesOf([node, which('kmod')!, which('dash')!], []),
+  ]);
   for (const lib of libs) if (!lib.startsWith(utils)) copyInto(tmp, lib.replace(/^\/lib/, '/usr/lib'));
   if (!existsSync(join(tmp, 'usr/lib64/ld-linux-x86-64.so.2'))) copyInto(tmp, '/usr/lib64/ld-linux-x86-64.so.2');
   for (const tool of ['modprobe', 'lsmod', 'insmod', 'rmmod', 'depmod', 'modinfo']) {
@@ -273,9 +360,9 @@ function buildBase(kernelRoot: string, release: string, xenGz: string, utils: st
 }
 
 /** The initramfs: busybox, the modules that reach the root disk, and guest/initrd-init. */
-function buildInitrd(kernelRoot: string, release: string): string {
-  const out = join(CACHE, `initrd-${release}-${BASE_VERSION}.gz`);
-  const work = join(CACHE, `initrd-${process.pid}`);
+function buildInitrd(r: DebianRelease, kernelRoot: string, release: string): string {
+  const out = join(cacheOf(r), `initrd-${release}-${BASE_VERSION}.gz`);
+  const work = join(cacheOf(r), `initrd-${process.pid}`);
   rmSync(work, { recursive: true, force: true });
   mkdirSync(join(work, 'lib', 'modules'), { recursive: true });
   mkdirSync(join(work, 'bin'), { recursive: true });
@@ -285,10 +372,18 @@ function buildInitrd(kernelRoot: string, release: string): string {
   for (const line of insmods.split('\n')) {
     const m = /^insmod (\S+)/.exec(line);
     if (!m) continue;
-    const name = m[1]!.slice(m[1]!.lastIndexOf('/') + 1);
+    // Debian 13's modules are xz-compressed (.ko.xz): busybox's insmod reads only plain ones, so the initramfs gets
+    // them decompressed (busybox's own unxz).
+    const file = m[1]!.slice(m[1]!.lastIndexOf('/') + 1);
+    const name = file.replace(/\.ko\.xz$/, '.ko');
     if (order.includes(name)) continue;
     order.push(name);
-    copyFileSync(m[1]!, join(work, 'lib', 'modules', name));
+    if (file === name) copyFileSync(m[1]!, join(work, 'lib', 'modules', name));
+    else {
+      const plain = spawnSync('busybox', ['unxz', '-c', m[1]!], { maxBuffer: 256 << 20 });
+      if (plain.status !== 0) throw new Error(`busybox unxz ${m[1]} failed: ${plain.stderr}`);
+      writeFileSync(join(work, 'lib', 'modules', name), plain.stdout);
+    }
   }
   writeFileSync(join(work, 'lib', 'modules', 'order'), order.join('\n') + '\n');
   copyFileSync(join(guestDir, 'initrd-init'), join(work, 'init'));
