@@ -1,4 +1,4 @@
-// The CPU: /proc/cpuinfo, raw CPUID and one MSR. The point is the hardware-virtualization verdict: since Linux
+// The CPU: /proc/cpuinfo, raw CPUID and a few MSRs. The point is the hardware-virtualization verdict: since Linux
 // 5.6 the kernel removes `vmx` from the flags when firmware locked VMX off (feat_ctl.c), so "no vmx flag" alone
 // cannot tell "absent" from "disabled"; only raw CPUID (the CPU has it) and the MSR (firmware's lock) can. Where the
 // kernel release is unknown (an imported log without uname), the running kernel's major.minor still shows in the
@@ -18,6 +18,13 @@ export const CPUID_LEAVES = [0x0, 0x1, 0x80000000, 0x80000001, 0x40000000, 0x800
 /** IA32_FEATURE_CONTROL (Intel, Centaur, Zhaoxin) and AMD's VM_CR (AMD, Hygon). */
 const MSR_FEATURE_CONTROL = 0x3a;
 const MSR_VM_CR = 0xc0010114;
+/**
+ * The VMX capability MSRs that tell EPT (Intel SDM Vol. 3 Appendix A.3): IA32_VMX_PROCBASED_CTLS, whose bit 63 (the
+ * allowed-1 setting of bit 31) says secondary controls can be activated, and IA32_VMX_PROCBASED_CTLS2, whose bit 33
+ * (the allowed-1 setting of bit 1, "enable EPT") says EPT can. The second is read only when the first allows it.
+ */
+const MSR_VMX_PROCBASED_CTLS = 0x482;
+const MSR_VMX_PROCBASED_CTLS2 = 0x48b;
 
 export interface CpuProbeOptions {
   /** uname machine; undefined: read /proc/sys/kernel/arch; null: unknown. */
@@ -60,7 +67,7 @@ export async function probeCpu(reader: Reader, options: CpuProbeOptions = {}): P
     flagsKnown: info.flagsKey === 'flags' || info.flagsKey === 'Features',
     flagsAbsent: info.flagsAbsent,
     vt,
-    hap: decideHap(info, vt, cpuid, ext),
+    hap: decideHap(info, vt, cpuid, ext, msr),
     longMode: either(flag('lm'), ext && bit(ext.edx, 29)),
     pae: either(flag('pae'), basic && bit(basic.edx, 6)),
     hypervisorFlag: either(flag('hypervisor'), basic && bit(basic.ecx, 31)),
@@ -308,16 +315,29 @@ async function readMsr(reader: Reader, vendor: string | null): Promise<Record<st
   const address = msrFor(vendor);
   if (address === null) return {};
   if (await reader.isCharDevice(MSR_DEV)) {
-    const { data } = await reader.pread(MSR_DEV, address, 8);
-    if (data === null) return {};
-    const value = new DataView(data.buffer, data.byteOffset, 8).getBigUint64(0, true);
-    return { [msrKey(address)]: value.toString(16).padStart(16, '0') };
+    const msr: Record<string, string> = {};
+    // One read at a time, each within the reader's deadline; the first that fails (EIO: no such MSR on this CPU, or
+    // a timeout) ends it. The VMX capability MSRs only where VMX's lock MSR answered (Intel and its licensees).
+    const addresses = address === MSR_FEATURE_CONTROL ? [address, MSR_VMX_PROCBASED_CTLS, MSR_VMX_PROCBASED_CTLS2] : [address];
+    for (const a of addresses) {
+      if (a === MSR_VMX_PROCBASED_CTLS2 && !msrBit(msr, MSR_VMX_PROCBASED_CTLS, 63)) break;
+      const { data } = await reader.pread(MSR_DEV, a, 8);
+      if (data === null) break;
+      msr[msrKey(a)] = new DataView(data.buffer, data.byteOffset, 8).getBigUint64(0, true).toString(16).padStart(16, '0');
+    }
+    return msr;
   }
   const text = await reader.text(MSR_DEV);
   if (text === null) return {};
   const { msr, problems } = parseMsrCapture(text);
   for (const p of problems) reader.diag('malformed', MSR_DEV, `${MSR_DEV} capture ${p}`);
   return msr;
+}
+
+/** Bit n of a captured MSR; null when the MSR was not read. */
+function msrBit(msr: Record<string, string>, address: number, n: number): boolean | null {
+  const value = msr[msrKey(address)];
+  return value === undefined ? null : ((BigInt(`0x${value}`) >> BigInt(n)) & 1n) === 1n;
 }
 
 function msrFor(vendor: string | null): number | null {
@@ -462,7 +482,13 @@ function hapFeature(vt: Cpu['vt']): Cpu['hap']['feature'] {
   return vt.technology === 'vmx' ? 'ept' : vt.technology === 'svm' ? 'npt' : null;
 }
 
-function decideHap(info: CpuinfoFacts, vt: Cpu['vt'], cpuid: CpuidLeaf[], ext: CpuidLeaf | null): Cpu['hap'] {
+function decideHap(
+  info: CpuinfoFacts,
+  vt: Cpu['vt'],
+  cpuid: CpuidLeaf[],
+  ext: CpuidLeaf | null,
+  msr: Record<string, string>,
+): Cpu['hap'] {
   const evidence: string[] = [];
   const feature = hapFeature(vt);
   const result = (state: HapState) => ({ state, feature, evidence });
@@ -480,6 +506,19 @@ function decideHap(info: CpuinfoFacts, vt: Cpu['vt'], cpuid: CpuidLeaf[], ext: C
       const npt = bit(svmLeaf.edx, 0);
       evidence.push(`CPUID.8000000A:EDX[0] (NPT) ${npt ? 'set' : 'clear'}`);
       return result(npt ? 'present' : 'absent');
+    }
+  }
+  // The VMX capability MSRs state what the CPU (or, in a guest, its hypervisor) allows, whatever the firmware lock.
+  if (feature === 'ept') {
+    const secondary = msrBit(msr, MSR_VMX_PROCBASED_CTLS, 63);
+    const ept = msrBit(msr, MSR_VMX_PROCBASED_CTLS2, 33);
+    if (secondary === false) {
+      evidence.push('MSR 0x482 (IA32_VMX_PROCBASED_CTLS) bit 63 clear: no secondary controls, so no EPT');
+      return result('absent');
+    }
+    if (ept !== null) {
+      evidence.push(`MSR 0x48b (IA32_VMX_PROCBASED_CTLS2) bit 33 (enable EPT) ${ept ? 'set' : 'clear'}`);
+      return result(ept ? 'present' : 'absent');
     }
   }
   if (info.flagsAbsent.includes(feature)) return evidence.push(`no ${feature} in the flags line`), result('absent');

@@ -551,6 +551,24 @@ describe('the HAP (EPT/NPT) verdict', () => {
         { leaf: '8000000a', subleaf: '00000000', eax: '00000000', ebx: '00000000', ecx: '00000000', edx },
       ]),
     );
+  // The VMX capability MSRs of a Tiger Lake i5-1135G7 as AIDA64 dumped them (bochs-emu/Bochs
+  // bochs/cpu/cpudb/intel/tigerlake.txt: "MSR 00000482: FFFB-FFFE-0401-E172", "MSR 0000048B: 035F-3FFF-0000-0000"):
+  // bit 63 of 0x482 allows secondary controls, bit 33 of 0x48b "enable EPT". With the T510's flags line stripped of
+  // ept (and its siblings), only the MSRs tell; each mutation clears the one bit that decides.
+  const TIGERLAKE_482 = 'fffbfffe0401e172';
+  const TIGERLAKE_48B = '035f3fff00000000';
+  const noEptFlags = () => without(T510, 'ept', 'vpid', 'tpr_shadow', 'vnmi', 'flexpriority');
+  it.each([
+    ['both as dumped', { '482': TIGERLAKE_482, '48b': TIGERLAKE_48B }, 'present', 'MSR 0x48b (IA32_VMX_PROCBASED_CTLS2) bit 33 (enable EPT) set'],
+    ['0x48b bit 33 cleared', { '482': TIGERLAKE_482, '48b': '035f3ffd00000000' }, 'absent', 'MSR 0x48b (IA32_VMX_PROCBASED_CTLS2) bit 33 (enable EPT) clear'],
+    ['0x482 bit 63 cleared', { '482': '7ffbfffe0401e172' }, 'absent', 'MSR 0x482 (IA32_VMX_PROCBASED_CTLS) bit 63 clear: no secondary controls, so no EPT'],
+    ['0x482 alone, allowing secondary controls', { '482': TIGERLAKE_482 }, 'unknown', 'no ept and none of tpr_shadow/vnmi/flexpriority/vpid: this kernel may not list ept at all'],
+  ] as const)('VMX capability MSRs (%s): %s', async (_name, msr, state, evidence) => {
+    const { cpu } = await cpuOf(merge(noEptFlags(), msrTree(msr)), { kernelRelease: null });
+    expect(cpu.hap).toMatchObject({ state, feature: 'ept' });
+    expect(cpu.hap.evidence.at(-1)).toBe(evidence);
+  });
+
   it.each([
     ['0001b4ff', 'present', 'CPUID.8000000A:EDX[0] (NPT) set'],
     ['0001b4fe', 'absent', 'CPUID.8000000A:EDX[0] (NPT) clear'],
@@ -637,6 +655,40 @@ describe('raw CPUID and MSR sources', () => {
     expect(asked).toEqual([0xc0010114]);
     expect(cpu.msr).toEqual({ c0010114: '0000000000000018' });
     expect(cpu.vt.state).toBe('disabled-by-firmware');
+  });
+
+  // Intel: 0x3a, then the VMX capability MSRs, 0x48b only where 0x482 allows secondary controls (else it faults).
+  // 0x482/0x48b: the Tiger Lake's, as dumped (see the HAP verdict above); 0x3a: locked with VMX on (0x5).
+  it.each([
+    ['0x482 allows secondary controls', 'fffbfffe0401e172', [0x3a, 0x482, 0x48b]],
+    ['0x482 bit 63 cleared: 0x48b is not read', '7ffbfffe0401e172', [0x3a, 0x482]],
+  ])('reads the VMX capability MSRs of an Intel CPU: %s', async (_name, ctls, expected) => {
+    const asked: number[] = [];
+    const values: Record<number, bigint> = { 0x3a: 0x5n, 0x482: BigInt(`0x${ctls}`), 0x48b: 0x035f3fff00000000n };
+    const tree = merge(machineTree(T510), { files: { 'dev/cpu/0/msr': '' } });
+    const device = charDevice('/dev/cpu/0/msr', (position) => {
+      asked.push(position);
+      const bytes = new Uint8Array(8);
+      new DataView(bytes.buffer).setBigUint64(0, values[position]!, true);
+      return bytes;
+    });
+    const { cpu, diagnostics } = await cpuOf(tree, { kernelRelease: null }, { wrap: device });
+    expect(asked).toEqual(expected);
+    expect(Object.keys(cpu.msr).sort()).toEqual(expected.map((a) => a.toString(16)).sort());
+    expect(cpu.vt.state).toBe('enabled');
+    expect(diagnostics).toEqual([]);
+  });
+
+  it('stops at the first MSR that does not answer (EIO: no VMX capability MSRs on this CPU)', async () => {
+    const asked: number[] = [];
+    const tree = merge(machineTree(T510), { files: { 'dev/cpu/0/msr': '' } });
+    const device = charDevice('/dev/cpu/0/msr', (position) => {
+      asked.push(position);
+      return position === 0x3a ? Uint8Array.of(5, 0, 0, 0, 0, 0, 0, 0) : Object.assign(new Error('EIO'), { code: 'EIO' });
+    });
+    const { cpu } = await cpuOf(tree, { kernelRelease: null }, { wrap: device });
+    expect(asked).toEqual([0x3a, 0x482]);
+    expect(cpu.msr).toEqual({ '3a': '0000000000000005' });
   });
 });
 
