@@ -138,9 +138,17 @@ export async function parseExpect(text: string, file: string): Promise<ExpectFil
   return { file, targets };
 }
 
-/** Whether a boot line holds an option: the same token, or NAME=anything for a bare NAME. */
-function hasOption(cmdline: string, option: string): boolean {
-  return cmdline.split(/\s+/).some((t) => t === option || (!option.includes('=') && t.startsWith(`${option}=`)));
+/**
+ * Whether a boot line holds an option: the same token, NAME=anything for a bare NAME, or a token the pattern
+ * matches where it has `*` (any characters): "dom0_mem=*max:*" is any dom0_mem with a max: part.
+ */
+export function hasOption(cmdline: string, option: string): boolean {
+  const tokens = cmdline.split(/\s+/).filter(Boolean);
+  if (option.includes('*')) {
+    const re = new RegExp(`^${option.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+    return tokens.some((t) => re.test(t));
+  }
+  return tokens.some((t) => t === option || (!option.includes('=') && t.startsWith(`${option}=`)));
 }
 
 /** Every mismatch of one planned row against its expectations. */
