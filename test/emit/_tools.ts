@@ -85,3 +85,63 @@ export function unpackDebian(pkg: string, into: string): string {
   if (r.status !== 0) throw new Error(`dpkg-deb -x ${deb} failed: ${r.stderr.trim()}`);
   return deb;
 }
+
+/**
+ * xl's own configuration parser, libxlutil (the library xl reads xl.conf and every domain file with), and libxenlight
+ * beside it, unpacked from Debian's packages of `series` (Debian 12: 4.17) into `into`: the directory of the
+ * libraries. xl itself cannot run outside a Xen Dom0 (every command first opens /dev/xen/privcmd: "cannot init xl
+ * context"); its parser can.
+ */
+export function unpackXlutil(series: string, into: string): string {
+  const packages = [`libxenmisc${series}`, 'libxentoollog1', 'libxenevtchn1', 'libxenstore4', 'libxenhypfs1', 'libyajl2',
+    'libxencall1', 'libxendevicemodel1', 'libxenforeignmemory1', 'libxengnttab1', 'libxentoolcore1'];
+  for (const pkg of packages) unpackDebian(pkg, into);
+  return join(into, 'usr', 'lib', 'x86_64-linux-gnu');
+}
+
+/**
+ * python3 ctypes over libxlutil (argv: library directory, Xen series, JSON list of {file, keys}): for each file,
+ * xlu_cfg_readfile(), then each [key, kind] read back with xlu_cfg_get_string/_long/_list as xl reads it, and each
+ * item of a `disk` list through xlu_disk_parse(), xl's disk-spec parser. Prints a JSON list; xlutil's own messages
+ * go to stderr. One process for several files: loading libxenlight is most of its time.
+ */
+export const XLUTIL_PY = String.raw`
+import ctypes, json, sys
+lib_dir, series, requests = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+libc = ctypes.CDLL(None)
+libc.fdopen.restype = ctypes.c_void_p
+xl = ctypes.CDLL(lib_dir + '/libxenlight.so.' + series)
+xlu = ctypes.CDLL(lib_dir + '/libxlutil.so.' + series)
+xlu.xlu_cfg_init.restype = ctypes.c_void_p
+xlu.xlu_cfg_get_listitem.restype = ctypes.c_char_p
+report = ctypes.c_void_p(libc.fdopen(2, b'w'))
+results = []
+for req in requests:
+    path = req['file'].encode()
+    cfg = ctypes.c_void_p(xlu.xlu_cfg_init(report, path))
+    out = {'readfile': xlu.xlu_cfg_readfile(cfg, path), 'values': {}, 'disks': []}
+    for name, kind in (req['keys'] if out['readfile'] == 0 else []):
+        key = name.encode()
+        if kind == 'string':
+            v = ctypes.c_char_p()
+            rc = xlu.xlu_cfg_get_string(cfg, key, ctypes.byref(v), 0)
+            value = v.value.decode() if rc == 0 else None
+        elif kind == 'long':
+            v = ctypes.c_long()
+            rc = xlu.xlu_cfg_get_long(cfg, key, ctypes.byref(v), 0)
+            value = v.value if rc == 0 else None
+        else:
+            lst, n = ctypes.c_void_p(), ctypes.c_int()
+            rc = xlu.xlu_cfg_get_list(cfg, key, ctypes.byref(lst), ctypes.byref(n), 0)
+            value = [xlu.xlu_cfg_get_listitem(lst, i).decode() for i in range(n.value)] if rc == 0 else None
+        out['values'][name] = {'rc': rc, 'value': value}
+    for spec in (out['values'].get('disk', {}).get('value') or []):
+        disk = ctypes.create_string_buffer(4096)  # a libxl_device_disk, initialised by libxl as xl does
+        xl.libxl_device_disk_init(disk)
+        specs = (ctypes.c_char_p * 1)(spec.encode())
+        out['disks'].append([spec, xlu.xlu_disk_parse(cfg, 1, specs, disk)])
+        libc.fflush(report)
+    libc.fflush(report)
+    results.append(out)
+print(json.dumps(results))
+`;

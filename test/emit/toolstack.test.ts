@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { mkdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { render, PATHS } from '../../src/emit/render.ts';
 import { versionAtLeast } from '../../src/rules/version.ts';
 import { fixtureNames } from '../_support/memfs.ts';
 import {
@@ -12,6 +15,7 @@ import {
 import type { Plan } from '../../src/plan/types.ts';
 import type { Decision, FactValue } from '../../src/rules/types.ts';
 import { planFor, retarget, t60Plan } from './_plans.ts';
+import { findTool, run, scratch, unpackDebian, unpackXlutil, XLUTIL_PY } from './_tools.ts';
 
 const factDecision = (rule: string, name: string, value: FactValue, overriddenBy?: string): Decision => ({
   rule,
@@ -219,5 +223,106 @@ describe("xend-config.sxp, read as xend's sxp.Parser reads it", () => {
     } else {
       expect(keys).not.toContain('enable-dom0-ballooning');
     }
+  });
+});
+
+// ---- xl's own parser: libxlutil -----------------------------------------------------------------------------------
+// xl cannot run here: every xl command, `xl -N create -n` and `xl help` too, first opens Xen's privcmd device
+// ("xencall: error: Could not obtain handle on privileged command interface: No such file or directory",
+// "libxl: error: libxl.c:102:libxl_ctx_alloc: cannot open libxc handle", "cannot init xl context") before it reads
+// xl.conf or a domain file. Its parser is a library, libxlutil, which xl reads both with: Debian's, through python3's
+// ctypes. What it does not cover: the meaning xl gives each value (xl_parse.c is in the xl binary, e.g. the vif
+// spec); the boot test's `xl info` and `xl create -n` in a real Dom0 check that for its one machine.
+const python3 = findTool('python3');
+const xlTmp = scratch('xlutil');
+afterAll(() => xlTmp.remove());
+
+/** How xl 4.17 (xl.c, xl_parse.c) reads each key we write: xlu_cfg_get_string, _long (and defbools), _list. */
+const XL_KINDS: Record<string, 'string' | 'long' | 'list'> = {
+  // xl.conf
+  autoballoon: 'string',
+  // the HVM template; serial: xl tries a list, then a string.
+  type: 'string', builder: 'string', name: 'string', memory: 'long', vcpus: 'long', vif: 'list', disk: 'list',
+  boot: 'string', vnc: 'long', serial: 'string', acpi: 'long', apic: 'long', pae: 'long', xen_platform_pci: 'long',
+};
+
+let xlutil: { libDir: string; series: string } | null = null;
+let xlutilNote = python3 === null ? 'python3 is not installed' : null;
+if (xlutilNote === null) {
+  try {
+    const dir = join(xlTmp.dir, 'debs');
+    mkdirSync(dir);
+    // The Xen series of this Debian release, from its xen-hypervisor-common package (4.17.7+13-...: 4.17).
+    const series = /_(\d+\.\d+)\./.exec(basename(unpackDebian('xen-hypervisor-common', dir)))?.[1];
+    if (series === undefined) throw new Error('no Xen version in the xen-hypervisor-common package name');
+    xlutil = { libDir: unpackXlutil(series, dir), series };
+  } catch (e) {
+    xlutilNote = (e as Error).message;
+  }
+}
+const xlutilTitle = xlutilNote === null ? '' : ` (skipped: ${xlutilNote})`;
+
+let m = 0;
+interface XluResult {
+  readfile: number;
+  values: Record<string, { rc: number; value: unknown }>;
+  disks: [string, number][];
+  keys: string[];
+}
+/** Each text read by libxlutil in one python3 process; its stderr (xlutil's messages) with the results. */
+function xluRead(...contents: string[]): { results: XluResult[]; stderr: string } {
+  const requests = contents.map((content) => {
+    const file = xlTmp.file(`xl-${m++}.cfg`, content);
+    const keys = [...content.matchAll(/^([A-Za-z_][A-Za-z0-9_]*)\s*=/gm)].map((k) => k[1]!);
+    for (const key of keys) expect(XL_KINDS[key], `how xl reads ${key}`).toBeDefined();
+    return { file, keys: keys.map((k) => [k, XL_KINDS[k]]) };
+  });
+  const r = run([python3!, '-c', XLUTIL_PY, xlutil!.libDir, xlutil!.series, JSON.stringify(requests)], {
+    env: { ...process.env, LD_LIBRARY_PATH: xlutil!.libDir },
+  });
+  expect(r.status, r.stderr).toBe(0);
+  const results = (JSON.parse(r.stdout) as Omit<XluResult, 'keys'>[]).map((res, i) => ({ ...res, keys: requests[i]!.keys.map(([k]) => k!) }));
+  return { results, stderr: r.stderr };
+}
+
+describe("xl.conf and the HVM template, read by xl's own parser (Debian's libxlutil)", () => {
+  it.skipIf(xlutilNote !== null)(`the parser means something: it refuses a broken file, a string where xl wants a number, and a disk spec without target= last${xlutilTitle}`, async () => {
+    const files = render(await planFor('desktop-amd-gpu', '4.17'));
+    const template = files.find((f) => f.path === PATHS.guest)!.content;
+    // target= takes the rest of the spec (xl-disk-configuration.txt): first, it swallows vdev=.
+    const swapped = template.replace(/'(format=raw, vdev=hdc, access=ro, devtype=cdrom), (target=\/dev\/cdrom)'/, `'$2, $1'`);
+    expect(swapped).not.toBe(template);
+    const { results, stderr } = xluRead(
+      template.replace('boot = "d"', 'boot = "d'),
+      template.replace(/^memory = \d+$/m, 'memory = "a lot"'),
+      swapped,
+      template,
+    );
+    const [broken, string, disk, good] = results as [XluResult, XluResult, XluResult, XluResult];
+    expect(broken.readfile).not.toBe(0);
+    expect(string.values['memory']!.rc).not.toBe(0);
+    expect(disk.disks.map(([, rc]) => rc)).not.toContain(0);
+    expect(stderr).toContain('no vdev specified');
+    expect(good.readfile).toBe(0);
+    expect(good.disks.map(([, rc]) => rc)).toEqual([0]);
+  });
+
+  const rows = fixtureNames().flatMap((f) => ['4.17', '4.20'].map((x) => [f, x] as const));
+  it.skipIf(xlutilNote !== null).each(rows)(`%s on Xen %s: every key of xl.conf and the template reads back as xl reads it${xlutilTitle}`, async (fixture, xen) => {
+    const p = await planFor(fixture, xen);
+    const files = render(p);
+    const template = files.find((f) => f.path === PATHS.guest);
+    expect(template !== undefined).toBe(p.hvm.available);
+    const { results, stderr } = xluRead(files.find((f) => f.path === PATHS.xlConf)!.content, ...(template ? [template.content] : []));
+    expect(stderr).toBe('');
+    const [conf, guest] = results as [XluResult, XluResult | undefined];
+    expect(conf.readfile).toBe(0);
+    expect(conf.values['autoballoon']).toEqual({ rc: 0, value: xlAutoballoon(p) });
+    if (guest === undefined) return;
+    expect(guest.readfile).toBe(0);
+    for (const key of guest.keys) expect(guest.values[key]!.rc, key).toBe(0);
+    expect(guest.values['type'] ?? guest.values['builder']).toEqual({ rc: 0, value: 'hvm' });
+    expect(guest.disks.length).toBeGreaterThan(0);
+    expect(guest.disks.filter(([, rc]) => rc !== 0)).toEqual([]);
   });
 });
