@@ -3,7 +3,7 @@
 // run is a separate `node` process with a kill timer, so that a hang fails the test instead of hanging vitest.
 // The CLI is bundled from the sources into a temp dir (the same esbuild options as scripts/build.mjs) next to
 // copies of bin/, so the process is bin/autoconfig.cjs as installed, running this checkout's code.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -279,6 +279,21 @@ describe('stdout closed or full does not stop the work (issue #11)', () => {
     const { r, code } = await writeApply('>/dev/full');
     // No pipeline: the process's own exit code, the work's.
     expect(r.code).toBe(code);
+  });
+
+  // A stdout left non-blocking by whoever opened it (a shared pipe): a write that finds the pipe full gets EAGAIN
+  // and must wait for room, not drop the output. python3 sets O_NONBLOCK on the pipe and shrinks it to one page
+  // (F_SETPIPE_SZ, 1031), then runs autoconfig in its place; the reader starts a second later.
+  const python = spawnSync('python3', ['-c', 'pass']).status === 0;
+  it.skipIf(!python)('a non-blocking stdout pipe that fills up: every byte arrives, nothing on stderr (no python3: skipped)', async () => {
+    const root = join(repo, 'fixtures/server-iommu-bmc/root');
+    const direct = await run(['probe', '--json', '--root', root]);
+    const nonblock =
+      'import fcntl, os, sys; fcntl.fcntl(1, 1031, 4096); fcntl.fcntl(1, fcntl.F_SETFL, fcntl.fcntl(1, fcntl.F_GETFL) | os.O_NONBLOCK); os.execv(sys.argv[1], sys.argv[1:])';
+    const r = await run([], { shell: `python3 -c '${nonblock}' "$NODE" "$BIN" probe --json --root '${root}' | (sleep 1; cat)` });
+    expect(r.stderr).toBe('');
+    expect(direct.stdout.length).toBeGreaterThan(4096);
+    expect(r.stdout).toBe(direct.stdout);
   });
 
   it.skipIf(!devFull)('stdout to /dev/full: the exit code is the work\'s, the run record says it (no /dev/full: skipped)', async () => {
