@@ -147,7 +147,12 @@ export async function acquireLock(options: LockOptions): Promise<TargetLock> {
         return lock;
       }
       const current = await readText(fs, dir, name);
-      if (current === null) continue; // released meanwhile: try again at once
+      if (current === null) {
+        // Released meanwhile, or our temporary file was swept by the holder's write (it has the name of a stale
+        // temporary file): try again, but not forever (a directory removed under us).
+        if (Date.now() < deadline) continue;
+        throw new AutoconfigError('E_IO', `${where}: cannot create the lock (it vanishes as it is made); nothing was written`, { path: where });
+      }
       const holder = parseHolder(current);
       // A lock that is not ours to read (no pid) is not taken over: a person or another tool put it there.
       if (holder !== null && !alive(holder)) {
@@ -170,7 +175,7 @@ export async function acquireLock(options: LockOptions): Promise<TargetLock> {
   }
 }
 
-/** Creates the lock with its whole content in one step; false when it exists. */
+/** Creates the lock with its whole content in one step; false when it exists (or the attempt was undone). */
 async function tryCreate(fs: WriteFsLike, dir: Dir, name: string, text: string, where: string): Promise<boolean> {
   const bytes = Buffer.from(text, 'utf8');
   let temp: string;
@@ -198,7 +203,8 @@ async function tryCreate(fs: WriteFsLike, dir: Dir, name: string, text: string, 
     }
     return true;
   } catch (error) {
-    if (errnoCode(error) === 'EEXIST') return false;
+    // EEXIST: held. ENOENT: the temporary file was removed before the link (another run sweeping stale ones).
+    if (errnoCode(error) === 'EEXIST' || errnoCode(error) === 'ENOENT') return false;
     throw new AutoconfigError('E_IO', `${where}: cannot create the lock (${errnoCode(error) ?? String(error)}); nothing was written`, {
       path: where,
       cause: error,

@@ -1,8 +1,8 @@
-import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { WritableFsLike } from '../../src/fs.ts';
 import { loadFixture, repoRoot } from '../_support/memfs.ts';
 import { runCli } from '../_support/cli.ts';
@@ -478,10 +478,128 @@ describe('the lock in the target', () => {
     }
   });
 
+  it('two runs at once in one process on a slow disk (every await a chance to interleave): never a set mixed from both plans', async () => {
+    const { fs, vol, root } = loadFixture('thinkpad-t60');
+    await fs.mkdir('/target', { recursive: true });
+    const plans = new Map<string, Map<string, string>>();
+    for (const xen of ['4.17', '4.20']) {
+      const dry = JSON.parse((await run(['--dry-run', '--json', '--root', root, '--xen', xen], fs)).stdout) as { files: { path: string; content: string }[] };
+      plans.set(xen, new Map(dry.files.map((f) => [f.path, f.content])));
+    }
+    const [a, b] = [plans.get('4.17')!, plans.get('4.20')!];
+    const differing = [...a.keys()].filter((p) => b.has(p) && b.get(p) !== a.get(p));
+    expect(differing.length).toBeGreaterThanOrEqual(2);
+    // A slow disk: each rename takes 5 ms, so that two runs' renames overlap unless something keeps them apart.
+    const slow = Object.assign(Object.create(fs) as WritableFsLike, {
+      rename: async (from: string, to: string) => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return fs.rename(from, to);
+      },
+    });
+    for (let i = 0; i < 6; i++) {
+      const order = i % 2 === 0 ? ['4.17', '4.20'] : ['4.20', '4.17'];
+      const results = await Promise.all(order.map((xen) => run(['--write', '--root', root, '--target', '/target', '--xen', xen], slow)));
+      const now = vol.toJSON();
+      const from = differing.map((p) => (now[`/target${p}`] === a.get(p) ? '4.17' : now[`/target${p}`] === b.get(p) ? '4.20' : 'neither'));
+      expect(new Set(from).size, `round ${i}: ${differing.map((p, j) => `${p}=${from[j]}`).join(' ')}`).toBe(1);
+      expect(from[0]).not.toBe('neither');
+      expect(results.map((r) => [r.code, r.stderr])).toEqual([[0, ''], [0, '']]);
+    }
+  });
+
   it.each(['abc', '0', '600001'])('--lock-timeout %j is a usage error', async (value) => {
     const { fs, root } = loadFixture('thinkpad-t60');
     const r = await run(['--write', '--root', root, '--target', '/target', '--lock-timeout', value], fs);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`--lock-timeout ${JSON.stringify(value)}: not a whole number from 1 to 600000 ms`);
   });
+});
+
+// Issue #11 items 6 and "what held": real processes of the built CLI (node bin/autoconfig.cjs after the build) on
+// a fixture's snapshot tree, writing into a real directory. Two plans of the same machine that differ in several
+// files: the ThinkPad T60 planned for Xen 4.17 and for 4.20.
+describe('real --write processes: two at once, and killed with SIGKILL', () => {
+  const bin = join(repoRoot, 'bin', 'autoconfig.cjs');
+  const machine = join(repoRoot, 'fixtures', 'thinkpad-t60', 'root');
+  const plans: Record<string, Map<string, string>> = {};
+  let differing: string[] = [];
+
+  beforeAll(async () => {
+    // The bundle must be this checkout's code (bin/ builds dist/ only when it is missing).
+    execFileSync('npm', ['run', '-s', 'build'], { cwd: repoRoot, stdio: 'ignore', timeout: 180_000 });
+    for (const xen of ['4.17', '4.20']) {
+      const r = await run(['--dry-run', '--json', '--root', machine, '--xen', xen]);
+      plans[xen] = new Map((JSON.parse(r.stdout) as { files: { path: string; content: string }[] }).files.map((f) => [f.path, f.content]));
+    }
+    differing = [...plans['4.17']!.keys()].filter((p) => plans['4.20']!.has(p) && plans['4.20']!.get(p) !== plans['4.17']!.get(p));
+  }, 240_000);
+
+  const start = (args: string[]) => {
+    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) =>
+      child.on('close', (code, signal) => resolve({ code, signal, stderr })),
+    );
+    return { child, done };
+  };
+  const cli = (args: string[]) => start(args).done;
+  const content = (target: string, path: string): string | null => {
+    try {
+      return readFileSync(join(target, path), 'utf8');
+    } catch {
+      return null;
+    }
+  };
+  const tempsUnder = (dir: string): string[] =>
+    readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((p) => /\.autoconfig-[0-9a-f]{8}\.tmp$/.test(p));
+
+  it('two --write at once never leave a set mixed from both plans (the second waits for the lock)', async () => {
+    expect(differing.length).toBeGreaterThanOrEqual(2);
+    const target = mkdtempSync(join(tmp, 'concurrent-'));
+    const outcomes: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const [a, b] = await Promise.all(
+        ['4.17', '4.20'].map((xen) => cli(['--write', '--root', machine, '--target', target, '--xen', xen, '--lock-timeout', '60000'])),
+      );
+      expect([a!.code, a!.stderr, b!.code, b!.stderr]).toEqual([0, '', 0, '']);
+      const from = differing.map((p) => (content(target, p) === plans['4.17']!.get(p) ? '4.17' : content(target, p) === plans['4.20']!.get(p) ? '4.20' : 'neither'));
+      expect(new Set(from).size, `run ${i}: ${differing.map((p, j) => `${p}=${from[j]}`).join(' ')}`).toBe(1);
+      expect(from[0]).not.toBe('neither');
+      outcomes.push(from[0]!);
+      expect(existsSync(join(target, LOCK_PATH))).toBe(false);
+      const record = JSON.parse(readFileSync(join(target, RUN_RECORD_PATH), 'utf8')) as { exitCode: number; plan: { target: { version: string } } };
+      // The record is the last run's, and so is the set.
+      expect(record.exitCode).toBe(0);
+      expect(record.plan.target.version.startsWith(from[0]!)).toBe(true);
+    }
+    expect(tempsUnder(target)).toEqual([]);
+  }, 180_000);
+
+  it('a run killed at any moment leaves every file wholly old or wholly new; the next run takes over its lock and finishes', async () => {
+    const target = mkdtempSync(join(tmp, 'killed-'));
+    expect((await cli(['--write', '--root', machine, '--target', target, '--xen', '4.17'])).code).toBe(0);
+    let killedMidway = 0;
+    for (let i = 0; i < 12; i++) {
+      const xen = i % 2 === 0 ? '4.20' : '4.17';
+      const before = new Map([...plans[xen]!.keys()].map((p) => [p, content(target, p)]));
+      const { child, done } = start(['--write', '--root', machine, '--target', target, '--xen', xen, '--lock-timeout', '60000']);
+      // From Node's start (~60 ms here, more under load) through planning and the writes.
+      const at = 60 + i * 40;
+      await new Promise((resolve) => setTimeout(resolve, at));
+      child.kill('SIGKILL');
+      const r = await done;
+      if (r.signal === 'SIGKILL') killedMidway++;
+      for (const path of plans[xen]!.keys()) {
+        const now = content(target, path);
+        expect([plans[xen]!.get(path), before.get(path)], `${path} after SIGKILL at ${at} ms (${r.signal ?? r.code})`).toContainEqual(now);
+      }
+    }
+    expect(killedMidway).toBeGreaterThan(0);
+    const last = await cli(['--write', '--root', machine, '--target', target, '--xen', '4.20', '--lock-timeout', '5000']);
+    expect([last.code, last.stderr]).toEqual([0, '']);
+    for (const [path, text] of plans['4.20']!) expect(content(target, path), path).toBe(text);
+    expect(existsSync(join(target, LOCK_PATH))).toBe(false);
+    expect(tempsUnder(target)).toEqual([]);
+  }, 180_000);
 });
