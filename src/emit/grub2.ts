@@ -98,7 +98,7 @@ export function renderGrubCfg(plan: Plan): string {
   for (const entry of entries) lines.push('', ...(entry.xen ? xenEntry(entry, plan) : linuxEntry(entry)));
   const header = commentHeader(
     'GRUB 2 menu; the Xen entries have the shape of GRUB\'s 20_linux_xen (xen_rm_opts: no real mode on EFI).',
-    ...(bootsXen ? [] : [`No Xen entry: ${efiNoXenReason(plan)}`]),
+    ...(bootsXen ? [] : [wrap(`No Xen entry: ${efiNoXenReason(plan)}`)]),
   );
   return `${header}\n${lines.join('\n')}\n`;
 }
@@ -258,16 +258,20 @@ export function renderGrubDefaults(plan: Plan): string {
   return `${header}${lines.join('\n')}\n`;
 }
 
-/** `# ` lines of at most ~110 characters. */
-function commentLines(text: string): string[] {
-  const out: string[] = [];
-  let line = '#';
+/** `text` broken at spaces into lines of at most ~114 characters (a single longer word stays whole). */
+function wrap(text: string): string {
+  const lines: string[] = [];
+  let line = '';
   for (const word of text.split(' ')) {
-    if (line.length + 1 + word.length > 116 && line !== '#') {
-      out.push(line);
-      line = '#';
-    }
-    line += ` ${word}`;
+    if (line !== '' && line.length + 1 + word.length > 114) {
+      lines.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
   }
-  return [...out, line];
+  return [...lines, line].join('\n');
+}
+
+/** `text` as `# ` comment lines. */
+function commentLines(text: string): string[] {
+  return wrap(text).split('\n').map((l) => `# ${l}`);
 }
