@@ -17,6 +17,7 @@ import {
   xenVersionOfPath,
 } from '../../src/emit/grub2.ts';
 import { renderCmdline } from '../../src/emit/cmdline.ts';
+import { grubSerialCommand } from '../../src/plan/console.ts';
 import { PATHS, render } from '../../src/emit/render.ts';
 import { PciNames } from '../../src/ids/pci-ids.ts';
 import { decide } from '../../src/plan/decide.ts';
@@ -367,11 +368,20 @@ describe('renderGrubDefaults (/etc/default/grub.d/xenoppix-autoconfig.cfg)', () 
   });
 });
 
-/** A fixture's real plan, the machine booted by UEFI: its snapshot with /sys/firmware/efi, as a 64-bit UEFI shows it. */
-async function planForEfi(fixture: string, xen: string): Promise<Plan> {
+/**
+ * A fixture's real plan with its snapshot changed as another boot of the same machine would show it: booted by UEFI
+ * (/sys/firmware/efi, as a 64-bit UEFI shows it), or with `cmdline` as its /proc/cmdline (a boot-line cheatcode).
+ */
+async function planWith(fixture: string, xen: string, change: { efi?: boolean; cmdline?: string }): Promise<Plan> {
   const { fs, sync, root } = loadFixture(fixture);
-  sync.mkdirSync(`${root}/sys/firmware/efi`, { recursive: true });
-  sync.writeFileSync(`${root}/sys/firmware/efi/fw_platform_size`, '64\n');
+  if (change.efi === true) {
+    sync.mkdirSync(`${root}/sys/firmware/efi`, { recursive: true });
+    sync.writeFileSync(`${root}/sys/firmware/efi/fw_platform_size`, '64\n');
+  }
+  if (change.cmdline !== undefined) {
+    sync.mkdirSync(`${root}/proc`, { recursive: true });
+    sync.writeFileSync(`${root}/proc/cmdline`, `${change.cmdline}\n`);
+  }
   const d = await decide({ fs, root, xen });
   const ids = await PciNames.load();
   return makePlan({
@@ -383,6 +393,7 @@ async function planForEfi(fixture: string, xen: string): Promise<Plan> {
     kernel: d.drivers.kernel,
   });
 }
+const planForEfi = (fixture: string, xen: string) => planWith(fixture, xen, { efi: true });
 
 describe('Xen before 4.9 on UEFI: no multiboot2 header, so no GRUB entry can start it', () => {
   // The Dell XPS 15 7590 (2019) boots by UEFI; its published logs do not say so, so the snapshot gets the directory.
@@ -558,9 +569,11 @@ describe("grub-mkconfig (update-grub) with Debian's grub.d/xen.cfg and our grub.
     expect(out).toContain('\nGRUB_CMDLINE_XEN_DEFAULT="dom0_mem=4G,max:4G"\n');
     return out;
   };
-  const rows: [string, string, 'stock' | 'edited', 'bios' | 'efi'][] = [
+  const rows: [string, string, 'stock' | 'edited', 'bios' | 'efi' | 'serial console'][] = [
     ['desktop-amd-gpu', '4.17', 'stock', 'bios'],
     ['desktop-amd-gpu', '4.17', 'edited', 'bios'],
+    // Dom0 options (console=hvc0 after the token) and GRUB's serial terminal, from the console= cheatcode.
+    ['server-iommu-bmc', '4.20', 'stock', 'serial console'],
     // Xen must not boot: a Xen PV guest, a 32-bit CPU under Xen 4.3+, a pre-4.9 Xen on UEFI.
     ['xen-pv-guest', '4.17', 'stock', 'bios'],
     ['thinkpad-t42', '4.17', 'edited', 'bios'],
@@ -568,7 +581,16 @@ describe("grub-mkconfig (update-grub) with Debian's grub.d/xen.cfg and our grub.
   ];
 
   it.skipIf(mkconfigNote !== null).each(rows)(`%s, Xen %s, %s xen.cfg, %s: no warning, the right default, the planned options${mkconfigTitle}`, async (fixture, xen, xenCfg, firmware) => {
-    const p = firmware === 'efi' ? await planForEfi(fixture, xen) : await planFor(fixture, xen);
+    const p =
+      firmware === 'efi'
+        ? await planForEfi(fixture, xen)
+        : firmware === 'serial console'
+          ? await planWith(fixture, xen, { cmdline: 'BOOT_IMAGE=/boot/x86_64/vmlinuz console=ttyS0,115200n8' })
+          : await planFor(fixture, xen);
+    if (firmware === 'serial console') {
+      expect(p.dom0.cmdline).toContain('console=hvc0');
+      expect(p.console.serial).not.toBeNull();
+    }
     const r = updateGrub(p, xenCfg === 'stock' ? debianFiles!.xenCfg : edited(debianFiles!.xenCfg));
     expect({ status: r.status, stderr: r.stderr }).toMatchObject({ status: 0, stderr: expect.stringContaining('Including Xen overrides from /etc/default/grub.d/xen.cfg') });
     expect(r.stderr).not.toContain(XEN_WARNING);
@@ -589,6 +611,12 @@ describe("grub-mkconfig (update-grub) with Debian's grub.d/xen.cfg and our grub.
     } else {
       expect(entry!.head).not.toContain('--class xen');
       expect(entry!.body.some((l) => /^\tlinux\t/.test(l))).toBe(true);
+    }
+    if (p.console.serial !== null) {
+      // 00_header, from GRUB_TERMINAL and GRUB_SERIAL_COMMAND: the lines our own grub.cfg has.
+      expect(r.cfg).toContain(`\n${grubSerialCommand(p.console.serial)}\n`);
+      expect(r.cfg).toMatch(/^terminal_input serial console$/m);
+      expect(r.cfg).toMatch(/^terminal_output serial console$/m);
     }
     const check = run([grubScriptCheck!, r.cfgPath]);
     expect({ status: check.status, stderr: check.stderr }).toEqual({ status: 0, stderr: '' });
