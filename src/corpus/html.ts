@@ -38,8 +38,8 @@ function table(rows: readonly Row[], changed: ReadonlySet<string>): string {
   out.push('</tr></thead><tbody>');
   for (const r of rows) {
     const key = `${r.machine}@${r.target}`;
-    const classes = [changed.has(key) ? 'changed' : '', r.error ? 'failed' : ''].filter(Boolean).join(' ');
-    out.push(`<tr class="row ${classes}" data-machine="${esc(r.machine)}" data-target="${esc(r.target)}">`);
+    const classes = ['row', changed.has(key) ? 'changed' : '', r.error ? 'failed' : ''].filter(Boolean).join(' ');
+    out.push(`<tr class="${classes}" data-machine="${esc(r.machine)}" data-target="${esc(r.target)}">`);
     const cells = rowCells(r);
     if (r.verdicts === null) {
       out.push(`<td>${esc(r.machine)}</td><td>${esc(r.target)}</td><td class="bad" colspan="${COLUMNS.length - 2}">${esc(cells[2]!)}</td>`);
