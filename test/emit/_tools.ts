@@ -53,10 +53,11 @@ export function assertTool<T>(tool: T | null): asserts tool is T {
   if (tool === null) throw new Error('the tool this test needs is missing, but the test was not skipped');
 }
 
-/** Where Debian packages the emitter tests check against are kept between runs (root), as the boot test keeps its. */
+/**
+ * Where the Debian packages the emitter tests check against are kept between runs (root), as the boot test keeps its
+ * own (per release, under boot/): these are always this machine's suite, as apt-get downloads them.
+ */
 export const DEB_CACHE = '/var/cache/xenoppix-autoconfig/debs';
-// The boot test's own cache (test/boot/_harness.ts) is looked in too, so that one download serves both.
-const DEB_DIRS = [DEB_CACHE, '/var/cache/xenoppix-autoconfig/boot/debs'];
 
 /**
  * A Debian package of this machine's suite, unpacked into `into` (dpkg-deb -x): from the cache, else `apt-get
@@ -64,11 +65,8 @@ const DEB_DIRS = [DEB_CACHE, '/var/cache/xenoppix-autoconfig/boot/debs'];
  */
 export function unpackDebian(pkg: string, into: string): string {
   const find = () => {
-    for (const dir of DEB_DIRS) {
-      const name = existsSync(dir) ? readdirSync(dir).find((f) => f.startsWith(`${pkg}_`) && f.endsWith('.deb')) : undefined;
-      if (name !== undefined) return join(dir, name);
-    }
-    return undefined;
+    const name = existsSync(DEB_CACHE) ? readdirSync(DEB_CACHE).find((f) => f.startsWith(`${pkg}_`) && f.endsWith('.deb')) : undefined;
+    return name === undefined ? undefined : join(DEB_CACHE, name);
   };
   let deb = find();
   if (deb === undefined) {
