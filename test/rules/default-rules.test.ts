@@ -257,6 +257,8 @@ const WHERE: Record<string, string[]> = {
   // Not in the PV guest, which boots no Xen.
   'arch-3.0-64bit-pv-only': at(OLD, X86_64_MACHINES.filter((f) => f !== 'xen-pv-guest')),
   'arch-no-pae-3.0': at(OLD, ['thinkpad-t42']),
+  // Where Xen does not boot (no PAE, or no long mode from 4.3), that is the HVM verdict's reason.
+  'hvm-no-xen': [...at(ALL, ['thinkpad-t42']), ...at(['4.17'], ['thinkpad-t60', 'atom-netbook'])],
   // EFI or BIOS is known only of firecracker-vm (a live snapshot: /sys/firmware without efi); the plan assumes BIOS
   // for the others and says so.
   'grub-bios': at(ALL, ['firecracker-vm']),
@@ -425,9 +427,17 @@ describe('decisions on the fixture machines', () => {
     expect((await reason('amd-apu-laptop'))['hvm.reason']).toMatch(/Xen logs "AMD SVM Extension is disabled in BIOS\."/);
     expect(await reason('intel-nvidia-laptop')).toMatchObject({ 'hvm.reason': 'the CPU has Intel VT-x (vmx)' });
     expect((await reason('vt-disabled'))['hvm.reason']).toMatch(/firmware disabled.*BIOS/);
-    // No vmx or svm under its 4.18 kernel (the USB root hubs' bcdDevice 0418), which never hides vmx.
-    expect((await reason('thinkpad-t42'))['hvm.reason']).toBe('the CPU lacks VT-x and AMD-V');
-    expect((await reason('thinkpad-t42', t42NewKernel()))['hvm.reason']).toMatch(/lacks VT, or firmware disabled it/);
+    // No vmx or svm under its 4.18 kernel (the USB root hubs' bcdDevice 0418), which never hides vmx. Xen does not
+    // boot on the T42 (no PAE, no long mode): that is the final reason; the CPU's stands under it.
+    const t42 = await evaluate(fixtureProfile('thinkpad-t42'), '4.17');
+    expect(t42.facts['hvm.reason']).toBe('Xen does not run on this machine (see the warnings), so neither do HVM guests');
+    const cpuReason = (out: RuleOutcome, rule: string) =>
+      out.decisions.find((d) => d.rule === rule && 'fact' in d.action && 'hvm.reason' in d.action.fact);
+    expect(cpuReason(t42, 'hvm-absent')?.action).toEqual({ fact: { 'hvm.reason': 'the CPU lacks VT-x and AMD-V' } });
+    expect((await evaluate(fixtureProfile('atom-netbook'), '3.0.3')).facts['hvm.reason']).toBe('the CPU lacks VT-x and AMD-V');
+    expect(JSON.stringify(cpuReason(await evaluate(t42NewKernel(), '4.17'), 'hvm-unknown-neither-flag')?.action)).toMatch(
+      /lacks VT, or firmware disabled it/,
+    );
     expect((await reason('kvm-guest'))['hvm.reason']).toMatch(/nested/);
     // Xen's capabilities decide in a Dom0 where Xen has shadow paging (3.x); from 4.7 they do not tell EPT/NPT.
     expect((await evaluate(fixtureProfile('xen-dom0'), '3.0.3')).facts).toMatchObject({
