@@ -237,6 +237,7 @@ meaning() {
 	2) echo "usage error" ;;
 	3) echo "something failed and the safe plan was written instead" ;;
 	4) echo "the files were written, but some modules failed to load or timed out" ;;
+	5) echo "files partly written: the record lists which are new and which as before" ;;
 	*) echo "unexpected exit code" ;;
 	esac
 }

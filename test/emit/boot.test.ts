@@ -253,6 +253,7 @@ describe.each(shells)('the init script under %s', (label, shell, available) => {
     [4, 0, 'exit 4: the files were written, but some modules failed to load or timed out; the boot goes on'],
     [1, 1, 'failed with exit 1: failed, nothing or not everything was written'],
     [2, 1, 'failed with exit 2: usage error'],
+    [5, 1, 'failed with exit 5: files partly written: the record lists which are new and which as before'],
     [70, 1, 'failed with exit 70: unexpected exit code'],
   ])(`start maps autoconfig's exit %i to %i and says why${why}`, (exit, code, message) => {
     const env = scriptEnv(`${label}-exit-${exit}`);
