@@ -48,7 +48,8 @@ Usage: autoconfig --dry-run [--root DIR] [--xen VERSION] [--rules DIR]... [--jso
        autoconfig <command> [options]
 
   --dry-run    show the verdicts, the decisions and every file that would be written (as a diff); writes nothing
-  --write      write the files atomically inside the target root (default: the --root, i.e. /)
+  --write      write the files inside the target root as one set, all or none (default: the --root, i.e. /);
+               one run at a time: another run's lock is waited for --lock-timeout MS (1-600000, default 5000)
   --apply      also load the Dom0 modules with modprobe, each within --module-timeout MS (1-120000, default 4000)
 
 Commands:
@@ -62,7 +63,7 @@ Common options:
   --help       this text; --version the version
 
 Exit codes: 0 ok, 1 error (nothing written), 2 usage error, 3 the safe plan was used after a failure,
-4 files written but some modules failed to load or timed out.
+4 files written but some modules failed to load or timed out, 5 files partly written (the listing says which).
 `;
 
 export async function main(options: MainOptions): Promise<number> {
