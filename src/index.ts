@@ -34,14 +34,17 @@ export {
   writeFiles,
   removeFiles,
   readEntry,
+  WriteFilesError,
+  type PartialWrite,
   type WriteResult,
   type RemoveResult,
   type EntryToWrite,
   type FileToWrite,
   type SymlinkToWrite,
 } from './emit/write.ts';
+export { acquireLock, LOCK_PATH, type LockHolder, type LockOptions, type TargetLock } from './emit/lock.ts';
 export { renderBootFiles, BOOT_PATHS, type BootFile, type BootFilesOptions } from './emit/boot.ts';
-export { RUN_RECORD_PATH, type RunRecord } from './emit/run-record.ts';
+export { RUN_RECORD_PATH, type RunFailure, type RunRecord } from './emit/run-record.ts';
 export { shellQuote, formatShellVars } from './emit/shell.ts';
 export { loadModules, type LoadResult, type LoadProgress } from './apply/modprobe.ts';
 export { main, type MainOptions } from './cli/main.ts';
