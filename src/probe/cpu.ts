@@ -567,9 +567,9 @@ export function dom0Hap(cpu: Pick<Cpu, 'vt'>): Cpu['hap'] {
  * The VT verdict of a Xen Dom0. There the CPU flags and CPUID are Xen's filtered view: a pvops PV Dom0 shows no vmx
  * or svm, whatever the CPU has (xen.md §4.3; the QEMU boot of issue #9 §3 showed "hypervisor" but no svm in a Dom0 whose
  * Xen runs HVM guests with AMD-V), so they prove nothing either way. Xen's own capabilities do: it lists hvm-* only
- * when it enabled VT-x/AMD-V at boot. Without an hvm-* entry Xen found none it could use (the CPU lacks it, the
- * firmware disabled it, or this Xen needs EPT/NPT for HVM), which `xl dmesg` tells apart: unknown here. Without the
- * list (no /sys/hypervisor/properties/capabilities), unknown too. The technology follows the vendor (VT-x is
+ * when it enabled VT-x/AMD-V at boot (with or without EPT/NPT, see dom0Hap). Without an hvm-* entry Xen found none
+ * it could use (the CPU lacks it, or the firmware disabled it), which `xl dmesg` tells apart: unknown here. Without
+ * the list (no /sys/hypervisor/properties/capabilities), unknown too. The technology follows the vendor (VT-x is
  * Intel's and its licensees', AMD-V AMD's and Hygon's), else what the CPU's own evidence named.
  */
 export function dom0Vt(cpu: Pick<Cpu, 'vendor' | 'vt'>, capabilities: readonly string[]): Cpu['vt'] {
@@ -588,7 +588,7 @@ export function dom0Vt(cpu: Pick<Cpu, 'vendor' | 'vt'>, capabilities: readonly s
   const why =
     capabilities.length > 0
       ? `Xen's capabilities (${capabilities.join(' ')}) offer no hvm-*: Xen found no VT-x/AMD-V it could use (the CPU ` +
-        'lacks it, the firmware disabled it, or this Xen needs EPT/NPT for HVM; xl dmesg tells which)'
+        'lacks it, or the firmware disabled it; xl dmesg tells which)'
       : "Xen's capabilities are unknown (no /sys/hypervisor/properties/capabilities)";
   return { technology: cpu.vt.technology, state: 'unknown', evidence: [why, filtered] };
 }
