@@ -435,6 +435,43 @@ describe('a write that fails half-way', () => {
   });
 });
 
+// The attack of issue #11 that found exit 1 after some files had been replaced: an immutable directory (chattr +i,
+// as root on ext4), for real, on the CLI. Now exit 1 is true: every file is as it was.
+const chattrOk = (() => {
+  if (process.getuid?.() !== 0) return false;
+  const dir = mkdtempSync(join(tmp, 'chattr-probe-'));
+  return spawnSync('chattr', ['+i', dir]).status === 0 && spawnSync('chattr', ['-i', dir]).status === 0;
+})();
+
+describe('--write into a target with an immutable directory', () => {
+  it.skipIf(!chattrOk)(`exit 1, nothing changed, the record says what failed${chattrOk ? '' : ' (skipped: not root or no chattr here)'}`, async () => {
+    const machine = join(repoRoot, 'fixtures', 'thinkpad-t60', 'root');
+    const target = mkdtempSync(join(tmp, 'immutable-'));
+    expect((await run(['--write', '--root', machine, '--target', target, '--xen', '3.0.3'])).code).toBe(0);
+    const dry = JSON.parse((await run(['--dry-run', '--json', '--root', machine, '--target', target, '--xen', '4.17'])).stdout) as {
+      files: { path: string }[];
+    };
+    const paths = dry.files.map((f) => f.path);
+    const snapshot = () => paths.map((p) => (existsSync(join(target, p)) ? readFileSync(join(target, p), 'utf8') : null));
+    const before = snapshot();
+    // The directory of the last file written: every other file is staged before it fails.
+    const last = join(target, paths.at(-1)!, '..');
+    execFileSync('chattr', ['+i', last]);
+    let r: Awaited<ReturnType<typeof run>>;
+    try {
+      r = await run(['--write', '--root', machine, '--target', target, '--xen', '4.17']);
+    } finally {
+      execFileSync('chattr', ['-i', last]);
+    }
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/permission denied.*; nothing was changed/);
+    expect(snapshot()).toEqual(before);
+    const record = JSON.parse(readFileSync(join(target, RUN_RECORD_PATH), 'utf8')) as { exitCode: number; files: { written: string[] }; failures: string[] };
+    expect(record).toMatchObject({ exitCode: 1, files: { written: [] } });
+    expect(record.failures.at(-1)).toMatch(/^writing failed: .*nothing was changed/);
+  });
+});
+
 // Issue #11 item 6: one --write at a time per target.
 describe('the lock in the target', () => {
   const lockFile = `/target${LOCK_PATH}`;
