@@ -14,10 +14,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const repo = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const work = mkdtempSync(join(tmpdir(), 'autoconfig-hostile-'));
 const bin = join(work, 'pkg/bin/autoconfig.cjs');
-/** A hang is this long at most, then the process is killed and the test fails. */
-const KILL_MS = 15_000;
-/** What "at once" means for a refused FIFO: the run's own time, far below any wait. */
-const BOUNDED_MS = 8_000;
+/** A hang is this long at most, then the process is killed and the test fails (signal SIGKILL). */
+const KILL_MS = 20_000;
+/** What "at once" means for a refused FIFO: the run's own time (seconds on a loaded 2-core VM), not a wait. */
+const BOUNDED_MS = 12_000;
+/** A test runs up to three processes. */
+const TEST_MS = 3 * KILL_MS + 10_000;
 
 beforeAll(async () => {
   const pkg = join(work, 'pkg');
@@ -91,7 +93,7 @@ function fifo(dir: string, rel: string): string {
 
 const FIFO = /a FIFO, not a regular file; not read/;
 
-describe('a FIFO where a file is read is refused at once, with a coded diagnostic (issue #11)', () => {
+describe('a FIFO where a file is read is refused at once, with a coded diagnostic (issue #11)', { timeout: TEST_MS }, () => {
   // Every path the issue lists that the probe reads, in a copy of a real machine's tree (the ThinkPad T60: PCI,
   // DMI, cpuinfo; an imported tree has no cpuid/msr captures, so the FIFO is the only thing there).
   // [what, where the FIFO is, the path the probe reads it by]
@@ -238,7 +240,7 @@ describe('a FIFO where a file is read is refused at once, with a coded diagnosti
   });
 });
 
-describe('stdout closed or full does not stop the work (issue #11)', () => {
+describe('stdout closed or full does not stop the work (issue #11)', { timeout: TEST_MS }, () => {
   // A fake modprobe that logs each call: the modules attempted after the output failed.
   const fake = join(work, 'modprobe');
   const calls = join(work, 'modprobe.calls');

@@ -195,7 +195,8 @@ describe('kernel data files that are not regular files (issue #11)', () => {
     try {
       const t0 = performance.now();
       const k = await loadKernelData({ root: '/', kernelDir: dir });
-      expect(performance.now() - t0).toBeLessThan(5000);
+      // The diagnostic tells a refused FIFO from one opened (the watchdog would let that open return, empty).
+      expect(performance.now() - t0).toBeLessThan(20_000);
       expect(k.source).toBe('option');
       expect(k.issues).toContainEqual({
         file: join(dir, 'modules.alias.bin'),

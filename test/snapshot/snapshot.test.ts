@@ -177,7 +177,8 @@ describe('snapshot --root with a FIFO where a file is read (issue #11)', () => {
     try {
       const t0 = performance.now();
       const result = await snapshot({ root, out });
-      expect(performance.now() - t0).toBeLessThan(5000);
+      // The diagnostic tells a refused FIFO from one opened (the watchdog would let that open return, empty).
+      expect(performance.now() - t0).toBeLessThan(20_000);
       expect(result.profile.diagnostics).toContainEqual({ code: 'not-regular', path, message: `${path}: a FIFO, not a regular file; not read` });
       // The copy holds no FIFO: a later --root on it cannot block either.
       expect(existsSync(join(out, path)) ? readFileSync(join(out, path), 'utf8') : '').toBe('');
