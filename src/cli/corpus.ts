@@ -1,20 +1,24 @@
 // `autoconfig corpus run | diff | check`: the rule author's workbench (src/corpus). Thin: arguments in, the
 // library's result out as text, --json or --html. The corpus is read from the real filesystem (published logs
 // are imported in memory); only --html FILE is written, through the injected fs.
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { posix } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { checkCorpus } from '../corpus/check.ts';
 import { diffCorpus } from '../corpus/diff.ts';
 import { formatCheck, formatDiff, formatSummary, formatTable } from '../corpus/format.ts';
 import { diffHtml, runHtml } from '../corpus/html.ts';
 import { ruleSetAtRef, ruleSetFrom, shippedRuleSet } from '../corpus/rule-sets.ts';
 import { runCorpus, SHIPPED, type Row, type RuleSet } from '../corpus/run.ts';
+import { corpusWorkerMain, type WorkerEntry } from '../corpus/workers.ts';
 import { AutoconfigError } from '../errors.ts';
-import { parseArgs } from './_args.ts';
+import { parseArgs, parsePositiveInt } from './_args.ts';
 import { forDisplay } from './_display.ts';
 import { EXIT, type CliIO } from './_io.ts';
 
-export const CORPUS_USAGE = `usage: autoconfig corpus run DIR... [--xen V]... [--rules DIR]... [--kernel DIR] [--json | --html FILE]
-       autoconfig corpus diff (--base DIR... | --base-ref GIT_REF) [--rules DIR]... DIR... [--xen V]... [--kernel DIR] [--json | --html FILE]
+export const CORPUS_USAGE = `usage: autoconfig corpus run DIR... [--xen V]... [--rules DIR]... [--kernel DIR] [--workers N] [--json | --html FILE]
+       autoconfig corpus diff (--base DIR... | --base-ref GIT_REF) [--rules DIR]... DIR... [--xen V]... [--kernel DIR] [--workers N] [--json | --html FILE]
        autoconfig corpus check DIR... [--rules DIR]... [--kernel DIR] [--json]
 `;
 
@@ -31,8 +35,23 @@ function plainRow(r: Row): Row {
   return { machine, kind, target, verdicts, warnings, notes, error };
 }
 
+/**
+ * Worker threads run the CLI's own bundle through bin/load-cli.cjs (as bin/autoconfig.cjs does) with the hidden
+ * `corpus __worker` command; null from the TypeScript sources (tests), where a worker could not load them.
+ */
+function workerEntry(): WorkerEntry | null {
+  const loader = new URL('../bin/load-cli.cjs', import.meta.url);
+  if (!import.meta.url.endsWith('.cjs') || !existsSync(loader)) return null;
+  const code = `require(${JSON.stringify(fileURLToPath(loader))}).loadCli().main({ argv: ['corpus', '__worker'], stdout() {}, stderr() {} });`;
+  return { code };
+}
+
 export async function runCorpusCommand(argv: readonly string[], io: CliIO): Promise<number> {
   const [sub, ...rest] = argv;
+  if (sub === '__worker') {
+    await corpusWorkerMain();
+    return EXIT.ok;
+  }
   if (sub === undefined || sub === '--help' || sub === 'help') {
     io.stdout(CORPUS_USAGE);
     return sub === undefined ? EXIT.usage : EXIT.ok;
@@ -40,7 +59,7 @@ export async function runCorpusCommand(argv: readonly string[], io: CliIO): Prom
   if (sub !== 'run' && sub !== 'diff' && sub !== 'check') throw new AutoconfigError('E_USAGE', `unknown corpus command "${sub}"\n${CORPUS_USAGE}`);
   const { options, positionals } = parseArgs(rest, {
     ...COMMON,
-    ...(sub === 'check' ? {} : { html: { type: 'string' } }),
+    ...(sub === 'check' ? {} : { html: { type: 'string' }, workers: { type: 'string' } }),
     ...(sub === 'diff' ? { base: { type: 'string', multiple: true }, 'base-ref': { type: 'string' } } : {}),
   });
   if (sub === 'check' && options.xen !== undefined) throw new AutoconfigError('E_USAGE', 'corpus check plans at the targets each expect.yaml names; no --xen');
@@ -52,6 +71,9 @@ export async function runCorpusCommand(argv: readonly string[], io: CliIO): Prom
   const kernelDir = typeof options.kernel === 'string' ? at(options.kernel) : null;
   const rules = ((options.rules as string[] | undefined) ?? []).map(at);
   const html = typeof options.html === 'string' ? at(options.html) : null;
+  // Measured (docs/development.md): two workers take the shared corpus from 20 s to 12 s on 2 busy cores.
+  const workers = parsePositiveInt('workers', options.workers, { max: 64, fallback: Math.min(availableParallelism(), 4) });
+  const parallel = { workers, worker: workerEntry() };
   const writeHtml = async (text: string) => {
     await io.fs.writeFile(html!, text);
     io.stdout(`wrote ${html}\n`);
@@ -66,7 +88,7 @@ export async function runCorpusCommand(argv: readonly string[], io: CliIO): Prom
       else io.stdout(forDisplay(formatCheck(result)));
       return result.mismatches.length > 0 ? EXIT.error : EXIT.ok;
     }
-    const result = await runCorpus(dirs, { targets, kernelDir, rules: ruleSet });
+    const result = await runCorpus(dirs, { targets, kernelDir, rules: ruleSet, ...parallel });
     if (options.json) io.stdout(JSON.stringify({ rows: result.rows.map(plainRow), summary: result.summary }, null, 2) + '\n');
     else if (html) await writeHtml(runHtml(result.rows, result.summary));
     if (!options.json) io.stdout(forDisplay((html ? '' : formatTable(result.rows) + '\n') + formatSummary(result.summary)));
@@ -80,7 +102,7 @@ export async function runCorpusCommand(argv: readonly string[], io: CliIO): Prom
   const base = baseRef !== undefined ? await ruleSetAtRef(baseRef) : await ruleSetFrom(baseDirs, baseDirs.join(' '));
   // Each side is a whole rule set in place of the shipped one; without --rules, data/rules as it is on disk now.
   const after = rules.length > 0 ? await ruleSetFrom(rules, rules.join(' ')) : await shippedRuleSet();
-  const d = await diffCorpus(dirs, base, after, { targets, kernelDir });
+  const d = await diffCorpus(dirs, base, after, { targets, kernelDir, ...parallel });
   if (options.json) {
     const { rows: _rows, unreadable: _u, ...rest } = d;
     io.stdout(JSON.stringify(rest, null, 2) + '\n');

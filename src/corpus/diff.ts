@@ -84,7 +84,7 @@ export async function diffCorpus(
   dirs: readonly string[],
   base: RuleSet,
   rules: RuleSet,
-  options: Pick<CorpusOptions, 'targets' | 'kernelDir' | 'onMachine'> = {},
+  options: Pick<CorpusOptions, 'targets' | 'kernelDir' | 'onMachine' | 'workers' | 'worker'> = {},
 ): Promise<CorpusDiff> {
   const targets = checkTargets(options.targets);
   const refs = await findMachines(dirs);

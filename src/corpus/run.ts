@@ -10,6 +10,7 @@ import type { Plan } from '../plan/types.ts';
 import { probe } from '../probe/probe.ts';
 import type { LoadedRules } from '../rules/load.ts';
 import type { HardwareProfile } from '../types.ts';
+import { runInWorkers, type WorkerEntry } from './workers.ts';
 import { findMachines, isUnreadable, loadMachine, type LoadedMachine, type MachineRef, type Unreadable } from './machines.ts';
 
 /** The verdicts of one plan, flat, for the table, --json, expect.yaml and the diff. */
@@ -70,6 +71,10 @@ export interface CorpusOptions {
   rules?: RuleSet;
   /** Called as each machine is done (progress on a terminal). */
   onMachine?: (done: number, total: number) => void;
+  /** Worker threads (src/corpus/workers.ts); 1 or absent: in this thread. */
+  workers?: number;
+  /** What each worker runs: code that calls corpusWorkerMain() (a bundle; not the .ts sources). */
+  worker?: WorkerEntry | null;
 }
 
 export interface Summary {
@@ -89,6 +94,9 @@ export interface CorpusResult {
   unreadable: Unreadable[];
   summary: Summary;
 }
+
+/** Fewer machines than this are planned in one thread whatever `workers` says (bench/corpus.mjs, docs/development.md). */
+export const WORKERS_FROM = 8;
 
 export const SHIPPED: RuleSet = { label: 'shipped', shipped: null, extra: [] };
 
@@ -217,8 +225,12 @@ export async function runMachines(
   refs: readonly MachineRef[],
   targets: readonly string[],
   ruleSets: readonly RuleSet[],
-  options: Pick<CorpusOptions, 'kernelDir' | 'onMachine'> = {},
+  options: Pick<CorpusOptions, 'kernelDir' | 'onMachine' | 'workers' | 'worker'> = {},
 ): Promise<[PlannedRow[][], Unreadable[]]> {
+  // A worker costs a start (its own bundle, rules and kernel indexes: ~0.5 s of CPU): not worth it for a few machines.
+  if ((options.workers ?? 1) > 1 && options.worker && refs.length >= WORKERS_FROM) {
+    return runInWorkers(refs, targets, ruleSets, options.worker, options.workers!, options);
+  }
   const rows: PlannedRow[][] = ruleSets.map(() => []);
   const unreadable: Unreadable[] = [];
   let done = 0;

@@ -1,9 +1,10 @@
 // `autoconfig corpus run | diff | check` through the real CLI (in-process, real filesystem): text, --json and
 // --html output, exit codes (diff: 1 when something changes, like git diff --exit-code; check: 1 on a mismatch),
 // usage errors before any machine is read.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../_support/cli.ts';
 import { fixturesDir, repoRoot } from '../_support/memfs.ts';
 import { copyFixtures, copyRules, tmp } from '../corpus/_support.ts';
@@ -135,5 +136,49 @@ describe('autoconfig corpus diff', () => {
     expect(r.code).toBe(1);
     expect(existsSync(file)).toBe(true);
     expect(readFileSync(file, 'utf8')).toContain('<tr class="row changed" data-machine="amd-apu-laptop" data-target="4.20">');
+  });
+});
+
+describe('autoconfig corpus run --workers, from the CLI bundle', () => {
+  // Built as scripts/build.mjs builds dist/autoconfig.cjs, beside a copy of bin/load-cli.cjs, where data/ is found
+  // upward (node_modules/.autoconfig-test/dist): the workers run this bundle through load-cli (src/cli/corpus.ts).
+  const base = join(repoRoot, 'node_modules', '.autoconfig-test');
+  const cli = join(base, 'bin', 'autoconfig.cjs');
+  beforeAll(async () => {
+    const { build } = await import('esbuild');
+    await build({
+      entryPoints: [join(repoRoot, 'src', 'cli', 'main.ts')],
+      outfile: join(base, 'dist', 'autoconfig.cjs'),
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      external: ['yaml'],
+      logLevel: 'warning',
+      supported: { 'dynamic-import': false },
+      define: { 'import.meta.url': '__bundle_url' },
+      banner: { js: 'var __bundle_url=require("node:url").pathToFileURL(__filename).href;' },
+    });
+    mkdirSync(join(base, 'bin'), { recursive: true });
+    copyFileSync(join(repoRoot, 'bin', 'load-cli.cjs'), join(base, 'bin', 'load-cli.cjs'));
+    writeFileSync(cli, "require('./load-cli.cjs').loadCli({ cache: false }).main({ argv: process.argv.slice(2) }).then((c) => { process.exitCode = c; });\n");
+  }, 120_000);
+
+  it('--workers 2 gives the rows of --workers 1 (fixtures/, two targets)', () => {
+    const run = (workers: string) => {
+      const r = spawnSync(process.execPath, [cli, 'corpus', 'run', fixturesDir, '--xen', '3.0.3', '--xen', '4.20', '--json', '--workers', workers], { encoding: 'utf8', maxBuffer: 64 << 20 });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      return JSON.parse(r.stdout) as { rows: unknown[] };
+    };
+    const one = run('1');
+    expect(one.rows).toHaveLength(32);
+    expect(run('2')).toEqual(one);
+  }, 300_000);
+
+  it.each(['0', 'two', '65'])('--workers %s: a usage error', async (n) => {
+    const r = await runCli(['corpus', 'run', T60, '--workers', n]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--workers/);
   });
 });
