@@ -3,7 +3,7 @@
 // PCI names are loaded once. One row per machine x target with the verdicts a rule author looks at first.
 import { render, type RenderedFile } from '../emit/render.ts';
 import { PciNames } from '../ids/pci-ids.ts';
-import { decide } from '../plan/decide.ts';
+import { decide, type DecideOptions } from '../plan/decide.ts';
 import { plan } from '../plan/plan.ts';
 import { DEFAULT_XEN, xenOption } from '../plan/target.ts';
 import type { Plan } from '../plan/types.ts';
@@ -133,6 +133,8 @@ export async function planMachine(
   const rules = options.rules ?? SHIPPED;
   const ids = await (names ??= PciNames.load());
   const out: PlannedRow[] = [];
+  // One driver match per reference kernel, shared by the targets that read it (decide() driversCache).
+  const driversCache: NonNullable<DecideOptions['driversCache']> = new Map();
   for (const xen of targets) {
     const base = { machine: m.ref.id, kind: m.ref.kind, target: xen };
     try {
@@ -143,6 +145,7 @@ export async function planMachine(
         profile,
         rules: rules.extra,
         kernelDir: options.kernelDir ?? null,
+        driversCache,
         ...(rules.shipped ? { shipped: rules.shipped } : {}),
       });
       const p = plan({

@@ -23,6 +23,11 @@ export interface DecideOptions {
   profile?: HardwareProfile;
   /** The rule set in place of the shipped one (`corpus diff` compares two); loadShippedRules() by default. */
   shipped?: LoadedRules;
+  /**
+   * Driver matches already made for this profile, root and kernelDir, by the reference release they were made with:
+   * a corpus run plans one machine at several targets, most of which read the same reference kernel.
+   */
+  driversCache?: Map<string, Promise<DriversReport>>;
 }
 
 export interface Decided {
@@ -59,7 +64,11 @@ export async function decide(options: DecideOptions): Promise<Decided> {
     options.shipped ?? loadShippedRules(),
   ]);
   const referenceRelease = referenceFor(target.version, references);
-  const drivers = await driversReport(profile, { fs, root, kernelDir: options.kernelDir ?? null, referenceRelease });
+  const report = () => driversReport(profile, { fs, root, kernelDir: options.kernelDir ?? null, referenceRelease });
+  const cache = options.driversCache;
+  const key = referenceRelease ?? '';
+  if (cache && !cache.has(key)) cache.set(key, report());
+  const drivers = await (cache?.get(key) ?? report());
   // `--rules data/rules` names rules that are loaded already: not twice (every id would be a duplicate).
   const paths = withoutShippedRules(options.rules ?? []).paths;
   const loaded = await loadRules({ shipped: shipped.files, paths, targetRoot: root, fs });

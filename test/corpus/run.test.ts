@@ -167,3 +167,19 @@ describe.skipIf(!hasCorpus)('corpus run over the whole shared corpus at 3.0.2, 3
     }
   });
 });
+
+describe("decide()'s driversCache: one driver match per reference kernel", () => {
+  it('Xen 3.0.2 and 4.17 (both read Debian 12\'s 6.1) share one report; 4.20 (6.12) makes its own', async () => {
+    const { fs, root } = loadFixture('thinkpad-t60');
+    const driversCache = new Map();
+    const a = await decide({ fs, root, xen: '3.0.2', driversCache });
+    const b = await decide({ fs, root, xen: '4.17', driversCache, profile: a.profile });
+    const c = await decide({ fs, root, xen: '4.20', driversCache, profile: a.profile });
+    expect(b.drivers).toBe(a.drivers);
+    expect(c.drivers).not.toBe(a.drivers);
+    expect(c.drivers.kernel.release).not.toBe(a.drivers.kernel.release);
+    expect(driversCache.size).toBe(2);
+    // And the same matches as without the cache.
+    expect(b.drivers).toEqual((await decide({ fs, root, xen: '4.17' })).drivers);
+  });
+});
