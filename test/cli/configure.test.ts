@@ -526,10 +526,11 @@ describe('the lock in the target', () => {
     const [a, b] = [plans.get('4.17')!, plans.get('4.20')!];
     const differing = [...a.keys()].filter((p) => b.has(p) && b.get(p) !== a.get(p));
     expect(differing.length).toBeGreaterThanOrEqual(2);
-    // A slow disk: each rename takes 5 ms, so that two runs' renames overlap unless something keeps them apart.
+    // A slow, uneven disk: each rename takes 0-10 ms, so that two runs' renames overlap and finish in any order
+    // unless something keeps the runs apart.
     const slow = Object.assign(Object.create(fs) as WritableFsLike, {
       rename: async (from: string, to: string) => {
-        await new Promise((resolve) => setTimeout(resolve, 5));
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10));
         return fs.rename(from, to);
       },
     });
