@@ -785,7 +785,7 @@ describe.each(envs)('the order of writes, fsyncs and renames on %s', (_label, ma
       const temp = events[rename]!.path;
       expect(posix.basename(temp)).toMatch(/^\..*\.autoconfig-[0-9a-f]{8}\.tmp$/);
       const write = at((e) => e.op === 'write' && e.path === temp);
-      const fsync = events.findLastIndex((e) => e.op === 'fsync' && e.path === temp);
+      const fsync = events.map((e) => e.op === 'fsync' && e.path === temp).lastIndexOf(true);
       const dirSync = events.findIndex((e, i) => i > rename && e.op === 'fsync' && e.path === posix.dirname(real));
       expect({ path, write: write >= 0, order: write < fsync && fsync < rename && rename < dirSync }).toEqual({ path, write: true, order: true });
     }
