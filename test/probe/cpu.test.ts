@@ -532,6 +532,15 @@ describe('the HAP (EPT/NPT) verdict', () => {
     expect(cpu.hap).toEqual({ state: 'unknown', feature: 'ept', evidence: ['the flags line is not known whole: ept unknown'] });
   });
 
+  it.each([
+    ['+vmx +ept', 'present', 'cpuinfo flag ept'],
+    ['+vmx -ept', 'absent', 'no ept in the flags line'],
+  ] as const)('a partial statement naming ept (%s): %s', async (words, state, evidence) => {
+    const atom = readFileSync(join(fixturesDir, 'atom-netbook', 'root', 'proc', 'cpuinfo'), 'utf8');
+    const { cpu } = await cpuOf(cpuinfoTree(atom.replace('-vmx -svm', words)), { kernelRelease: null });
+    expect(cpu.hap).toEqual({ state, feature: 'ept', evidence: [evidence] });
+  });
+
   it('no flags line at all: unknown, and why', async () => {
     const { cpu } = await cpuOf(cpuinfoTree(dataFile(EPYC, 'proc__cpuinfo').replace(/^flags.*\n/gm, '')), { kernelRelease: null });
     expect(cpu.hap).toMatchObject({ state: 'unknown', feature: null });
