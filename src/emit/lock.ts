@@ -151,7 +151,7 @@ export async function acquireLock(options: LockOptions): Promise<TargetLock> {
         // Released meanwhile, or our temporary file was swept by the holder's write (it has the name of a stale
         // temporary file): try again, but not forever (a directory removed under us).
         if (Date.now() < deadline) continue;
-        throw new AutoconfigError('E_IO', `${where}: cannot create the lock (it vanishes as it is made); nothing was written`, { path: where });
+        throw new AutoconfigError('E_IO', `${where}: cannot create the lock (it vanishes as it is made)`, { path: where });
       }
       const holder = parseHolder(current);
       // A lock that is not ours to read (no pid) is not taken over: a person or another tool put it there.
@@ -182,7 +182,7 @@ async function tryCreate(fs: WriteFsLike, dir: Dir, name: string, text: string, 
   try {
     temp = await writeTemp(fs, dir, name, bytes, 0o644);
   } catch (error) {
-    throw new AutoconfigError('E_IO', `${where}: cannot create the lock (${errnoCode(error) ?? String(error)}); nothing was written`, {
+    throw new AutoconfigError('E_IO', `${where}: cannot create the lock (${errnoCode(error) ?? String(error)})`, {
       path: where,
       cause: error,
     });
@@ -205,7 +205,7 @@ async function tryCreate(fs: WriteFsLike, dir: Dir, name: string, text: string, 
   } catch (error) {
     // EEXIST: held. ENOENT: the temporary file was removed before the link (another run sweeping stale ones).
     if (errnoCode(error) === 'EEXIST' || errnoCode(error) === 'ENOENT') return false;
-    throw new AutoconfigError('E_IO', `${where}: cannot create the lock (${errnoCode(error) ?? String(error)}); nothing was written`, {
+    throw new AutoconfigError('E_IO', `${where}: cannot create the lock (${errnoCode(error) ?? String(error)})`, {
       path: where,
       cause: error,
     });
