@@ -42,10 +42,10 @@ export function render(plan: Plan): RenderedFile[] {
     files.push({ path: PATHS.menuLst, content: renderMenuLst(plan) });
   } else {
     files.push({ path: PATHS.grubCfg, content: renderGrubCfg(plan) });
+    files.push({ path: PATHS.grubDefaultsFirst, content: renderGrubDefaultsFirst() });
     files.push({ path: PATHS.grubDefaults, content: renderGrubDefaults(plan) });
   }
   files.push({ path: PATHS.modulesLoad, content: renderModulesLoad(plan) });
-    files.push({ path: PATHS.grubDefaultsFirst, content: renderGrubDefaultsFirst() });
   files.push({ path: PATHS.modprobe, content: renderModprobeConf(plan) });
   for (const { name, content } of renderSysconfig(plan)) files.push({ path: `${SYSCONFIG_DIR}/${name}`, content });
   if (plan.target.toolstack === 'xend') files.push({ path: PATHS.xendConfig, content: renderXendConfig(plan) });
