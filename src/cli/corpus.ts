@@ -2,7 +2,7 @@
 // library's result out as text, --json or --html. The corpus is read from the real filesystem (published logs
 // are imported in memory); only --html FILE is written, through the injected fs.
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkCorpus } from '../corpus/check.ts';
@@ -71,8 +71,10 @@ export async function runCorpusCommand(argv: readonly string[], io: CliIO): Prom
   const kernelDir = typeof options.kernel === 'string' ? at(options.kernel) : null;
   const rules = ((options.rules as string[] | undefined) ?? []).map(at);
   const html = typeof options.html === 'string' ? at(options.html) : null;
-  // Measured (docs/development.md): two workers take the shared corpus from 20 s to 12 s on 2 busy cores.
-  const workers = parsePositiveInt('workers', options.workers, { max: 64, fallback: Math.min(availableParallelism(), 4) });
+  // Workers pay on idle cores only (bench/corpus.mjs, docs/development.md): on cores other processes keep busy they
+  // cost more CPU (each loads its own rules, kernel indexes and names) for no gain. So by default one per idle core.
+  const idle = Math.round(availableParallelism() - loadavg()[0]!);
+  const workers = parsePositiveInt('workers', options.workers, { max: 64, fallback: Math.max(1, Math.min(idle, 4)) });
   const parallel = { workers, worker: workerEntry() };
   const writeHtml = async (text: string) => {
     await io.fs.writeFile(html!, text);
