@@ -149,8 +149,14 @@ async function readReference(packaged: Reader, dir: string, release: string, iss
     references.set(dir, cached);
   }
   const { data, issues: own } = await cached.data;
-  issues.push(...own);
-  return data === null ? null : { ...data, issues };
+  if (data === null) {
+    issues.push(...own);
+    return null;
+  }
+  // The caller's issues (its fallbacks on the way here), then the reference's, read when asked: damage a lookup meets
+  // later is pushed to the reference's own list (kernelData's text fallback) and must still show.
+  const before = [...issues];
+  return Object.defineProperty({ ...data }, 'issues', { get: () => [...before, ...own], enumerable: true }) as KernelData;
 }
 
 const BIN: Record<KernelTable, string> = {

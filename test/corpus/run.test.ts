@@ -168,6 +168,26 @@ describe.skipIf(!hasCorpus)('corpus run over the whole shared corpus at 3.0.2, 3
   });
 });
 
+describe('the cached reference kernel still reports damage a lookup meets later', () => {
+  it('a copy of the 6.12 reference whose modules.alias.bin is overwritten from the middle on: the issue shows, text answers', async () => {
+    const ref = join(repoRoot, 'data', 'kernel');
+    const release = (await import('node:fs')).readdirSync(ref).sort().at(-1)!;
+    const copy = join(tmp('kernel-damaged'), release);
+    cpSync(join(ref, release), copy, { recursive: true });
+    const file = join(copy, 'modules.alias.bin');
+    const bytes = readFileSync(file);
+    // depmod writes children before parents: the root and the nodes near it (at the end) stay whole, deeper ones not.
+    bytes.fill(0xff, Math.floor(bytes.length * 0.5), Math.floor(bytes.length * 0.97));
+    writeFileSync(file, bytes);
+    for (let i = 0; i < 2; i++) {
+      const k = await loadKernelData({ referenceDir: join(copy, '..'), referenceRelease: release });
+      // The RTL8111 of the amd-apu-laptop fixture (lspci-vvnn.txt 01:00.0 10ec:8168 sub 103c:8730, r8169).
+      expect(k.lookupAlias('pci:v000010ECd00008168sv0000103Csd00008730bc02sc00i00')).toEqual(['r8169']);
+      expect(k.issues).toEqual([{ file, line: null, message: expect.stringMatching(/using modules\.alias instead$/) }]);
+    }
+  });
+});
+
 describe("decide()'s driversCache: one driver match per reference kernel", () => {
   it('Xen 3.0.2 and 4.17 (both read Debian 12\'s 6.1) share one report; 4.20 (6.12) makes its own', async () => {
     const { fs, root } = loadFixture('thinkpad-t60');
