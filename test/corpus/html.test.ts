@@ -2,7 +2,7 @@
 // pixels carry the verdict colours), the rows are there (the DOM the browser built), a changed machine is marked
 // (its row's class, and the red mark's pixels). The page loads nothing: no src= or href= outside the page.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -88,6 +88,16 @@ describe('--html pages', () => {
       expect(html).not.toMatch(/\ssrc=|<script|<link|@import|url\(/i);
       for (const href of html.matchAll(/href="([^"]*)"/g)) expect(href[1]).toMatch(/^#/);
     }
+  });
+
+  it('text from the machines is escaped: a log folder named with markup (a copy of the T60\'s real logs)', async () => {
+    const corpus = tmp('corpus-markup');
+    const name = 't60 <img src=x onerror=alert(1)> & "q"';
+    cpSync(join(fixturesDir, 'thinkpad-t60', 'sources'), join(corpus, name), { recursive: true });
+    const r = await runCorpus([corpus], { targets: ['4.20'] });
+    const html = runHtml(r.rows, r.summary);
+    expect(html).not.toContain('<img');
+    expect(html).toContain('data-machine="t60 &#60;img src=x onerror=alert(1)&#62; &#38; &#34;q&#34;"');
   });
 
   it('the diff marks amd-apu-laptop at 4.20 only (the machine the changed rule sizes)', () => {
