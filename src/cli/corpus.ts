@@ -71,10 +71,11 @@ export async function runCorpusCommand(argv: readonly string[], io: CliIO): Prom
   const kernelDir = typeof options.kernel === 'string' ? at(options.kernel) : null;
   const rules = ((options.rules as string[] | undefined) ?? []).map(at);
   const html = typeof options.html === 'string' ? at(options.html) : null;
-  // Workers pay on idle cores only (bench/corpus.mjs, docs/development.md): on cores other processes keep busy they
-  // cost more CPU (each loads its own rules, kernel indexes and names) for no gain. So by default one per idle core.
-  const idle = Math.round(availableParallelism() - loadavg()[0]!);
-  const workers = parsePositiveInt('workers', options.workers, { max: 64, fallback: Math.max(1, Math.min(idle, 4)) });
+  // Measured (bench/corpus.mjs, docs/development.md): two workers spend 1.7 times the CPU of one thread (each its own
+  // start, warm-up and reference data, the rows copied back), so they pay only with 3 or more idle cores (the cores
+  // less the load average); then one per idle core, at most 4. Else this thread.
+  const idle = Math.floor(availableParallelism() - loadavg()[0]!);
+  const workers = parsePositiveInt('workers', options.workers, { max: 64, fallback: idle >= 3 ? Math.min(idle, 4) : 1 });
   const parallel = { workers, worker: workerEntry() };
   const writeHtml = async (text: string) => {
     await io.fs.writeFile(html!, text);
