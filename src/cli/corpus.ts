@@ -76,7 +76,9 @@ export async function runCorpusCommand(argv: readonly string[], io: CliIO): Prom
   // less the load average); then one per idle core, at most 4. Else this thread.
   const idle = Math.floor(availableParallelism() - loadavg()[0]!);
   const workers = parsePositiveInt('workers', options.workers, { max: 64, fallback: idle >= 3 ? Math.min(idle, 4) : 1 });
-  const parallel = { workers, worker: workerEntry() };
+  // On a terminal, how far the run is, redrawn in place on stderr (a whole corpus takes seconds); cleared at the end.
+  const progress = io.isTTY ? (done: number, total: number) => io.stderr(done < total ? `\rcorpus: ${done}/${total} machines` : '\r\x1b[K') : undefined;
+  const parallel = { workers, worker: workerEntry(), ...(progress ? { onMachine: progress } : {}) };
   const writeHtml = async (text: string) => {
     await io.fs.writeFile(html!, text);
     io.stdout(`wrote ${html}\n`);
@@ -86,7 +88,7 @@ export async function runCorpusCommand(argv: readonly string[], io: CliIO): Prom
     // As --dry-run takes them: the shipped rules, then each --rules path.
     const ruleSet: RuleSet = rules.length === 0 ? SHIPPED : { label: `shipped + ${rules.join(' ')}`, shipped: null, extra: rules };
     if (sub === 'check') {
-      const result = await checkCorpus(dirs, { kernelDir, rules: ruleSet });
+      const result = await checkCorpus(dirs, { kernelDir, rules: ruleSet, ...(progress ? { onMachine: progress } : {}) });
       if (options.json) io.stdout(JSON.stringify(result, (k, v) => (k === 'ref' ? v.id : v), 2) + '\n');
       else io.stdout(forDisplay(formatCheck(result)));
       return result.mismatches.length > 0 ? EXIT.error : EXIT.ok;

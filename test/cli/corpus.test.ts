@@ -54,6 +54,13 @@ describe('autoconfig corpus run', () => {
     expect(r.stdout).toContain('0 machines could not be read');
   });
 
+  it('on a terminal: progress on stderr, redrawn in place and cleared; none when captured', async () => {
+    const tty = await runCli(['corpus', 'run', T60, APU], undefined, { isTTY: true });
+    expect(tty.code).toBe(0);
+    expect(tty.stderr).toBe('\rcorpus: 1/2 machines\r\x1b[K');
+    expect((await runCli(['corpus', 'run', T60, APU])).stderr).toBe('');
+  });
+
   it('--json: rows with verdicts, warnings and notes (no file contents), and the summary', async () => {
     const r = await runCli(['corpus', 'run', T60, '--json', '--xen', '4.20']);
     expect(r.code).toBe(0);
