@@ -39,7 +39,10 @@ export function formatSummary(s: Summary): string {
   for (const [key, counts] of Object.entries(s.counts)) {
     out.push(`  ${key}: ${Object.entries(counts).sort((a, b) => b[1] - a[1]).map(([v, n]) => `${v} ${n}`).join(', ')}`);
   }
-  out.push(`${s.withWarnings.length} machines with warnings${s.withWarnings.length ? `: ${s.withWarnings.join(' ')}` : ''}`);
+  // The machines are in --json (summary.withWarnings); here how many per target and the most common warnings.
+  const perTarget = Object.entries(s.warningsByTarget).map(([t, n]) => `at ${t}: ${n}`).join(', ');
+  out.push(`${s.withWarnings.length} machines with warnings${s.withWarnings.length ? ` (${perTarget}); the most common:` : ''}`);
+  for (const w of s.commonWarnings) out.push(`  ${w.plans} plans: ${w.text}`);
   if (s.failedRows.length > 0) {
     out.push(`${s.failedRows.length} plans FAILED:`);
     for (const f of s.failedRows) out.push(`  ${f.machine} (Xen ${f.target}): ${f.reason}`);

@@ -66,7 +66,8 @@ function summary(s: Summary): string {
   for (const [key, counts] of Object.entries(s.counts)) {
     out.push(`<li>${esc(key)}: ${esc(Object.entries(counts).map(([v, n]) => `${v} ${n}`).join(', '))}</li>`);
   }
-  out.push(`<li>${s.withWarnings.length} machines with warnings</li>`);
+  const perTarget = Object.entries(s.warningsByTarget).map(([t, n]) => `at ${t}: ${n}`).join(', ');
+  out.push(`<li>${s.withWarnings.length} machines with warnings (${esc(perTarget)}); the most common:${s.commonWarnings.map((w) => `<div>${w.plans} plans: ${esc(w.text)}</div>`).join('')}</li>`);
   out.push(`<li>${s.failedRows.length} plans failed${s.failedRows.map((f) => `<div>${esc(`${f.machine} (Xen ${f.target}): ${f.reason}`)}</div>`).join('')}</li>`);
   out.push(`<li id="unreadable">${s.unreadable.length} machines could not be read${s.unreadable.map((u) => `<div>${esc(`${u.machine}: ${u.reason}`)}</div>`).join('')}</li>`);
   out.push('</ul></section>');

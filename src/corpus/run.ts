@@ -83,6 +83,10 @@ export interface Summary {
   targets: string[];
   rows: number;
   withWarnings: string[];
+  /** Per target, how many machines have a warning there. */
+  warningsByTarget: Record<string, number>;
+  /** The warnings most plans share, with how many plans: what a reader looks at first. */
+  commonWarnings: { text: string; plans: number }[];
   failedRows: { machine: string; target: string; reason: string }[];
   unreadable: { machine: string; dir: string; reason: string; code: string | null }[];
   /** Counts per verdict value over all rows: hvm.vmx = 80 ... */
@@ -257,6 +261,8 @@ export function summarize(machines: number, targets: readonly string[], rows: re
     const c = (counts[key] ??= {});
     c[value] = (c[value] ?? 0) + 1;
   };
+  const warnings = new Map<string, number>();
+  for (const r of rows) for (const w of new Set(r.warnings)) warnings.set(w, (warnings.get(w) ?? 0) + 1);
   for (const r of rows) {
     if (!r.verdicts) continue;
     const v = r.verdicts;
@@ -274,6 +280,8 @@ export function summarize(machines: number, targets: readonly string[], rows: re
     targets: [...targets],
     rows: rows.length,
     withWarnings: [...new Set(rows.filter((r) => r.warnings.length > 0).map((r) => r.machine))],
+    warningsByTarget: Object.fromEntries(targets.map((t) => [t, new Set(rows.filter((r) => r.target === t && r.warnings.length > 0).map((r) => r.machine)).size])),
+    commonWarnings: [...warnings].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 10).map(([text, plans]) => ({ text, plans })),
     failedRows: rows.filter((r) => r.error).map((r) => ({ machine: r.machine, target: r.target, reason: r.error!.reason })),
     unreadable: unreadable.map((u) => ({ machine: u.ref.id, dir: u.ref.dir, reason: u.reason, code: u.code })),
     counts,

@@ -81,6 +81,17 @@ describe('corpus run over fixtures/ at the four CI targets', () => {
     expect(result.summary.withWarnings).toEqual([...new Set(result.rows.filter((r) => r.warnings.length).map((r) => r.machine))]);
   });
 
+  it('the summary counts warnings per target and names the most common with their plans', () => {
+    const s = result.summary;
+    for (const t of CI_TARGETS) {
+      expect(s.warningsByTarget[t]).toBe(result.rows.filter((r) => r.target === t && r.warnings.length > 0).length);
+    }
+    expect(s.commonWarnings.length).toBeGreaterThan(0);
+    expect(s.commonWarnings.length).toBeLessThanOrEqual(10);
+    for (const w of s.commonWarnings) expect(w.plans).toBe(result.rows.filter((r) => r.warnings.includes(w.text)).length);
+    expect(s.commonWarnings.map((w) => w.plans)).toEqual([...s.commonWarnings.map((w) => w.plans)].sort((a, b) => b - a));
+  });
+
   it.each([
     ['thinkpad-t60', '3.0.2'],
     ['amd-apu-laptop', '4.20'],
