@@ -489,6 +489,21 @@ function decideHap(
   ext: CpuidLeaf | null,
   msr: Record<string, string>,
 ): Cpu['hap'] {
+  const hap = hapFromCpu(info, vt, cpuid, ext, msr);
+  // Nothing the CPU states settles it: its model may, on bare metal (in a guest the hypervisor decides what it
+  // offers, whatever the model).
+  const underHypervisor = info.flags.includes('hypervisor') || (findLeaf(cpuid, 1) !== undefined && bit(findLeaf(cpuid, 1)!.ecx, 31));
+  const usable = vt.state === 'enabled' || vt.state === 'unverified';
+  return hap.state === 'unknown' && usable && !underHypervisor ? withModelHap(hap, info) : hap;
+}
+
+function hapFromCpu(
+  info: CpuinfoFacts,
+  vt: Cpu['vt'],
+  cpuid: CpuidLeaf[],
+  ext: CpuidLeaf | null,
+  msr: Record<string, string>,
+): Cpu['hap'] {
   const evidence: string[] = [];
   const feature = hapFeature(vt);
   const result = (state: HapState) => ({ state, feature, evidence });
@@ -551,16 +566,67 @@ function decideHap(
  * (xen.git RELEASE-4.17.0 xen/arch/x86/hvm/hvm.c hvm_enable(), domain.c arch_sanitise_domain_config()). Xen's own
  * `xl info` (virt_caps: hap) and `xl dmesg` ("HVM: Hardware Assisted Paging (HAP) detected") say it.
  */
-export function dom0Hap(cpu: Pick<Cpu, 'vt'>): Cpu['hap'] {
+export function dom0Hap(cpu: Pick<Cpu, 'vt' | 'vendor' | 'family' | 'model'>): Cpu['hap'] {
   const feature = hapFeature(cpu.vt);
-  return {
+  const unknown: Cpu['hap'] = {
     state: 'unknown',
     feature,
     evidence: [
       "in a Xen Dom0 the CPU flags are Xen's filtered view, and Xen lists hvm-* with or without EPT/NPT: " +
-        'unknown here (xl info: virt_caps lists hap)',
+        'unknown from them (xl info: virt_caps lists hap)',
     ],
   };
+  // Only where Xen enabled VT-x/AMD-V (dom0Vt): then the CPU's identity, which Xen passes on unfiltered, may tell.
+  return cpu.vt.state === 'enabled' ? withModelHap(unknown, cpu) : unknown;
+}
+
+// The last source, where the CPU's own statements are missing (a kernel that lists neither ept nor its siblings, a
+// Dom0's filtered flags): its identity. EPT came with Nehalem (family 6 model 0x1a, 2008) and is in every later Intel
+// core with VT-x, the Atoms from Silvermont on included; Core/Core 2 and Bonnell/Saltwell Atoms have VT-x without it,
+// NetBurst (family 15) too (Intel ARK's "Intel VT-x with Extended Page Tables" column; model numbers from Linux's
+// arch/x86/include/asm/intel-family.h). AMD's nested paging (RVI) came with family 10h (Barcelona, 2007) and is in
+// every later family; K8 (family 0Fh) has AMD-V without it (AMD's "AMD-V Nested Paging" white paper, 2008); Hygon's
+// Dhyana is a Zen (family 18h). Any other vendor or model stays unknown.
+const INTEL_VT_WITHOUT_EPT = new Map<number, string>([
+  [0x0e, 'Core (Yonah)'],
+  [0x0f, 'Core 2 (Merom)'],
+  [0x16, 'Core 2 (Merom-L)'],
+  [0x17, 'Core 2 (Penryn)'],
+  [0x1d, 'Xeon 7400 (Dunnington)'],
+  [0x1c, 'Atom (Bonnell)'],
+  [0x26, 'Atom (Bonnell, Lincroft)'],
+  [0x27, 'Atom (Saltwell, Penwell)'],
+  [0x35, 'Atom (Saltwell, Cloverview)'],
+  [0x36, 'Atom (Saltwell, Cedarview)'],
+]);
+
+/** EPT/NPT from the CPU's vendor, family and model, or null when they do not tell. */
+export function modelHap(cpu: Pick<Cpu, 'vendor' | 'family' | 'model'>): { state: 'present' | 'absent'; why: string } | null {
+  const { vendor, family, model } = cpu;
+  if (family === null) return null;
+  const hex = (n: number) => `0x${n.toString(16)}`;
+  if (vendor === 'GenuineIntel') {
+    if (family === 15) return { state: 'absent', why: 'Intel family 15 (NetBurst) predates EPT' };
+    if (family !== 6 || model === null) return null;
+    const old = INTEL_VT_WITHOUT_EPT.get(model);
+    if (old !== undefined) return { state: 'absent', why: `Intel family 6 model ${hex(model)}, ${old}: VT-x without EPT` };
+    if (model >= 0x1a) return { state: 'present', why: `Intel family 6 model ${hex(model)}: Nehalem or later, every one with VT-x has EPT` };
+    return null;
+  }
+  if (vendor === 'AuthenticAMD') {
+    if (family === 0x0f) return { state: 'absent', why: 'AMD family 0Fh (K8): AMD-V without nested paging' };
+    if (family >= 0x10) return { state: 'present', why: `AMD family ${hex(family)}: every AMD-V CPU from family 10h on has nested paging` };
+    return null;
+  }
+  if (vendor === 'HygonGenuine' && family >= 0x18) return { state: 'present', why: `Hygon family ${hex(family)} (Zen): nested paging` };
+  return null;
+}
+
+function withModelHap(hap: Cpu['hap'], cpu: Pick<Cpu, 'vendor' | 'family' | 'model'>): Cpu['hap'] {
+  if (hap.feature === null) return hap;
+  const byModel = modelHap(cpu);
+  if (byModel === null) return hap;
+  return { state: byModel.state, feature: hap.feature, evidence: [...hap.evidence, `by the CPU model: ${byModel.why}`] };
 }
 
 /**

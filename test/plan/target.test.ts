@@ -205,7 +205,7 @@ describe('detectTargetXen', () => {
     const noBoot = volume({ files: { 'target/etc': null } }).fs;
     const result = await detectTargetXen({ profile: bare, fs: noBoot, root: '/target' });
     expect(result).toEqual({
-      version: '4.17',
+      version: '4.20', // Debian 13's
       source: 'default',
       detail: 'no --xen, no xen= boot option, no running Xen, no Xen in /target/boot: default',
     });

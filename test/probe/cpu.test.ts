@@ -7,7 +7,9 @@ import {
   formatCpuidCapture,
   formatMsrCapture,
   bcdKernelVersion,
+  dom0Hap,
   kernelBefore,
+  modelHap,
   parseCpuidCapture,
   parseMsrCapture,
   probeCpu,
@@ -484,8 +486,15 @@ describe('the HAP (EPT/NPT) verdict', () => {
       'no ept although this kernel lists its kind (vpid)',
     ],
     [
-      'no ept and none of its kind: a kernel that may not list ept (2.6.18)',
+      'no ept and none of its kind (a 2.6.18 kernel may not list ept): the model tells, a Core 2 T7600 has none',
       machineTree(RHEL5_DOM0),
+      'absent',
+      'ept',
+      'by the CPU model: Intel family 6 model 0xf, Core 2 (Merom): VT-x without EPT',
+    ],
+    [
+      'the same from a vendor the model table does not know: unknown',
+      cpuinfoTree(dataFile(RHEL5_DOM0, 'proc__cpuinfo').replaceAll('GenuineIntel', 'CentaurHauls')),
       'unknown',
       'ept',
       'no ept and none of tpr_shadow/vnmi/flexpriority/vpid: this kernel may not list ept at all',
@@ -525,11 +534,15 @@ describe('the HAP (EPT/NPT) verdict', () => {
     expect(cpu.hap).toMatchObject({ state: 'present', feature: 'ept' });
   });
 
-  it('a partial flags statement (an imported lscpu without a Flags line) says nothing of ept: unknown', async () => {
+  it('a partial flags statement (an imported lscpu without a Flags line) says nothing of ept; the model (a Bonnell Atom) does', async () => {
     const atom = readFileSync(join(fixturesDir, 'atom-netbook', 'root', 'proc', 'cpuinfo'), 'utf8');
     const { cpu } = await cpuOf(cpuinfoTree(atom.replace('-vmx -svm', '+vmx')), { kernelRelease: null });
     expect(cpu.vt.technology).toBe('vmx');
-    expect(cpu.hap).toEqual({ state: 'unknown', feature: 'ept', evidence: ['the flags line is not known whole: ept unknown'] });
+    expect(cpu.hap).toEqual({
+      state: 'absent',
+      feature: 'ept',
+      evidence: ['the flags line is not known whole: ept unknown', 'by the CPU model: Intel family 6 model 0x1c, Atom (Bonnell): VT-x without EPT'],
+    });
   });
 
   it.each([
@@ -571,7 +584,8 @@ describe('the HAP (EPT/NPT) verdict', () => {
     ['both as dumped', { '482': TIGERLAKE_482, '48b': TIGERLAKE_48B }, 'present', 'MSR 0x48b (IA32_VMX_PROCBASED_CTLS2) bit 33 (enable EPT) set'],
     ['0x48b bit 33 cleared', { '482': TIGERLAKE_482, '48b': '035f3ffd00000000' }, 'absent', 'MSR 0x48b (IA32_VMX_PROCBASED_CTLS2) bit 33 (enable EPT) clear'],
     ['0x482 bit 63 cleared', { '482': '7ffbfffe0401e172' }, 'absent', 'MSR 0x482 (IA32_VMX_PROCBASED_CTLS) bit 63 clear: no secondary controls, so no EPT'],
-    ['0x482 alone, allowing secondary controls', { '482': TIGERLAKE_482 }, 'unknown', 'no ept and none of tpr_shadow/vnmi/flexpriority/vpid: this kernel may not list ept at all'],
+    // Nothing settles it but the model: the T510's Arrandale (family 6 model 0x25) is a Westmere.
+    ['0x482 alone, allowing secondary controls', { '482': TIGERLAKE_482 }, 'present', 'by the CPU model: Intel family 6 model 0x25: Nehalem or later, every one with VT-x has EPT'],
   ] as const)('VMX capability MSRs (%s): %s', async (_name, msr, state, evidence) => {
     const { cpu } = await cpuOf(merge(noEptFlags(), msrTree(msr)), { kernelRelease: null });
     expect(cpu.hap).toMatchObject({ state, feature: 'ept' });
@@ -737,5 +751,38 @@ describe('probeCpu on this machine', () => {
     const vendor = [4, 12, 8].map((o) => buffer.subarray(o, o + 4).toString('latin1')).join('');
     expect(cpu.vendor).toBe(vendor);
     expect(cpu.cpuid[0]).toMatchObject({ leaf: '00000000', eax: buffer.readUInt32LE(0).toString(16).padStart(8, '0') });
+  });
+});
+
+// The last source of the HAP verdict (cpu.ts modelHap): the CPU's identity, as the fixtures' real CPUs state it.
+describe('EPT/NPT by the CPU model', () => {
+  it.each([
+    ['amd-apu-laptop', 'present'], // Ryzen 7 4700U, family 17h
+    ['desktop-amd-gpu', 'present'], // Core i7 860, Lynnfield (0x1e)
+    ['intel-nvidia-laptop', 'present'], // Core i7-9750H, Coffee Lake (0x9e)
+    ['server-iommu-bmc', 'present'], // Xeon E5-2650 v3, Haswell-EP (0x3f)
+    ['vt-disabled-base', 'present'], // Core i5-6300U, Skylake (0x4e)
+    ['atom-netbook', 'absent'], // Atom N270, Bonnell (0x1c)
+    ['macbookpro5-5', 'absent'], // Core 2 Duo P7550, Penryn (0x17)
+    ['thinkpad-t60', 'absent'], // Core Duo T2400, Yonah (0x0e)
+    ['xen-dom0', 'absent'], // Core 2 T7600, Merom (0x0f)
+    ['thinkpad-t42', null], // Pentium M (0x0d): no VT-x at all, and the table does not guess
+    ['xen-hvm-guest', null], // no CPU identity
+  ] as const)('%s: %s', (fixture, state) => {
+    const profile = JSON.parse(readFileSync(join(fixturesDir, fixture, 'profile.json'), 'utf8')) as { cpu: Cpu };
+    expect(modelHap(profile.cpu)?.state ?? null).toBe(state);
+  });
+
+  it("a vendor or family the table does not know stays unknown (VIA's Nano, AMD's K7, Intel's Itanium family)", () => {
+    expect(modelHap({ vendor: 'CentaurHauls', family: 6, model: 15 })).toBeNull();
+    expect(modelHap({ vendor: 'AuthenticAMD', family: 6, model: 8 })).toBeNull();
+    expect(modelHap({ vendor: 'GenuineIntel', family: 7, model: 0 })).toBeNull();
+    expect(modelHap({ vendor: 'AuthenticAMD', family: 15, model: 107 })).toEqual({ state: 'absent', why: 'AMD family 0Fh (K8): AMD-V without nested paging' });
+  });
+
+  it('in a Dom0, only where Xen enabled VT: the MacBook Pro 2,1 (Merom) has no EPT; without hvm-*, unknown', () => {
+    const profile = JSON.parse(readFileSync(join(fixturesDir, 'xen-dom0', 'profile.json'), 'utf8')) as { cpu: Cpu };
+    expect(dom0Hap(profile.cpu)).toMatchObject({ state: 'absent', feature: 'ept' });
+    expect(dom0Hap({ ...profile.cpu, vt: { ...profile.cpu.vt, state: 'unknown' } }).state).toBe('unknown');
   });
 });

@@ -230,12 +230,11 @@ const WHERE: Record<string, string[]> = {
   'hvm-nested-vt-unknown': at(ALL, ['xen-hvm-guest', 'kvm-guest', 'virtualbox-guest']),
   'hvm-nested-vt-unknown-note': at(ALL, ['xen-hvm-guest']),
   // EPT/NPT on 4.17 (no shadow paging): the P7550 (Penryn) lists tpr_shadow, vnmi and flexpriority but no ept; the
-  // T60's kernel and the PV guest's 2.6.18 list none of the synthetic VMX flags, so theirs is unknown.
-  'hvm-no-hap': at(['4.17'], ['macbookpro5-5']),
-  'hvm-no-hap-note': at(['4.17'], ['macbookpro5-5']),
-  'hvm-hap-unknown': at(['4.17'], ['thinkpad-t60', 'xen-pv-guest']),
-  'hvm-dom0-hap-unknown': at(['4.17'], ['xen-dom0']),
-  'hvm-dom0-hap-unknown-note': at(['4.17'], ['xen-dom0']),
+  // T60's kernel and the PV guest's 2.6.18 list none of the synthetic VMX flags, but their models (a Yonah, a
+  // Merom) tell: none either; so does the Dom0's (the same Merom). The note only where Xen boots.
+  'hvm-no-hap': at(['4.17'], ['macbookpro5-5', 'thinkpad-t60', 'xen-pv-guest']),
+  'hvm-no-hap-note': at(['4.17'], ['macbookpro5-5', 'xen-dom0']),
+  'hvm-dom0-no-hap': at(['4.17'], ['xen-dom0']),
   'hvm-xen-pv-guest': at(ALL, ['xen-pv-guest']),
   'hvm-dom0-xen-caps': at(ALL, ['xen-dom0']),
   'hvm-dom0-xen-caps-vmx': at(ALL, ['xen-dom0']),
@@ -439,13 +438,14 @@ describe('decisions on the fixture machines', () => {
       /lacks VT, or firmware disabled it/,
     );
     expect((await reason('kvm-guest'))['hvm.reason']).toMatch(/nested/);
-    // Xen's capabilities decide in a Dom0 where Xen has shadow paging (3.x); from 4.7 they do not tell EPT/NPT.
+    // Xen's capabilities decide in a Dom0 where Xen has shadow paging (3.x); from 4.7 they do not tell EPT/NPT, and
+    // the MacBook Pro 2,1's Core 2 (Merom) model says it has none.
     expect((await evaluate(fixtureProfile('xen-dom0'), '3.0.3')).facts).toMatchObject({
       'hvm.available': true,
       'hvm.reason': "Xen's capabilities offer hvm-* guests",
     });
     expect(await reason('xen-dom0')).toMatchObject({ 'hvm.available': false });
-    expect((await reason('xen-dom0'))['hvm.reason']).toMatch(/with or without EPT\/NPT/);
+    expect((await reason('xen-dom0'))['hvm.reason']).toMatch(/^the CPU lacks EPT\/NPT \(by its model\), which this Xen needs/);
     expect(await reason('xen-pv-guest')).toMatchObject({ 'hvm.available': false });
   });
 
@@ -654,6 +654,31 @@ const VERDICT_VARIANTS: Variant[] = [
       expect(out.notes.map((n) => n.text).join('\n')).toMatch(/grep -wE 'ept\|npt' \/proc\/cpuinfo/);
     },
   },
+  {
+    rule: 'hvm-hap-unknown',
+    why: 'the i7 860 under a kernel that lists no ept, on bare metal (no model fallback in this edited profile)',
+    profile: eptUnlisted,
+    xen: '4.20',
+    not: [{ profile: () => fixtureProfile('desktop-amd-gpu'), xen: '4.20' }],
+    check: (out) => expect(out.facts).toMatchObject({ 'hvm.available': false }),
+  },
+  ...(['hvm-dom0-hap-unknown', 'hvm-dom0-hap-unknown-note'] as const).map(
+    (rule): Variant => ({
+      rule,
+      why: "the MacBook's Dom0 had its CPU been one the model table does not know (cpu.ts modelHap): not planned, openly",
+      profile: () =>
+        edit('xen-dom0', (p) => {
+          p.cpu.vendor = 'CentaurHauls';
+          p.cpu.hap = { state: 'unknown', feature: 'ept', evidence: ["in a Xen Dom0 the CPU flags are Xen's filtered view"] };
+        }),
+      xen: '4.20',
+      not: [{ profile: () => fixtureProfile('xen-dom0'), xen: '4.20' }],
+      check: (out) => {
+        expect(out.facts['hvm.available']).toBe(false);
+        expect(fired(out)).not.toContain('hvm-dom0-no-hap');
+      },
+    }),
+  ),
   {
     rule: 'arch-no-pae',
     why: 'the T42 (no PAE) on Xen 4.2, whose 32-bit build is PAE: no Xen',
