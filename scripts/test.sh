@@ -15,6 +15,8 @@ command -v python3 >/dev/null || need+=(python3)
 # ifupdown's own parser judges the xenbr0 file (ifquery, ifup --no-act); dhclient is what its dhcp method runs.
 command -v ifquery >/dev/null || [ -x /sbin/ifquery ] || need+=(ifupdown)
 command -v dhclient >/dev/null || [ -x /sbin/dhclient ] || need+=(isc-dhcp-client)
+# corpus --html is rendered by a real headless browser (test/corpus).
+command -v chromium >/dev/null || need+=(chromium)
 # The boot test (test/boot): QEMU boots GRUB -> Xen -> Dom0 from Debian's packages (Xen, the kernel and xen-utils
 # are downloaded by the test itself with apt-get download and cached in /var/cache/xenoppix-autoconfig).
 command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
