@@ -6,6 +6,7 @@
 // (options the guest's kernel needs) is said in a comment: xm and xl hand `extra` only to a kernel they boot
 // themselves, and this guest boots the CD through its own emulated BIOS, so only its boot prompt can take them.
 import { AutoconfigError } from '../errors.ts';
+import { guestKeyProblem } from '../rules/values.ts';
 import type { Plan } from '../plan/types.ts';
 import type { FactValue } from '../rules/types.ts';
 import { versionAtLeast } from '../rules/version.ts';
@@ -204,6 +205,9 @@ export function renderGuestConfig(plan: Plan): string {
     if (!KEY.test(key)) {
       throw new AutoconfigError('E_PARSE', `guest key ${JSON.stringify(key)} is not an xm/xl key name`, { path: key });
     }
+    // Only the settings `rules lint` allows (the same check, src/rules/values.ts): never kernel, device_model_override.
+    const notAllowed = guestKeyProblem(key);
+    if (notAllowed !== null) throw new AutoconfigError('E_PARSE', `guest key ${notAllowed}`, { path: key });
     const value = plan.guest[key]!;
     if (value === null) {
       keys.delete(key);

@@ -5,6 +5,7 @@
 // the drivers of the devices it hides). Each line follows a comment that says which rule or match put it there; `#`
 // starts a comment in both formats.
 import { AutoconfigError } from '../errors.ts';
+import { moduleOptionsProblem } from '../rules/values.ts';
 import type { Plan } from '../plan/types.ts';
 import { commentHeader } from './header.ts';
 
@@ -38,12 +39,9 @@ export function renderModprobeConf(plan: Plan): string {
   for (const module of plan.dom0.modules) {
     if (module.options === null || module.options.trim() === '') continue;
     // One line per command: a line break in the options would start another (or a bad) command.
-    if (/[\x00-\x1f\x7f]/.test(module.options)) {
-      throw new AutoconfigError(
-        'E_PARSE',
-        `options for module ${module.name}: ${JSON.stringify(module.options)} has a control character`,
-        { path: module.name },
-      );
+    const problem = moduleOptionsProblem(module.options);
+    if (problem !== null) {
+      throw new AutoconfigError('E_PARSE', `options for module ${module.name}: ${problem}`, { path: module.name });
     }
     lines.push(...comment(module.reason), `options ${moduleName(module.name)} ${module.options.trim()}`);
   }

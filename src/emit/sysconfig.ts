@@ -13,6 +13,7 @@
 // reads back as itself and runs nothing.
 import { AutoconfigError } from '../errors.ts';
 import type { Plan, PlanDevice } from '../plan/types.ts';
+import { sysconfigVariableProblem } from '../rules/values.ts';
 import { headerText } from './header.ts';
 import { formatShellVars } from './shell.ts';
 
@@ -131,8 +132,13 @@ export function sysconfigVars(plan: Plan): Record<string, Vars> {
       });
     }
     const into = files.get(file) ?? new Map<string, string>();
-    // Setting keeps an existing name where it was and appends a new one.
-    for (const [name, value] of Object.entries(vars)) into.set(name, value);
+    // Setting keeps an existing name where it was and appends a new one. Only the variables `rules lint` allows
+    // (the same check, src/rules/values.ts): a rule never sets IFS, PATH or one of our verdicts.
+    for (const [name, value] of Object.entries(vars)) {
+      const problem = sysconfigVariableProblem(name);
+      if (problem !== null) throw new AutoconfigError('E_PARSE', `/etc/sysconfig/${file}: ${problem}`, { path: name });
+      into.set(name, value);
+    }
     files.set(file, into);
   }
   const out: [string, Vars][] = [];

@@ -221,7 +221,9 @@ export type RuleIssueCode =
   | 'duplicate_list'
   | 'multiple_actions' // more than one key in one then: entry
   | 'device_action_without_device' // module load/prefer/blacklist with no pci/usb condition to scope it
-  | 'bad_placeholder'; // an unknown {name} in a fact value, or {slot} in a rule without a pci condition
+  | 'bad_placeholder' // an unknown {name} in a fact value, or {slot} in a rule without a pci condition
+  | 'not_allowed' // a sysconfig variable or guest setting rules may not set (src/rules/values.ts)
+  | 'bad_value'; // a value the emitted file cannot hold (a line break in module options, a quote in a guest value)
 
 export interface Target {
   /** Xen version the plan is for: "3.0.2", "3.0.3", "4.17". */

@@ -5,6 +5,7 @@
 import { BUILTIN_FACTS, FACT_NAME, FACT_PLACEHOLDERS, factValueProblem, placeholdersIn, type FactType } from './facts.ts';
 import { parseSize } from './conditions.ts';
 import { parseRange } from './version.ts';
+import { guestKeyProblem, guestValueProblem, moduleOptionsProblem, sysconfigValueProblem, sysconfigVariableProblem } from './values.ts';
 import type {
   Action,
   Condition,
@@ -314,6 +315,22 @@ class DocChecker {
     if (e.keyIsString && pattern.test(e.key)) return true;
     this.issue('invalid_type', e.keyPos, [...path, e.key], `"${e.key}" is not a valid ${what}`);
     return false;
+  }
+
+  /** A key the emitted file may not take from a rule (src/rules/values.ts): `problem` names why. */
+  private allowed(e: RawEntry, path: readonly Seg[], problem: string | null): boolean {
+    if (problem === null) return true;
+    this.issue('not_allowed', e.keyPos, [...path, e.key], problem);
+    return false;
+  }
+
+  /** A value the emitter would refuse (the same check, src/rules/values.ts): an issue here instead of at render. */
+  private checked<T extends string | number | boolean>(node: RawNode, path: readonly Seg[], value: T | undefined, problem: (v: T) => string | null): T | undefined {
+    if (value === undefined) return undefined;
+    const why = problem(value);
+    if (why === null) return value;
+    this.issue('bad_value', node.pos, path, why);
+    return undefined;
   }
 
   private required(node: Extract<RawNode, { kind: 'map' }>, path: readonly Seg[], keys: readonly string[]): void {
@@ -845,7 +862,7 @@ class DocChecker {
       case 'module': {
         const mod = this.fields<{ load?: string; blacklist?: string; prefer?: string; options?: string; optional?: ModuleOptional }>(v, p, RULE_KEYS.module, (k, n, kp) =>
           k === 'options'
-            ? this.string(n, kp, 'module options ("a=1 b=2")')
+            ? this.checked(n, kp, this.string(n, kp, 'module options ("a=1 b=2")'), moduleOptionsProblem)
             : k === 'optional'
               ? this.oneOf(n, kp, MODULE_OPTIONAL)
               : this.patterned(n, kp, PATTERNS.moduleName, 'a module name'),
@@ -878,7 +895,8 @@ class DocChecker {
             if (set.entries.length === 0) this.issue('missing_key', set.pos, sp, 'a variable is required');
             for (const s of set.entries) {
               if (!this.name(s, sp, PATTERNS.sysconfigVar, 'shell variable name')) continue;
-              const value = this.string(s.value, [...sp, s.key], 'a string value');
+              if (!this.allowed(s, sp, sysconfigVariableProblem(s.key))) continue;
+              const value = this.checked(s.value, [...sp, s.key], this.string(s.value, [...sp, s.key], 'a string value'), sysconfigValueProblem);
               if (value !== undefined) setOwn(out.set, s.key, value);
             }
           }
@@ -912,7 +930,9 @@ class DocChecker {
         const guest: Record<string, FactValue> = {};
         for (const e of m.entries) {
           if (!this.name(e, p, PATTERNS.guestKey, 'guest setting name')) continue;
-          const value = this.scalarValue(e.value, [...p, e.key]);
+          if (!this.allowed(e, p, guestKeyProblem(e.key))) continue;
+          const raw = this.scalarValue(e.value, [...p, e.key]);
+          const value = raw === null || raw === undefined ? raw : this.checked(e.value, [...p, e.key], raw, guestValueProblem);
           if (value !== undefined) setOwn(guest, e.key, value);
         }
         return { guest };

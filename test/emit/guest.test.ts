@@ -321,3 +321,13 @@ describe.each(['3.0.2', '3.0.3', '4.17'])(`real plans on Xen %s${pyNote}`, (xen)
     expect(available).toContain(false);
   });
 });
+
+// Issue #11: a rule's guest key that names a program Dom0 runs passed lint; now lint and render share one allowlist.
+describe('guest keys rules may not set (src/rules/values.ts)', () => {
+  it.each(['kernel', 'device_model_override', 'bootloader', 'builder', 'type', 'name', 'memory', 'disk', 'vif'])('%s', (key) => {
+    const p = retarget(t60Plan(), '4.17');
+    expect(() => renderGuestConfig({ ...p, guest: { ...p.guest, [key]: '/bin/sh' } })).toThrow(
+      expect.objectContaining({ code: 'E_PARSE', path: key }),
+    );
+  });
+});

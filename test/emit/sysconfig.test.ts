@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { shellQuote } from '../../src/emit/shell.ts';
 import { deviceName, renderSysconfig, sysconfigVars, xenVerdicts } from '../../src/emit/sysconfig.ts';
 import type { Plan } from '../../src/plan/types.ts';
+import { sysconfigVariableProblem } from '../../src/rules/values.ts';
 import { planFor, retarget, t60Plan } from './_plans.ts';
 import { assertTool, findTool, run, scratch, skipNote } from './_tools.ts';
 
@@ -65,7 +66,6 @@ describe('sysconfigVars', () => {
     p.sysconfig = {
       xserver: { XMODULE: 'vesa', XOPTIONS: '-depth 16' },
       i18n: { LANG: 'de_DE@euro', COUNTRY: 'de' },
-      xen: { HVM: 'no' },
     };
     const files = sysconfigVars(p);
     expect(Object.entries(files.xserver!)).toEqual([
@@ -75,16 +75,31 @@ describe('sysconfigVars', () => {
       ['XOPTIONS', '-depth 16'],
     ]);
     expect(files.i18n).toEqual({ LANG: 'de_DE@euro', COUNTRY: 'de' });
-    expect(files.xen!.HVM).toBe('no');
     expect(Object.keys(files)).toEqual(['i18n', 'knoppix', 'netcard', 'sound', 'xen', 'xserver']);
+  });
+
+  // Issue #11: rules lint passed these, then render refused them (IFS, PATH, LD_PRELOAD, BASH_COMPAT) or they
+  // overrode a verdict; the allowlist is one check for both (src/rules/values.ts).
+  it.each([
+    ['knoppix', 'IFS'],
+    ['knoppix', 'PATH'],
+    ['xserver', 'LD_PRELOAD'],
+    ['knoppix', 'BASH_COMPAT'],
+    ['xen', 'HVM'],
+    ['xserver', '__proto__'],
+  ])('refuses a variable rules may not set: %s %s, as rules lint does', (file, name) => {
+    const p = t60Plan();
+    p.sysconfig = JSON.parse(JSON.stringify({ [file]: { [name]: 'x' } })) as Plan['sysconfig'];
+    expect(() => sysconfigVars(p)).toThrow(expect.objectContaining({ code: 'E_PARSE', path: name }));
+    expect(sysconfigVariableProblem(name)).toMatch(/is not a variable rules may set in \/etc\/sysconfig/);
   });
 
   it('keeps names like "constructor" and "__proto__" plain data', () => {
     const p = t60Plan();
-    p.sysconfig = JSON.parse('{"constructor": {"A": "1"}, "xserver": {"__proto__": "x"}}') as Plan['sysconfig'];
+    p.sysconfig = JSON.parse('{"constructor": {"LANG": "1"}, "toString": {"TZ": "x"}}') as Plan['sysconfig'];
     const files = sysconfigVars(p);
-    expect(files.constructor).toEqual({ A: '1' });
-    expect(Object.getOwnPropertyDescriptor(files.xserver, '__proto__')?.value).toBe('x');
+    expect(files.constructor).toEqual({ LANG: '1' });
+    expect(Object.getOwnPropertyDescriptor(files, 'toString')?.value).toEqual({ TZ: 'x' });
   });
 
   it.each(['../passwd', 'a/b', '.hidden', ''])('refuses the file name %j', (file) => {

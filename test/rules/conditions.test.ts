@@ -107,9 +107,12 @@ describe('cpu, memory, dmi, firmware, hypervisor', () => {
     ['amd-apu-laptop', { cpu: { hap: ['present'], vt: 'unverified' } }, true],
     ['macbookpro5-5', { cpu: { hap: 'absent', vt: 'unverified' } }, true],
     ['macbookpro5-5', { cpu: { hap: ['present', 'unknown'] } }, false],
-    ['thinkpad-t60', { cpu: { hap: 'unknown' } }, true],
-    ['thinkpad-t60', { cpu: { hap: 'absent' } }, false],
-    ['xen-dom0', { cpu: { hap: 'unknown', vt: 'enabled' } }, true], // Xen lists hvm-* with or without HAP
+    // Its kernel lists none of ept's kind, but its Yonah says no EPT (cpu.ts modelHap).
+    ['thinkpad-t60', { cpu: { hap: 'absent' } }, true],
+    ['thinkpad-t60', { cpu: { hap: 'unknown' } }, false],
+    // Xen lists hvm-* with or without HAP; the Dom0's Merom model has none.
+    ['xen-dom0', { cpu: { hap: 'absent', vt: 'enabled' } }, true],
+    ['kvm-guest', { cpu: { hap: 'unknown' } }, true],
     // firecracker-vm: MemTotal 24683656 kB (23.5 GiB).
     ['firecracker-vm', { memory: { min: '16G', max: '24G' } }, true],
     ['firecracker-vm', { memory: { min: '24G' } }, false],

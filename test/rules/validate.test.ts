@@ -188,6 +188,32 @@ const CASES: Case[] = [
       'error bad_placeholder c.yaml:8:29 rules[0].then[1].fact["uma.device"]',
     ],
   },
+  // Issue #11: these passed lint, then render refused them and the safe plan was forced (exit 3).
+  {
+    name: 'not_allowed: sysconfig variables and guest settings outside the allowlists (src/rules/values.ts)',
+    files: {
+      'a.yaml': rule('pci: { class: "03" }', '- sysconfig: { file: knoppix, set: { XMODULE: vesa, IFS: x, LD_PRELOAD: /tmp/x.so } }'),
+      'b.yaml': rule('cpu: { vt: enabled }', '- guest: { acpi: 1, kernel: /bin/sh, device_model_override: /tmp/qemu }').replace('id: r', 'id: s'),
+    },
+    issues: [
+      'error not_allowed a.yaml:7:59 rules[0].then[0].sysconfig.set.IFS',
+      'error not_allowed a.yaml:7:67 rules[0].then[0].sysconfig.set.LD_PRELOAD',
+      'error not_allowed b.yaml:7:27 rules[0].then[0].guest.kernel',
+      'error not_allowed b.yaml:7:44 rules[0].then[0].guest.device_model_override',
+    ],
+  },
+  {
+    name: 'bad_value: a line break in module options, a quote or a line break in a guest value',
+    files: {
+      'a.yaml': rule('pci: { class: "03" }', '- module: { load: i915, options: "modeset=1\\ninstall x /bin/sh" }'),
+      'b.yaml': rule('cpu: { vt: enabled }', '- guest: { usbdevice: "tab\\"let", soundhw: "hda\\nx" }').replace('id: r', 'id: s'),
+    },
+    issues: [
+      'error bad_value a.yaml:7:40 rules[0].then[0].module.options',
+      'error bad_value b.yaml:7:29 rules[0].then[0].guest.usbdevice',
+      'error bad_value b.yaml:7:50 rules[0].then[0].guest.soundhw',
+    ],
+  },
 ];
 
 describe('lint: every issue code at its exact place', () => {
@@ -209,6 +235,8 @@ describe('lint: every issue code at its exact place', () => {
       multiple_actions: true,
       device_action_without_device: true,
       bad_placeholder: true,
+      not_allowed: true,
+      bad_value: true,
     };
     const produced = new Set(CASES.flatMap((c) => c.issues.map((i) => i.split(' ')[1])));
     expect([...produced].sort()).toEqual(Object.keys(every).sort());
