@@ -67,7 +67,7 @@ describe('formatVerdicts', () => {
     ['server-iommu-bmc', '4.17', /^HVM guests: yes \(vmx\) — the CPU has Intel VT-x \(vmx\), but whether the firmware left it on is unverified/],
     ['macbookpro5-5', '3.0.3', /^HVM guests: yes \(vmx\) — /],
     ['macbookpro5-5', '4.17', /^HVM guests: no — the CPU lacks EPT\/NPT, which this Xen needs/],
-    ['xen-dom0', '4.17', /^HVM guests: no — Xen lists hvm-\* guests, but it does so with or without EPT\/NPT/],
+    ['xen-dom0', '4.17', /^HVM guests: no — the CPU lacks EPT\/NPT \(by its model\)/], // a Core 2 (Merom)
     ['xen-hvm-guest', '4.17', /^HVM guests: no — .*whether it passes VT-x\/AMD-V through is unknown/],
   ])('%s on Xen %s: the HVM line', async (fixture, xen, line) => {
     expect(formatVerdicts(await planFor(fixture, xen))[0]).toMatch(line);

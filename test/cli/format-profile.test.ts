@@ -43,7 +43,7 @@ describe('formatProfile', () => {
       '\n  Hardware-assisted paging (Intel EPT): no  [no ept although this kernel lists its kind (tpr_shadow, vnmi, flexpriority)]\n',
     ],
     ['thinkpad-t42', '\n  Hardware-assisted paging (EPT/NPT): no  [the CPU has no VT-x/AMD-V, so no EPT/NPT either]\n'],
-    ['xen-dom0', "\n  Hardware-assisted paging (Intel EPT): unknown  [in a Xen Dom0 the CPU flags are Xen's filtered view"],
+    ['xen-dom0', "\n  Hardware-assisted paging (Intel EPT): no  [in a Xen Dom0 the CPU flags are Xen's filtered view"],
     // Its counts are the machine's, which its logs do not tell: never its own vCPUs'.
     [
       'xen-dom0',
