@@ -566,7 +566,7 @@ function hapFromCpu(
  * (xen.git RELEASE-4.17.0 xen/arch/x86/hvm/hvm.c hvm_enable(), domain.c arch_sanitise_domain_config()). Xen's own
  * `xl info` (virt_caps: hap) and `xl dmesg` ("HVM: Hardware Assisted Paging (HAP) detected") say it.
  */
-export function dom0Hap(cpu: Pick<Cpu, 'vt' | 'vendor' | 'family' | 'model'>): Cpu['hap'] {
+export function dom0Hap(cpu: Pick<Cpu, 'vt' | 'vendor' | 'family' | 'model'>, machineVirtual = false): Cpu['hap'] {
   const feature = hapFeature(cpu.vt);
   const unknown: Cpu['hap'] = {
     state: 'unknown',
@@ -576,7 +576,12 @@ export function dom0Hap(cpu: Pick<Cpu, 'vt' | 'vendor' | 'family' | 'model'>): C
         'unknown from them (xl info: virt_caps lists hap)',
     ],
   };
-  // Only where Xen enabled VT-x/AMD-V (dom0Vt): then the CPU's identity, which Xen passes on unfiltered, may tell.
+  // Only where Xen enabled VT-x/AMD-V (dom0Vt): then the CPU's identity, which Xen passes on unfiltered, may tell;
+  // not where the machine Xen runs on is itself a virtual one (its DMI names a hypervisor): there that hypervisor
+  // decides what the CPU offers, whatever the model (QEMU's qemu64 is a K8 by its model, and offers NPT on request).
+  if (machineVirtual) {
+    return { ...unknown, evidence: [...unknown.evidence, 'this machine is itself virtual (DMI), so its CPU model does not tell'] };
+  }
   return cpu.vt.state === 'enabled' ? withModelHap(unknown, cpu) : unknown;
 }
 

@@ -115,7 +115,7 @@ export async function probeWith(reader: Reader): Promise<HardwareProfile> {
     // In a Xen Dom0 the CPU flags hide VMX/SVM: Xen's capabilities (hvm-*) tell instead (cpu.ts dom0Vt). And its
     // cpuinfo lists its own vCPUs: the machine's counts come from Xen's PCPU list and SMBIOS (machine-cpus.ts).
     cpu.vt = dom0Vt(cpu, hypervisor.xen.capabilities);
-    cpu.hap = dom0Hap(cpu);
+    cpu.hap = dom0Hap(cpu, hypervisor.dmiVendor !== null);
     Object.assign(cpu, await dom0CpuCounts(reader, cpu));
   }
   return {
