@@ -8,6 +8,84 @@ export interface OptionSpec {
   short?: string;
 }
 
+/** What each option means, once for every command that takes it: the help is generated from this and the spec. */
+export const OPTION_HELP: Record<string, { value?: string; text: string }> = {
+  'dry-run': { text: 'show what would be done, and why; change nothing' },
+  write: { text: 'write the files inside the target root, as one set' },
+  apply: { text: 'also load the Dom0 modules with modprobe (implies --write)' },
+  root: { value: 'DIR', text: 'read the machine under DIR (a snapshot, an import, a mounted system) instead of /' },
+  target: { value: 'DIR', text: 'write inside DIR instead of the --root' },
+  xen: { value: 'VERSION', text: 'plan for this Xen (3.0.2 to 4.20.x; default: a xen= boot option, the running or installed Xen, else 4.20)' },
+  rules: { value: 'DIR', text: 'more rule files, after the shipped ones (repeatable)' },
+  kernel: { value: 'DIR', text: "the Dom0 kernel's module directory (/lib/modules/RELEASE) to match drivers against" },
+  json: { text: 'machine-readable output' },
+  'module-timeout': { value: 'MS', text: 'time limit per module for --apply (1-120000, default 4000)' },
+  modprobe: { value: 'CMD', text: 'the modprobe command --apply runs (default: modprobe)' },
+  'lock-timeout': { value: 'MS', text: "how long to wait for another run's lock on the target (default 5000)" },
+  'no-names': { text: 'no vendor and device names from pci.ids/usb.ids' },
+  timeout: { value: 'MS', text: 'time limit per device read (1-60000, default 2000)' },
+  out: { value: 'DIR', text: 'the directory to write (new, or empty)' },
+  force: { text: 'write into a non-empty --out' },
+  exec: { value: 'PATH', text: 'the command the boot files start (default: this autoconfig)' },
+  remove: { text: 'take back what install-boot installed, where it is unchanged' },
+  html: { value: 'FILE', text: 'also write one static HTML page' },
+  base: { value: 'DIR', text: 'the rule directories to compare against (repeatable)' },
+  'base-ref': { value: 'REF', text: "the shipped rules of a git commit as the base" },
+  workers: { value: 'N', text: 'worker threads (default: by idle cores)' },
+  help: { text: 'this text' },
+};
+
+/** `--help` was asked for: main prints the command's help, generated from its spec, and exits 0. */
+export class HelpRequest extends Error {
+  constructor(readonly spec: Record<string, OptionSpec>) {
+    super('help requested');
+  }
+}
+
+/** The options of a spec, one line each: `  --root DIR      read the machine under DIR ...`. */
+export function formatOptions(spec: Record<string, OptionSpec>): string {
+  const rows = Object.entries(spec).map(([name, s]) => {
+    const help = OPTION_HELP[name];
+    const left = `${s.short ? `-${s.short}, ` : ''}--${name}${s.type === 'string' ? ` ${help?.value ?? 'VALUE'}` : ''}`;
+    return [left, `${help?.text ?? ''}${s.multiple ? (help?.text.includes('repeatable') ? '' : ' (repeatable)') : ''}`] as const;
+  });
+  const width = Math.max(0, ...rows.map(([left]) => left.length)) + 2;
+  return rows.map(([left, text]) => `  ${left.padEnd(width)}${text}`.trimEnd()).join('\n');
+}
+
+/** The closest of `candidates` to a mistyped `word` (at most 2 edits, or a unique prefix), as git and npm suggest. */
+export function suggest(word: string, candidates: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestDistance = 3;
+  for (const c of candidates) {
+    const d = editDistance(word, c);
+    if (d < bestDistance) [best, bestDistance] = [c, d];
+  }
+  if (best !== null) return best;
+  const prefixed = candidates.filter((c) => word.length >= 2 && c.startsWith(word));
+  return prefixed.length === 1 ? prefixed[0]! : null;
+}
+
+/** Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours. */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** " (did you mean --dry-run?)" or "". */
+export function didYouMean(word: string, candidates: readonly string[], prefix = ''): string {
+  const s = suggest(word, candidates);
+  return s === null ? '' : ` (did you mean ${prefix}${s}?)`;
+}
+
 export type Parsed = {
   positionals: string[];
   options: Record<string, string | boolean | string[] | undefined>;
@@ -17,6 +95,9 @@ export function parseArgs(argv: readonly string[], spec: Record<string, OptionSp
   const options: Parsed['options'] = {};
   const positionals: string[] = [];
   const byShort = new Map(Object.entries(spec).flatMap(([name, s]) => (s.short ? [[s.short, name] as const] : [])));
+  const helpAt = argv.findIndex((a) => a === '--help' || a === '-h');
+  const endAt = argv.indexOf('--');
+  if (helpAt !== -1 && (endAt === -1 || helpAt < endAt)) throw new HelpRequest(spec);
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--') {
@@ -37,7 +118,7 @@ export function parseArgs(argv: readonly string[], spec: Record<string, OptionSp
       continue;
     }
     const option = spec[name];
-    if (!option) throw new AutoconfigError('E_USAGE', `unknown option --${name}`);
+    if (!option) throw new AutoconfigError('E_USAGE', `unknown option --${name}${didYouMean(name, [...Object.keys(spec), 'help'], '--')}`);
     let value: string | boolean;
     if (option.type === 'boolean') {
       if (inline !== undefined) throw new AutoconfigError('E_USAGE', `--${name} takes no value`);
@@ -45,6 +126,10 @@ export function parseArgs(argv: readonly string[], spec: Record<string, OptionSp
     } else {
       const next = inline ?? argv[++i];
       if (next === undefined) throw new AutoconfigError('E_USAGE', `--${name} needs a value`);
+      // `--root --json` is a forgotten value, not a directory named "--json" (write --root=--json for that).
+      if (inline === undefined && next.startsWith('--') && spec[next.slice(2).split('=')[0]!] !== undefined) {
+        throw new AutoconfigError('E_USAGE', `--${name} needs a value, and ${next} is an option`);
+      }
       value = next;
     }
     if (option.multiple) {

@@ -19,7 +19,7 @@ import { Reader, LARGE_FILE_CAP } from '../probe/_reader.ts';
 import { probe } from '../probe/probe.ts';
 import type { HardwareProfile } from '../types.ts';
 import { VERSION } from '../version.ts';
-import { parseArgs, parsePositiveInt } from './_args.ts';
+import { parseArgs, parsePositiveInt, type OptionSpec } from './_args.ts';
 import { forDisplay } from './_display.ts';
 import { EXIT, type CliIO } from './_io.ts';
 import { unifiedDiff } from './diff.ts';
@@ -46,21 +46,24 @@ export const MODULE_TIMEOUT_MAX_MS = 120_000;
 
 export const CONFIGURE_FLAGS = ['--dry-run', '--write', '--apply'];
 
+/** The options of `autoconfig --dry-run | --write [--apply]`, declared once: the parser and the help read them. */
+export const CONFIGURE_OPTIONS: Record<string, OptionSpec> = {
+  'dry-run': { type: 'boolean' },
+  write: { type: 'boolean' },
+  apply: { type: 'boolean' },
+  root: { type: 'string' },
+  target: { type: 'string' },
+  xen: { type: 'string' },
+  rules: { type: 'string', multiple: true },
+  kernel: { type: 'string' },
+  json: { type: 'boolean' },
+  'module-timeout': { type: 'string' },
+  modprobe: { type: 'string' },
+  'lock-timeout': { type: 'string' },
+};
+
 export async function runConfigure(argv: readonly string[], io: CliIO): Promise<number> {
-  const { options, positionals } = parseArgs(argv, {
-    'dry-run': { type: 'boolean' },
-    write: { type: 'boolean' },
-    apply: { type: 'boolean' },
-    root: { type: 'string' },
-    target: { type: 'string' },
-    xen: { type: 'string' },
-    rules: { type: 'string', multiple: true },
-    kernel: { type: 'string' },
-    json: { type: 'boolean' },
-    'module-timeout': { type: 'string' },
-    modprobe: { type: 'string' },
-    'lock-timeout': { type: 'string' },
-  });
+  const { options, positionals } = parseArgs(argv, CONFIGURE_OPTIONS);
   if (positionals.length > 0) throw new AutoconfigError('E_USAGE', `unexpected argument "${positionals[0]}"`);
   const dryRun = options['dry-run'] === true;
   const apply = options.apply === true;

@@ -6,7 +6,8 @@ import { nodeFsPromises, type WritableFsLike } from '../fs.ts';
 import { VERSION } from '../version.ts';
 import { forDisplay } from './_display.ts';
 import { EXIT, processOutput, type CliIO } from './_io.ts';
-import { CONFIGURE_FLAGS, runConfigure } from './configure.ts';
+import { didYouMean, formatOptions, HelpRequest, type OptionSpec } from './_args.ts';
+import { CONFIGURE_FLAGS, CONFIGURE_OPTIONS, runConfigure } from './configure.ts';
 import { runDrivers } from './drivers.ts';
 import { runExplain } from './explain.ts';
 import { runImport } from './import.ts';
@@ -42,25 +43,19 @@ const COMMANDS: Record<string, { run: (argv: readonly string[], io: CliIO) => Pr
 
 export const USAGE = `autoconfig ${VERSION}: probe this machine and configure Xen, Dom0 and its drivers
 
-Usage: autoconfig --dry-run [--root DIR] [--xen VERSION] [--rules DIR]... [--json]
-       autoconfig --write [--apply] [--target DIR] [--root DIR] [--xen VERSION] [--rules DIR]...
-       autoconfig install-boot [--target DIR] [--exec PATH] [--remove] [--dry-run] [--json]
-       autoconfig <command> [options]
+Usage: autoconfig --dry-run [options]            what would be done, and why; writes nothing
+       autoconfig --write [--apply] [options]    write the files as one set; --apply also loads the Dom0 modules
+       autoconfig <command> [options]            autoconfig <command> --help tells its options
 
-  --dry-run    show the verdicts, the decisions and every file that would be written (as a diff); writes nothing
-  --write      write the files inside the target root as one set, all or none (default: the --root, i.e. /);
-               one run at a time: another run's lock is waited for --lock-timeout MS (1-600000, default 5000)
-  --apply      also load the Dom0 modules with modprobe, each within --module-timeout MS (1-120000, default 4000)
+Options of --dry-run, --write and --apply:
+${formatOptions(CONFIGURE_OPTIONS)}
 
 Commands:
 ${Object.entries(COMMANDS)
   .map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`)
   .join('\n')}
 
-Common options:
-  --root DIR   read the machine under DIR (a snapshot or a mounted system) instead of /
-  --json       machine-readable output
-  --help       this text; --version the version
+  -h, --help   this text; -V, --version the version
 
 Exit codes: 0 ok, 1 error (nothing written), 2 usage error, 3 the safe plan was used after a failure,
 4 files written but some modules failed to load or timed out, 5 files partly written (the listing says which).
@@ -89,12 +84,23 @@ export async function main(options: MainOptions): Promise<number> {
   // The main use has no command word: `autoconfig --dry-run`, `autoconfig --write --apply`. A command word comes
   // first (`install-boot --dry-run` is install-boot's own dry run).
   const command = COMMANDS[first];
-  if (!command && options.argv.some((a) => CONFIGURE_FLAGS.includes(a))) return run('configure', runConfigure, options.argv, io);
+  if (!command && options.argv.some((a) => CONFIGURE_FLAGS.includes(a))) return run('', runConfigure, options.argv, io);
   if (!command) {
-    io.stderr(`autoconfig: unknown command "${first}"\n\n${USAGE}`);
+    const words = [...Object.keys(COMMANDS), ...CONFIGURE_FLAGS, '--help', '--version'];
+    const hint = first === '-v' ? ' (did you mean --version?)' : didYouMean(first, words);
+    io.stderr(`autoconfig: unknown ${first.startsWith('-') ? 'option' : 'command'} "${first}"${hint}\n\n${USAGE}`);
     return EXIT.usage;
   }
   return run(first, command.run, rest, io);
+}
+
+/** A command's --help: its line of the command table, then its options as its parser declares them. */
+function commandHelp(name: string, spec: Record<string, OptionSpec>): string {
+  const head =
+    name === ''
+      ? 'Usage: autoconfig --dry-run | --write [--apply] [options]'
+      : `Usage: autoconfig ${name} [options]\n\n  ${COMMANDS[name]?.summary ?? ''}`;
+  return `${head}\n\nOptions:\n${formatOptions({ ...spec, help: { type: 'boolean', short: 'h' } })}\n`;
 }
 
 async function run(
@@ -103,14 +109,20 @@ async function run(
   argv: readonly string[],
   io: CliIO,
 ): Promise<number> {
+  // The user's own command in messages: `autoconfig: ...` for --dry-run/--write, `autoconfig probe: ...` for probe.
+  const label = name === '' ? 'autoconfig' : `autoconfig ${name}`;
   try {
     return await command(argv, io);
   } catch (error) {
+    if (error instanceof HelpRequest) {
+      io.stdout(commandHelp(name, error.spec));
+      return EXIT.ok;
+    }
     if (isAutoconfigError(error)) {
-      io.stderr(`autoconfig ${name}: ${forDisplay(error.message)}\n`);
+      io.stderr(`${label}: ${forDisplay(error.message)}\n`);
       return error.code === 'E_USAGE' ? EXIT.usage : EXIT.error;
     }
-    io.stderr(`autoconfig ${name}: internal error: ${forDisplay(error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`);
+    io.stderr(`${label}: internal error: ${forDisplay(error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`);
     return EXIT.error;
   }
 }

@@ -2,6 +2,7 @@ import { posix } from 'node:path';
 import { PciNames } from '../ids/pci-ids.ts';
 import { UsbNames } from '../ids/usb-ids.ts';
 import { probe } from '../probe/probe.ts';
+import { AutoconfigError } from '../errors.ts';
 import { parseArgs, parsePositiveInt } from './_args.ts';
 import { forDisplay } from './_display.ts';
 import { EXIT, type CliIO } from './_io.ts';
@@ -11,12 +12,13 @@ import { formatProfile } from './format-profile.ts';
 export const PROBE_TIMEOUT_MAX_MS = 60_000;
 
 export async function runProbe(argv: readonly string[], io: CliIO): Promise<number> {
-  const { options } = parseArgs(argv, {
+  const { options, positionals } = parseArgs(argv, {
     root: { type: 'string' },
     json: { type: 'boolean' },
     'no-names': { type: 'boolean' },
     timeout: { type: 'string' },
   });
+  if (positionals.length > 0) throw new AutoconfigError('E_USAGE', `unexpected argument "${positionals[0]}" (the machine is --root DIR)`);
   const root = posix.resolve(io.cwd, (options.root as string | undefined) ?? '/');
   const timeout = parsePositiveInt('timeout', options.timeout, { max: PROBE_TIMEOUT_MAX_MS, fallback: 2000, unit: 'ms' });
   const profile = await probe({

@@ -33,8 +33,8 @@ describe('autoconfig --dry-run', () => {
   });
 
   it.each([
-    ['--dry-run', '/missing', [], /^autoconfig configure: \/missing: no such directory$/m],
-    ['--write', '/missing', [], /^autoconfig configure: \/missing: no such directory$/m],
+    ['--dry-run', '/missing', [], /^autoconfig: \/missing: no such directory$/m],
+    ['--write', '/missing', [], /^autoconfig: \/missing: no such directory$/m],
     ['--write', '/empty', ['/empty/home'], /\/empty holds no machine/],
     ['--apply', '/empty', ['/empty/home'], /\/empty holds no machine/],
   ])('%s with a root that is missing or holds no machine: exit 1, the path named, nothing written', async (mode, root, dirs, message) => {
@@ -297,7 +297,7 @@ describe('autoconfig --apply', () => {
       const r = await run(['--apply', '--root', root, '--target', '/target', '--modprobe', '/bin/false', '--module-timeout', value], fs);
       expect(r.code).toBe(2);
       expect(r.stderr).toBe(
-        `autoconfig configure: --module-timeout ${JSON.stringify(value)}: not a whole number from 1 to 120000 ms (plain decimal digits)\n`,
+        `autoconfig: --module-timeout ${JSON.stringify(value)}: not a whole number from 1 to 120000 ms (plain decimal digits)\n`,
       );
       expect(r.stdout).toBe('');
       expect(JSON.stringify(vol.toJSON())).toBe(before);
@@ -490,7 +490,7 @@ describe('the lock in the target', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(300);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
-      `autoconfig configure: /target/var/lib/autoconfig/lock: another autoconfig run holds the target (pid ${process.pid}, ` +
+      `autoconfig: /target/var/lib/autoconfig/lock: another autoconfig run holds the target (pid ${process.pid}, ` +
         `started 2026-12-06T10:00:00.000Z, "autoconfig --write --apply"); waited 0.3 s, nothing was written\n`,
     );
     expect(JSON.stringify(vol.toJSON())).toBe(before);
