@@ -11,8 +11,8 @@ import { AutoconfigError } from '../errors.ts';
 import type { FsLike } from '../fs.ts';
 import { PciNames } from '../ids/pci-ids.ts';
 import { describeSerialConsole } from '../plan/console.ts';
-import { decide } from '../plan/decide.ts';
-import { plan, safePlan } from '../plan/plan.ts';
+import { decide, planDecided } from '../plan/decide.ts';
+import { safePlan } from '../plan/plan.ts';
 import { DEFAULT_XEN, detectTargetXen } from '../plan/target.ts';
 import type { Plan } from '../plan/types.ts';
 import { Reader, LARGE_FILE_CAP } from '../probe/_reader.ts';
@@ -106,14 +106,7 @@ export async function runConfigure(argv: readonly string[], io: CliIO): Promise<
     }
     profile = decided.profile;
     const names = await PciNames.load();
-    thePlan = plan({
-      profile,
-      drivers: decided.drivers.devices,
-      target: decided.target,
-      outcome: decided.outcome,
-      name: (v, d) => names.device(v, d),
-      kernel: decided.drivers.kernel,
-    });
+    thePlan = planDecided(decided, (v, d) => names.device(v, d));
   } catch (error) {
     // A bad --xen is the user's mistake, not the machine's: a usage error, not a safe plan.
     // Nor is a root that is missing or holds no machine (E_ROOT): exit 1, naming it, and nothing written.

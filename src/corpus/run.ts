@@ -3,8 +3,7 @@
 // PCI names are loaded once. One row per machine x target with the verdicts a rule author looks at first.
 import { render, type RenderedFile } from '../emit/render.ts';
 import { PciNames } from '../ids/pci-ids.ts';
-import { decide, type DecideOptions } from '../plan/decide.ts';
-import { plan } from '../plan/plan.ts';
+import { decide, planDecided, type DecideOptions } from '../plan/decide.ts';
 import { DEFAULT_XEN, xenOption } from '../plan/target.ts';
 import type { Plan } from '../plan/types.ts';
 import { probe } from '../probe/probe.ts';
@@ -152,14 +151,7 @@ export async function planMachine(
         driversCache,
         ...(rules.shipped ? { shipped: rules.shipped } : {}),
       });
-      const p = plan({
-        profile: d.profile,
-        drivers: d.drivers.devices,
-        target: d.target,
-        outcome: d.outcome,
-        name: (v, dev) => ids.device(v, dev),
-        kernel: d.drivers.kernel,
-      });
+      const p = planDecided(d, (v, dev) => ids.device(v, dev));
       const files = render(p);
       // Rule-file errors leave those rules out (as --dry-run does); a warning says so here.
       const ruleErrors = d.ruleIssues.filter((i) => i.severity === 'error').map((i) => `rule file ${i.file}:${i.line}: ${i.code}: ${i.message}`);

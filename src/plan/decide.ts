@@ -1,8 +1,10 @@
 // The pipeline up to the rules' decisions, shared by `explain` and the plan: probe -> driver matches ->
 // target Xen -> rules (shipped, --rules, the target's rules.d) -> boot-line cheatcodes -> outcome.
 import { nodeFsPromises, type FsLike } from '../fs.ts';
-import { driversReport, referenceKernels, type DriversReport, type ReferenceKernel } from '../modalias/index.ts';
+import { driversReport, referenceKernels, type DriverContextOptions, type DriversReport, type ReferenceKernel } from '../modalias/index.ts';
+import { plan, type PlanInput } from './plan.ts';
 import { detectTargetXen, xenOption, type TargetXen } from './target.ts';
+import type { Plan } from './types.ts';
 import { probe } from '../probe/probe.ts';
 import { cheatcodeActions, parseCheatcodes } from '../rules/cheatcodes.ts';
 import { loadShippedRules, withoutShippedRules } from '../rules/compile.ts';
@@ -50,6 +52,33 @@ export function referenceFor(xen: string, references: readonly ReferenceKernel[]
   return fitting.at(-1)?.release ?? known[0]?.release ?? null;
 }
 
+/**
+ * plan() of what decide() found, exactly as the CLI makes it: the devices' drivers, the kernel they were matched
+ * against (a reference kernel's modules are no XenLinux Dom0's), and device names where `name` gives them.
+ */
+export function planDecided(d: Decided, name?: PlanInput['name']): Plan {
+  return plan({
+    profile: d.profile,
+    drivers: d.drivers.devices,
+    target: d.target,
+    outcome: d.outcome,
+    ...(name ? { name } : {}),
+    kernel: d.drivers.kernel,
+  });
+}
+
+/** One driver match per reference release a corpus run's targets read (decide()'s driversCache). */
+async function cachedReport(
+  cache: Map<string, Promise<DriversReport>>,
+  targetXen: Promise<TargetXen>,
+  report: (referenceRelease: string | null) => Promise<DriversReport>,
+): Promise<DriversReport> {
+  const release = referenceFor((await targetXen).version, await referenceKernels());
+  const key = release ?? '';
+  if (!cache.has(key)) cache.set(key, report(release));
+  return cache.get(key)!;
+}
+
 export async function decide(options: DecideOptions): Promise<Decided> {
   const fs = options.fs ?? nodeFsPromises;
   const root = options.root ?? '/';
@@ -58,17 +87,17 @@ export async function decide(options: DecideOptions): Promise<Decided> {
   if (options.xen !== undefined && options.xen !== null) xenOption(options.xen);
   const profile = options.profile ?? (await probe({ fs, root, requireMachine: true }));
   const cheatcodes = parseCheatcodes(profile.cmdline);
-  const [target, references, shipped] = await Promise.all([
-    detectTargetXen({ option: options.xen ?? null, cheatcodes, profile, fs, root }),
-    referenceKernels(),
+  const targetXen = detectTargetXen({ option: options.xen ?? null, cheatcodes, profile, fs, root });
+  const report = (referenceRelease: DriverContextOptions['referenceRelease']) =>
+    driversReport(profile, { fs, root, kernelDir: options.kernelDir ?? null, referenceRelease });
+  const [target, drivers, shipped] = await Promise.all([
+    targetXen,
+    options.driversCache
+      ? cachedReport(options.driversCache, targetXen, report)
+      : // At boot the target has its own modules: the reference is chosen (and its metadata read) only if needed.
+        report(async (references) => referenceFor((await targetXen).version, references)),
     options.shipped ?? loadShippedRules(),
   ]);
-  const referenceRelease = referenceFor(target.version, references);
-  const report = () => driversReport(profile, { fs, root, kernelDir: options.kernelDir ?? null, referenceRelease });
-  const cache = options.driversCache;
-  const key = referenceRelease ?? '';
-  if (cache && !cache.has(key)) cache.set(key, report());
-  const drivers = await (cache?.get(key) ?? report());
   // `--rules data/rules` names rules that are loaded already: not twice (every id would be a duplicate).
   const paths = withoutShippedRules(options.rules ?? []).paths;
   const loaded = await loadRules({ shipped: shipped.files, paths, targetRoot: root, fs });

@@ -8,8 +8,7 @@ import { findMachines, isUnreadable, loadMachine } from '../../src/corpus/machin
 import { runCorpus, type CorpusResult } from '../../src/corpus/run.ts';
 import { PciNames } from '../../src/ids/pci-ids.ts';
 import { loadKernelData } from '../../src/modalias/kernel-data.ts';
-import { decide } from '../../src/plan/decide.ts';
-import { plan } from '../../src/plan/plan.ts';
+import { decide, planDecided } from '../../src/plan/decide.ts';
 import { DEFAULT_XEN } from '../../src/plan/target.ts';
 import { render } from '../../src/emit/render.ts';
 import { fixtureNames, fixturesDir, loadFixture, repoRoot } from '../_support/memfs.ts';
@@ -102,7 +101,7 @@ describe('corpus run over fixtures/ at the four CI targets', () => {
     const { fs, root } = loadFixture(name);
     const d = await decide({ fs, root, xen });
     const names = await PciNames.load();
-    const p = plan({ profile: d.profile, drivers: d.drivers.devices, target: d.target, outcome: d.outcome, name: (v, dv) => names.device(v, dv), kernel: d.drivers.kernel });
+    const p = planDecided(d, (v, dv) => names.device(v, dv));
     expect(row.files).toEqual(render(p));
     expect(row.warnings).toEqual(p.warnings);
     expect(row.xenCmdline).toBe(p.xen.cmdline);
@@ -197,7 +196,7 @@ describe.skipIf(!hasCorpus)('the shared corpus: every verdict agrees with every 
       }
       for (const xen of CI_TARGETS) {
         const d = await decide({ fs: m.fs, root: m.root, xen, profile });
-        const p = plan({ profile: d.profile, drivers: d.drivers.devices, target: d.target, outcome: d.outcome, kernel: d.drivers.kernel });
+        const p = planDecided(d);
         planned++;
         for (const v of violations(p, d.profile)) found.push(`${ref.id} at Xen ${xen}: ${v}`);
       }

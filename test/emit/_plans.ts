@@ -4,8 +4,8 @@
 // snd_hda_intel; names from data/pci.ids), so that a test can change one thing and see it in the output.
 // planFor() runs the real pipeline (probe, drivers, rules, plan()) over a fixture for a target.
 import { PciNames } from '../../src/ids/pci-ids.ts';
-import { decide } from '../../src/plan/decide.ts';
-import { plan, targetInfo } from '../../src/plan/plan.ts';
+import { decide, planDecided } from '../../src/plan/decide.ts';
+import { targetInfo } from '../../src/plan/plan.ts';
 import type { Plan } from '../../src/plan/types.ts';
 import { loadFixture } from '../_support/memfs.ts';
 
@@ -15,14 +15,7 @@ export async function planFor(fixture: string, xen: string): Promise<Plan> {
   const { fs, root } = loadFixture(fixture);
   const d = await decide({ fs, root, xen });
   const ids = await (names ??= PciNames.load());
-  return plan({
-    profile: d.profile,
-    drivers: d.drivers.devices,
-    target: d.target,
-    outcome: d.outcome,
-    name: (v, dev) => ids.device(v, dev),
-    kernel: d.drivers.kernel,
-  });
+  return planDecided(d, (v, dev) => ids.device(v, dev));
 }
 
 /** The T60 on Xen 3.0.2 as the rules see it (HVM, 32-bit PAE Xen, Dom0 fixed at 512 MB), reduced to the essentials. */

@@ -20,8 +20,7 @@ import { renderCmdline } from '../../src/emit/cmdline.ts';
 import { grubSerialCommand } from '../../src/plan/console.ts';
 import { PATHS, render } from '../../src/emit/render.ts';
 import { PciNames } from '../../src/ids/pci-ids.ts';
-import { decide } from '../../src/plan/decide.ts';
-import { plan as makePlan } from '../../src/plan/plan.ts';
+import { decide, planDecided } from '../../src/plan/decide.ts';
 import type { Plan } from '../../src/plan/types.ts';
 import { fixtureNames, loadFixture } from '../_support/memfs.ts';
 import { planFor, retarget, t60Plan } from './_plans.ts';
@@ -384,14 +383,7 @@ async function planWith(fixture: string, xen: string, change: { efi?: boolean; c
   }
   const d = await decide({ fs, root, xen });
   const ids = await PciNames.load();
-  return makePlan({
-    profile: d.profile,
-    drivers: d.drivers.devices,
-    target: d.target,
-    outcome: d.outcome,
-    name: (v, dev) => ids.device(v, dev),
-    kernel: d.drivers.kernel,
-  });
+  return planDecided(d, (v, dev) => ids.device(v, dev));
 }
 const planForEfi = (fixture: string, xen: string) => planWith(fixture, xen, { efi: true });
 

@@ -4,8 +4,7 @@
 // issue; `violations` lists every broken one with the text that breaks it, so a failure says what disagrees.
 import { describe, expect, it } from 'vitest';
 import { formatProfile } from '../../src/cli/format-profile.ts';
-import { decide } from '../../src/plan/decide.ts';
-import { plan } from '../../src/plan/plan.ts';
+import { decide, planDecided } from '../../src/plan/decide.ts';
 import type { Plan } from '../../src/plan/types.ts';
 import type { HardwareProfile } from '../../src/types.ts';
 import { fixtureNames, fixturesDir, readTree, volume, type Tree } from '../_support/memfs.ts';
@@ -33,7 +32,7 @@ function hasFlagsLine(fixture: string): boolean {
 async function planOf(fixture: string, flagsLost: boolean, xen: string): Promise<{ p: Plan; profile: HardwareProfile }> {
   const { fs } = volume(tree(fixture, flagsLost), '/machine');
   const d = await decide({ fs, root: '/machine', xen });
-  const p = plan({ profile: d.profile, drivers: d.drivers.devices, target: d.target, outcome: d.outcome, kernel: d.drivers.kernel });
+  const p = planDecided(d);
   return { p, profile: d.profile };
 }
 

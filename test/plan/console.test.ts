@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { splitCmdline } from '../../src/cmdline.ts';
 import { render } from '../../src/emit/render.ts';
 import { describeSerialConsole, grubSerialCommand } from '../../src/plan/console.ts';
-import { decide } from '../../src/plan/decide.ts';
+import { decide, planDecided } from '../../src/plan/decide.ts';
 import { plan, safePlan } from '../../src/plan/plan.ts';
 import type { Plan } from '../../src/plan/types.ts';
 import { fixtureNames, loadFixture } from '../_support/memfs.ts';
@@ -20,7 +20,7 @@ async function planWith(fixture: string, xen: string, line: string, rules: Recor
     sync.writeFileSync(`/rules/${name}`, text);
   }
   const d = await decide({ fs, root, xen, rules: Object.keys(rules).length ? ['/rules'] : [] });
-  return plan({ profile: d.profile, drivers: d.drivers.devices, target: d.target, outcome: d.outcome, kernel: d.drivers.kernel });
+  return planDecided(d);
 }
 
 const consoles = (cmdline: string) => splitCmdline(cmdline).filter((t) => /^(console|com[12])=/.test(t));

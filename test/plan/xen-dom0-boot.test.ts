@@ -3,8 +3,7 @@
 // note may contradict them, and the plan must be the one the same machine gets without Xen.
 import { describe, expect, it } from 'vitest';
 import { render } from '../../src/emit/render.ts';
-import { decide } from '../../src/plan/decide.ts';
-import { plan } from '../../src/plan/plan.ts';
+import { decide, planDecided } from '../../src/plan/decide.ts';
 import type { Plan } from '../../src/plan/types.ts';
 import { probe } from '../../src/probe/probe.ts';
 import { fixtureNames, loadFixture, volume, type Tree } from '../_support/memfs.ts';
@@ -14,7 +13,7 @@ const TARGETS = ['3.0.2', '3.0.3', '4.17'] as const;
 
 async function planOf(fs: Parameters<typeof decide>[0]['fs'], root: string, xen: string): Promise<Plan> {
   const d = await decide({ fs, root, xen });
-  return plan({ profile: d.profile, drivers: d.drivers.devices, target: d.target, outcome: d.outcome, kernel: d.drivers.kernel });
+  return planDecided(d);
 }
 
 function planOfTree(tree: Tree, xen: string): Promise<Plan> {
