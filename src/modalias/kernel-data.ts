@@ -68,8 +68,12 @@ export interface LoadKernelOptions {
   kernelDir?: string | null;
   /** Where the shipped reference kernels are; data/kernel by default. */
   referenceDir?: string;
-  /** Which shipped reference to read (see referenceKernels()); the newest when absent or not shipped. */
-  referenceRelease?: string | null;
+  /**
+   * Which shipped reference to read, or how to choose it from referenceKernels() (the plan picks by the target Xen):
+   * asked only when the reference is needed, so a target with its own modules reads no reference metadata at all.
+   * The newest when absent, null or not shipped.
+   */
+  referenceRelease?: string | null | ((references: ReferenceKernel[]) => Promise<string | null>);
 }
 
 /** A shipped reference kernel and the Xen its Debian release ships beside it (data/kernel/<release>/SOURCE). */
@@ -79,10 +83,15 @@ export interface ReferenceKernel {
   xen: string | null;
 }
 
+/** Release names oldest first: numeric order ("6.1.0-56-amd64" before "6.12.117+deb13-amd64"). */
+function sortedReleases(names: string[]): string[] {
+  return names.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+}
+
 /** The shipped reference kernels, oldest first (numeric order of the release names). */
 export async function referenceKernels(referenceDir: string = posix.join(dataDir(), 'kernel')): Promise<ReferenceKernel[]> {
   const packaged = new Reader({ fs: nodeFsPromises, root: '/' });
-  const releases = ((await packaged.list(referenceDir)) ?? []).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  const releases = sortedReleases((await packaged.list(referenceDir)) ?? []);
   return Promise.all(
     releases.map(async (release) => {
       const source = (await packaged.text(posix.join(referenceDir, release, 'SOURCE'))) ?? '';
@@ -118,9 +127,11 @@ export async function loadKernelData(options: LoadKernelOptions = {}): Promise<K
   const referenceDir = options.referenceDir ?? posix.join(dataDir(), 'kernel');
   // The shipped data belongs to this package, not to the machine being configured: always the real filesystem.
   const packaged = new Reader({ fs: nodeFsPromises, root: '/' });
-  const releases = ((await packaged.list(referenceDir)) ?? []).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  const choose = options.referenceRelease;
+  const references = typeof choose === 'function' ? await referenceKernels(referenceDir) : null;
+  const releases = references?.map((r) => r.release) ?? sortedReleases((await packaged.list(referenceDir)) ?? []);
   // The one asked for (the plan picks it by the target Xen), else the newest in version order.
-  const wanted = options.referenceRelease;
+  const wanted = typeof choose === 'function' ? await choose(references!) : choose;
   const release = wanted && releases.includes(wanted) ? wanted : releases.at(-1);
   const dir = release === undefined ? referenceDir : posix.join(referenceDir, release);
   const data = release === undefined ? null : await readReference(packaged, dir, release, issues);

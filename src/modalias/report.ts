@@ -3,7 +3,7 @@
 import type { FsLike } from '../fs.ts';
 import type { HardwareProfile } from '../types.ts';
 import type { ModaliasIssue } from './alias-file.ts';
-import { loadKernelData, type KernelData, type KernelSource } from './kernel-data.ts';
+import { loadKernelData, type KernelData, type KernelSource, type LoadKernelOptions } from './kernel-data.ts';
 import { loadModprobeConfig, type ModprobeConfig } from './modprobe-d.ts';
 import {
   devicesFromProfile,
@@ -28,8 +28,8 @@ export interface DriverContextOptions {
   root?: string;
   release?: string | null;
   kernelDir?: string | null;
-  /** The shipped reference to fall back on (the plan picks it by the target Xen); the newest when absent. */
-  referenceRelease?: string | null;
+  /** The shipped reference to fall back on, or how to choose it (loadKernelData); the newest when absent. */
+  referenceRelease?: LoadKernelOptions['referenceRelease'];
   cmdline?: readonly string[];
 }
 

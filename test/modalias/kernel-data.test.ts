@@ -219,3 +219,16 @@ describe('kernel data files that are not regular files (issue #11)', () => {
     }
   });
 });
+
+describe('the reference is chosen only when it is needed (the boot path reads no reference metadata)', () => {
+  it('a target with its own modules never asks; one without them asks once, with the shipped references', async () => {
+    const asked: string[][] = [];
+    const choose = async (refs: { release: string }[]) => (asked.push(refs.map((r) => r.release)), '6.1.0-56-amd64');
+    const { fs } = volume({ files: { '/t/lib/modules/6.1.0-56-amd64/modules.alias': alias, '/t/lib/modules/6.1.0-56-amd64/modules.dep': dep } });
+    expect((await loadKernelData({ fs, root: '/t', release: '6.1.0-56-amd64', referenceRelease: choose })).source).toBe('target');
+    expect(asked).toEqual([]);
+    const k = await loadKernelData({ fs, root: '/t', release: '6.12.0-nothere', referenceRelease: choose });
+    expect([k.source, k.release]).toEqual(['reference', '6.1.0-56-amd64']);
+    expect(asked).toEqual([['6.1.0-56-amd64', '6.12.117+deb13-amd64']]);
+  });
+});
