@@ -48,7 +48,11 @@ export async function probeCpu(reader: Reader, options: CpuProbeOptions = {}): P
   const flag = (name: string): boolean | null => flagIn(info, name);
   const basic = findLeaf(cpuid, 0x1);
   const ext = validExtendedLeaf(cpuid);
-  const vt = decideVt({ info, basic, ext, cpuid, msr, kernel: release !== null ? kernelOf(release) : await rootHubKernel(reader) });
+  // Running under some hypervisor (the flag, or CPUID.1:ECX[31]): then a missing flag or the CPU's model tells only
+  // what this guest is offered.
+  const underHypervisor = info.flags.includes('hypervisor') || (basic !== undefined && bit(basic.ecx, 31));
+  const kernel = release !== null ? kernelOf(release) : await rootHubKernel(reader);
+  const vt = decideVt({ info, basic, ext, cpuid, msr, kernel, underHypervisor });
 
   return {
     arch,
@@ -67,7 +71,8 @@ export async function probeCpu(reader: Reader, options: CpuProbeOptions = {}): P
     flagsKnown: info.flagsKey === 'flags' || info.flagsKey === 'Features',
     flagsAbsent: info.flagsAbsent,
     vt,
-    hap: decideHap(info, vt, cpuid, ext, msr),
+    // The model tells only on bare metal: in a guest the hypervisor decides what it offers, whatever the model.
+    hap: underHypervisor ? decideHap(info, vt, cpuid, ext, msr) : withModelHap(decideHap(info, vt, cpuid, ext, msr), { ...info, vt }),
     longMode: either(flag('lm'), ext && bit(ext.edx, 29)),
     pae: either(flag('pae'), basic && bit(basic.edx, 6)),
     hypervisorFlag: either(flag('hypervisor'), basic && bit(basic.ecx, 31)),
@@ -378,9 +383,10 @@ interface VtFacts {
   msr: Record<string, string>;
   /** The running kernel: its version for kernelBefore() and how the evidence names it; null when unknown. */
   kernel: { version: string; shown: string } | null;
+  underHypervisor: boolean;
 }
 
-function decideVt({ info, basic, ext, cpuid, msr, kernel }: VtFacts): Cpu['vt'] {
+function decideVt({ info, basic, ext, cpuid, msr, kernel, underHypervisor: hypervisor }: VtFacts): Cpu['vt'] {
   const evidence: string[] = [];
   const result = (technology: 'vmx' | 'svm' | null, state: VtState) => ({ technology, state, evidence });
   if (info.flagsKey === null) evidence.push('no flags line in /proc/cpuinfo');
@@ -406,7 +412,6 @@ function decideVt({ info, basic, ext, cpuid, msr, kernel }: VtFacts): Cpu['vt'] 
   if (cpuidSvm !== null) evidence.push(`CPUID.80000001:ECX[2] (SVM) ${cpuidSvm ? 'set' : 'clear'}`);
 
   const lock = msrVerdict(msr, evidence);
-  const hypervisor = info.flags.includes('hypervisor') || (basic !== undefined && bit(basic.ecx, 31));
   const oldKernel = kernelBefore(kernel?.version ?? null, 5, 6);
 
   let technology: 'vmx' | 'svm' | null =
@@ -483,21 +488,6 @@ function hapFeature(vt: Cpu['vt']): Cpu['hap']['feature'] {
 }
 
 function decideHap(
-  info: CpuinfoFacts,
-  vt: Cpu['vt'],
-  cpuid: CpuidLeaf[],
-  ext: CpuidLeaf | null,
-  msr: Record<string, string>,
-): Cpu['hap'] {
-  const hap = hapFromCpu(info, vt, cpuid, ext, msr);
-  // Nothing the CPU states settles it: its model may, on bare metal (in a guest the hypervisor decides what it
-  // offers, whatever the model).
-  const underHypervisor = info.flags.includes('hypervisor') || (findLeaf(cpuid, 1) !== undefined && bit(findLeaf(cpuid, 1)!.ecx, 31));
-  const usable = vt.state === 'enabled' || vt.state === 'unverified';
-  return hap.state === 'unknown' && usable && !underHypervisor ? withModelHap(hap, info) : hap;
-}
-
-function hapFromCpu(
   info: CpuinfoFacts,
   vt: Cpu['vt'],
   cpuid: CpuidLeaf[],
@@ -582,7 +572,7 @@ export function dom0Hap(cpu: Pick<Cpu, 'vt' | 'vendor' | 'family' | 'model'>, ma
   if (machineVirtual) {
     return { ...unknown, evidence: [...unknown.evidence, 'this machine is itself virtual (DMI), so its CPU model does not tell'] };
   }
-  return cpu.vt.state === 'enabled' ? withModelHap(unknown, cpu) : unknown;
+  return withModelHap(unknown, cpu);
 }
 
 // The last source, where the CPU's own statements are missing (a kernel that lists neither ept nor its siblings, a
@@ -627,8 +617,9 @@ export function modelHap(cpu: Pick<Cpu, 'vendor' | 'family' | 'model'>): { state
   return null;
 }
 
-function withModelHap(hap: Cpu['hap'], cpu: Pick<Cpu, 'vendor' | 'family' | 'model'>): Cpu['hap'] {
-  if (hap.feature === null) return hap;
+/** An unknown verdict settled by the CPU's model, where VT is usable (locked off, a missing flag proves nothing). */
+function withModelHap(hap: Cpu['hap'], cpu: Pick<Cpu, 'vendor' | 'family' | 'model' | 'vt'>): Cpu['hap'] {
+  if (hap.state !== 'unknown' || hap.feature === null || (cpu.vt.state !== 'enabled' && cpu.vt.state !== 'unverified')) return hap;
   const byModel = modelHap(cpu);
   if (byModel === null) return hap;
   return { state: byModel.state, feature: hap.feature, evidence: [...hap.evidence, `by the CPU model: ${byModel.why}`] };
