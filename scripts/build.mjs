@@ -6,39 +6,17 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cliOptions, commonOptions } from './bundle-options.mjs';
 import { compileShippedRules } from './compile-rules.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const common = {
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'esm',
-  absWorkingDir: root,
-  logLevel: 'warning',
-  legalComments: 'none',
-  // yaml is a runtime dependency loaded lazily with import(), only for user rule files: kept out of the bundle and
-  // out of the boot path.
-  external: ['yaml'],
-};
 
 // The shipped rules as JSON (dist/rules.json): `--dry-run` then parses no YAML unless user rules exist. A lint
 // error in data/rules stops the build.
 await compileShippedRules();
 await Promise.all([
-  // The CLI is CommonJS, loaded by bin/load-cli.cjs with a V8 code cache (Node 20 has no module compile cache).
-  // import() becomes require() (yaml has a CommonJS build), import.meta.url is made from the bundle's path.
-  build({
-    ...common,
-    entryPoints: ['src/cli/main.ts'],
-    outfile: 'dist/autoconfig.cjs',
-    format: 'cjs',
-    minify: true,
-    supported: { 'dynamic-import': false },
-    define: { 'import.meta.url': '__bundle_url' },
-    banner: { js: 'var __bundle_url=require("node:url").pathToFileURL(__filename).href;' },
-  }),
-  build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/index.mjs' }),
+  build(cliOptions(root, 'dist/autoconfig.cjs')),
+  build({ ...commonOptions(root), entryPoints: ['src/index.ts'], outfile: 'dist/index.mjs' }),
 ]);
 
 // Declaration files for consumers: tsc (tsconfig.build.json) writes dist/types/**/*.d.ts. The sources import each

@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../_support/cli.ts';
 import { fixturesDir, repoRoot } from '../_support/memfs.ts';
 import { copyFixtures, copyRules, tmp } from '../corpus/_support.ts';
+import { cliOptions } from '../../scripts/bundle-options.mjs';
 
 const T60 = join(fixturesDir, 'thinkpad-t60');
 const APU = join(fixturesDir, 'amd-apu-laptop');
@@ -153,19 +154,7 @@ describe('autoconfig corpus run --workers, from the CLI bundle', () => {
   const cli = join(base, 'bin', 'autoconfig.cjs');
   beforeAll(async () => {
     const { build } = await import('esbuild');
-    await build({
-      entryPoints: [join(repoRoot, 'src', 'cli', 'main.ts')],
-      outfile: join(base, 'dist', 'autoconfig.cjs'),
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      format: 'cjs',
-      external: ['yaml'],
-      logLevel: 'warning',
-      supported: { 'dynamic-import': false },
-      define: { 'import.meta.url': '__bundle_url' },
-      banner: { js: 'var __bundle_url=require("node:url").pathToFileURL(__filename).href;' },
-    });
+    await build(cliOptions(repoRoot, join(base, 'dist', 'autoconfig.cjs')));
     mkdirSync(join(base, 'bin'), { recursive: true });
     copyFileSync(join(repoRoot, 'bin', 'load-cli.cjs'), join(base, 'bin', 'load-cli.cjs'));
     writeFileSync(cli, "require('./load-cli.cjs').loadCli({ cache: false }).main({ argv: process.argv.slice(2) }).then((c) => { process.exitCode = c; });\n");

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { cliOptions } from '../../scripts/bundle-options.mjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -28,19 +29,7 @@ beforeAll(async () => {
   // data/ (pci.ids, rules, reference kernel) and node_modules (yaml) as the package has them.
   symlinkSync(join(repo, 'data'), join(pkg, 'data'));
   symlinkSync(join(repo, 'node_modules'), join(pkg, 'node_modules'));
-  await build({
-    entryPoints: [join(repo, 'src/cli/main.ts')],
-    outfile: join(pkg, 'dist/autoconfig.cjs'),
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    external: ['yaml'],
-    logLevel: 'warning',
-    supported: { 'dynamic-import': false },
-    define: { 'import.meta.url': '__bundle_url' },
-    banner: { js: 'var __bundle_url=require("node:url").pathToFileURL(__filename).href;' },
-  });
+  await build(cliOptions(repo, join(pkg, 'dist/autoconfig.cjs')));
 }, 60_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }), 120_000);
 
