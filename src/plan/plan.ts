@@ -9,6 +9,7 @@ import { machineMemory } from '../probe/memory.ts';
 import { bootLineConsole, CONSOLE_FACT, consoleRule, serialConsolePlan } from './console.ts';
 import type { TargetXen } from './target.ts';
 import type { GrubEntry, Plan, PlanDevice, TargetInfo, XenArch } from './types.ts';
+import { moduleKey } from '../modalias/module-name.ts';
 
 export interface PlanInput {
   profile: HardwareProfile;
@@ -131,7 +132,7 @@ export function plan(input: PlanInput): Plan {
     : [];
 
   const drivers = input.drivers.map((d) => preferred(d, outcome));
-  const blacklisted = new Set(outcome.modules.blacklist.map((b) => norm(b.name)));
+  const blacklisted = new Set(outcome.modules.blacklist.map((b) => moduleKey(b.name)));
   const skipped = new Set(
     Object.entries(SKIP_CLASSES)
       .filter(([name]) => facts[name] === true)
@@ -166,7 +167,7 @@ export function plan(input: PlanInput): Plan {
   const boundOr = (d: PciDevice) => d.driver ?? chosenFor(d.slot);
   const isWireless = (d: PciDevice) => {
     const driver = boundOr(d);
-    const path = driver === null ? undefined : matchOf.get(d.slot)?.paths[norm(driver)];
+    const path = driver === null ? undefined : matchOf.get(d.slot)?.paths[moduleKey(driver)];
     return path?.includes('/drivers/net/wireless/') === true;
   };
   const display = profile.pci.filter((d) => d.class === '03');
@@ -357,7 +358,7 @@ function passthroughModules(
   matchOf: ReadonlyMap<string, DriverMatch>,
   profile: HardwareProfile,
 ): Plan['dom0']['softdeps'] {
-  const backend = modules.find((m) => norm(m.name) === 'xen_pciback' || norm(m.name) === 'pciback');
+  const backend = modules.find((m) => moduleKey(m.name) === 'xen_pciback' || moduleKey(m.name) === 'pciback');
   if (hidden.length === 0 || rule === null || backend === undefined) return [];
   const hide = `hide=${hidden.map((s) => `(${s})`).join('')}`;
   backend.options = backend.options === null || backend.options.trim() === '' ? hide : `${backend.options} ${hide}`;
@@ -372,10 +373,10 @@ function passthroughModules(
     const bound = driver !== null && /^[A-Za-z0-9_-]+$/.test(driver) ? driver : null;
     // Every module kmod would load for the device's alias (udev loads them all), and the driver bound now.
     const names = [...(match?.candidates ?? []), ...(bound === null ? [] : [bound])].filter(
-      (n) => !(match?.builtin ?? []).includes(n) && norm(n) !== norm(backend.name),
+      (n) => !(match?.builtin ?? []).includes(n) && moduleKey(n) !== moduleKey(backend.name),
     );
     for (const name of names) {
-      if (out.some((s) => norm(s.module) === norm(name))) continue;
+      if (out.some((s) => moduleKey(s.module) === moduleKey(name))) continue;
       out.push({ module: name, pre: [backend.name], reason: `${rule}: PCI ${slot} goes to ${backend.name} before ${name}` });
     }
   }
@@ -420,10 +421,6 @@ export function umaStolenMiB(profile: HardwareProfile, slot: string | null): num
   return bytes === undefined ? null : Math.ceil(bytes / 1048576);
 }
 
-function norm(name: string): string {
-  return name.replace(/-/g, '_');
-}
-
 function decisionRule(decisions: readonly Decision[], key: string): string | null {
   const last = [...decisions].reverse().find((d) => key in d.action && !d.overriddenBy);
   return last?.rule ?? null;
@@ -433,7 +430,7 @@ function decisionRule(decisions: readonly Decision[], key: string): string | nul
 function preferred(match: DriverMatch, outcome: RuleOutcome): DriverMatch {
   const prefer = [...outcome.modules.prefer].reverse().find((p) => p.devices.includes(match.id));
   if (!prefer) return match;
-  const wanted = match.candidates.find((c) => norm(c) === norm(prefer.name));
+  const wanted = match.candidates.find((c) => moduleKey(c) === moduleKey(prefer.name));
   if (wanted === undefined || wanted === match.chosen) return match;
   return { ...match, chosen: wanted, reason: `preferred by rule ${prefer.rule} over ${match.chosen ?? 'none'}` };
 }
@@ -448,8 +445,8 @@ function dom0Modules(
   const out: Plan['dom0']['modules'] = [];
   const seen = new Set<string>();
   const add = (name: string, options: string | null, reason: string, optional: ModuleOptional | null = null) => {
-    if (seen.has(norm(name)) || blacklisted.has(norm(name))) return;
-    seen.add(norm(name));
+    if (seen.has(moduleKey(name)) || blacklisted.has(moduleKey(name))) return;
+    seen.add(moduleKey(name));
     out.push({ name, options, reason, optional });
   };
   // Rule-ordered loads first: the backends and other alias-less modules the Dom0 needs.

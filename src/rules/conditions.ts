@@ -23,6 +23,7 @@ import type {
   UsbCondition,
 } from './types.ts';
 import { versionSatisfies } from './version.ts';
+import { moduleKey } from '../modalias/module-name.ts';
 
 export interface ConditionContext {
   profile: HardwareProfile;
@@ -137,11 +138,6 @@ function addAll(to: string[], items: readonly string[]): void {
 
 function list<T>(v: OneOrMore<T>): readonly T[] {
   return Array.isArray(v) ? v : [v];
-}
-
-/** kmod treats "-" and "_" in module names alike; sysfs driver names use either. */
-function moduleKey(name: string): string {
-  return name.replace(/-/g, '_');
 }
 
 function inList(ctx: ConditionContext, names: OneOrMore<string>, bus: 'pci' | 'usb', vendor: string | null, id: string | null): string | null {

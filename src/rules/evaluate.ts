@@ -8,6 +8,7 @@ import { fillPlaceholders, placeholdersIn } from './facts.ts';
 import { conditionContext, evaluateCondition, type ConditionContext } from './conditions.ts';
 import type { Action, BootOption, CheatcodeAction, Decision, FactValue, OneOrMore, RuleFile, RuleOutcome, Target } from './types.ts';
 import { setOwn } from './validate.ts';
+import { moduleKey } from '../modalias/module-name.ts';
 
 export interface EvaluateInput {
   files: readonly RuleFile[];
@@ -213,10 +214,6 @@ function asList(v: OneOrMore<string> | undefined): string[] {
 export function splitOption(opt: string): { name: string; value: string | null } {
   const eq = opt.indexOf('=');
   return eq < 0 ? { name: opt, value: null } : { name: opt.slice(0, eq), value: opt.slice(eq + 1) };
-}
-
-function moduleKey(name: string): string {
-  return name.replace(/-/g, '_');
 }
 
 /**
