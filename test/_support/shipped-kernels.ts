@@ -43,9 +43,6 @@ export const shippedKernels: readonly ShippedKernel[] = readdirSync(kernelDir)
 /** The reference autoconfig reads when a target has no modules of its own (src/modalias/kernel-data.ts). */
 export const referenceKernel: ShippedKernel = shippedKernels.at(-1)!;
 
-/** The shipped kernel from the machine's own suite (Debian 12 here): the one the boot test boots beside Xen 4.17. */
-export const machineSuiteKernel: ShippedKernel | undefined = shippedKernels.filter((k) => k.suite === null).at(-1);
-
 /** `apt-get`/`apt-cache` argv for a kernel's suite: the machine's apt, or scripts/apt-suite.sh for another suite. */
 export function aptCommand(suite: string | null, tool: 'apt-get' | 'apt-cache', args: string[]): [string, string[]] {
   return suite === null ? [tool, args] : ['bash', [join(repo, 'scripts', 'apt-suite.sh'), suite, tool, ...args]];
