@@ -22,7 +22,7 @@ import { AutoconfigError } from '../errors.ts';
 import { Reader } from '../probe/_reader.ts';
 import { parseArgs } from './_args.ts';
 import { EXIT, type CliIO } from './_io.ts';
-import { unifiedDiff } from './diff.ts';
+import { unifiedDiff } from '../emit/diff.ts';
 
 export const INSTALL_BOOT_USAGE = 'autoconfig install-boot [--target DIR] [--exec PATH] [--remove] [--dry-run] [--json]';
 

@@ -1,7 +1,7 @@
 // `corpus diff`: the same machines and targets planned with two rule sets; per machine x target what changed in
 // the verdicts, the decisions (by rule id and action: a rule that only moved lines changes nothing), the warnings
 // and every emitted file (a unified diff). Each machine is loaded and probed once for both sides.
-import { unifiedDiff } from '../cli/diff.ts';
+import { unifiedDiff } from '../emit/diff.ts';
 import { checkTargets, runMachines, summarize, type CorpusOptions, type PlannedRow, type RuleSet, type Summary, type Verdicts } from './run.ts';
 import { findMachines, type Unreadable } from './machines.ts';
 

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { unifiedDiff } from '../../src/cli/diff.ts';
+import { unifiedDiff } from '../../src/emit/diff.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'autoconfig-diff-'));
 const lines = (n: number, f: (i: number) => string) => Array.from({ length: n }, (_, i) => f(i)).join('\n') + '\n';
