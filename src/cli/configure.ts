@@ -22,7 +22,7 @@ import { VERSION } from '../version.ts';
 import { parseArgs, parsePositiveInt, type OptionSpec } from './_args.ts';
 import { forDisplay } from './_display.ts';
 import { EXIT, type CliIO } from './_io.ts';
-import { unifiedDiff } from './diff.ts';
+import { unifiedDiff } from '../emit/diff.ts';
 import { describeAction, formatVerdicts } from './format-decisions.ts';
 import { moduleProgress } from './progress.ts';
 import { recordRun, type RunFacts } from './run-record.ts';
