@@ -2,6 +2,8 @@
 // normalization (query and depmod side) and modprobe.d's underscores(). Strings here are "byte strings": one
 // char per byte, as libkmod sees them; toByteString() converts anything else.
 
+import { moduleKey } from './module-name.ts';
+
 const STAR = 0x2a; // *
 const QUESTION = 0x3f; // ?
 const OPEN = 0x5b; // [
@@ -21,7 +23,8 @@ export function toByteString(text: string): string {
 
 /**
  * kmod's alias_normalize(): `-` becomes `_` outside `[...]`; an unmatched `[` or `]` makes the alias invalid
- * (depmod drops such an alias, a lookup finds nothing). A NUL ends the string, as in C.
+ * (depmod drops such an alias, a lookup finds nothing). A NUL ends the string, as in C. An alias is a pattern, not a
+ * module name: its `[...]` keep their dashes, so moduleKey() (every dash) is not this.
  */
 export function normalizeAlias(alias: string): string | null {
   const nul = alias.indexOf('\0');
@@ -56,7 +59,7 @@ export function underscores(text: string): string | null {
 export function moduleName(pathOrName: string): string {
   const base = pathOrName.slice(pathOrName.lastIndexOf('/') + 1);
   const dot = base.indexOf('.');
-  return (dot < 0 ? base : base.slice(0, dot)).replaceAll('-', '_');
+  return moduleKey(dot < 0 ? base : base.slice(0, dot));
 }
 
 /** Length of the literal head of a pattern: what kmod's index trie descends before meeting `*`, `?` or `[`. */

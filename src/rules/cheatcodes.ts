@@ -9,7 +9,7 @@
 import type { HardwareProfile } from '../types.ts';
 import { machineMemory } from '../probe/memory.ts';
 import type { Action, Cheatcode, CheatcodeAction, FactValue } from './types.ts';
-import { PATTERNS } from './validate.ts';
+import { PATTERNS } from './shared.ts';
 import { checkXenVersion } from './version.ts';
 
 /** Split each token as the kernel's next_arg() does (kernel/params.c): name up to the first '=', quotes removed. */

@@ -8,7 +8,7 @@ import { loadRuleTexts, readRuleTexts, type LoadedRules } from './load.ts';
 import type { RuleFile, RuleIssue } from './types.ts';
 
 // The build script prints issues with it from the same bundle.
-export { formatRuleIssue } from './validate.ts';
+export { formatRuleIssue } from './shared.ts';
 
 /** The content of dist/rules.json. */
 export interface CompiledRules {

@@ -7,7 +7,7 @@ import { parseCheatcodes } from './cheatcodes.ts';
 import { fillPlaceholders, placeholdersIn } from './facts.ts';
 import { conditionContext, evaluateCondition, type ConditionContext } from './conditions.ts';
 import type { Action, BootOption, CheatcodeAction, Decision, FactValue, OneOrMore, RuleFile, RuleOutcome, Target } from './types.ts';
-import { setOwn } from './validate.ts';
+import { setOwn } from './shared.ts';
 import { moduleKey } from '../modalias/module-name.ts';
 
 export interface EvaluateInput {

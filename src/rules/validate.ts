@@ -2,9 +2,10 @@
 // Everything that can be checked before the machine is known is checked here, so that evaluation never meets a
 // malformed rule: a rule with an error is left out (its issue says why); warnings keep it. Checks that span files
 // (unique rule ids and list names, known lists and facts) see the files in load order.
-import { BUILTIN_FACTS, FACT_NAME, FACT_PLACEHOLDERS, factValueProblem, placeholdersIn, type FactType } from './facts.ts';
+import { BUILTIN_FACTS, FACT_PLACEHOLDERS, factValueProblem, placeholdersIn, type FactType } from './facts.ts';
 import { parseSize } from './conditions.ts';
 import { parseRange } from './version.ts';
+import { formatRuleIssue, PATTERNS, setOwn } from './shared.ts';
 import { guestKeyProblem, guestValueProblem, moduleOptionsProblem, sysconfigValueProblem, sysconfigVariableProblem } from './values.ts';
 import type {
   Action,
@@ -78,24 +79,8 @@ export const ROLES = ['dom0', 'xen-pv', 'xen-hvm', 'xen-pvh', 'guest', 'bare-met
 export const ARCHES = ['x86_64', 'x86_32'] as const;
 export const FACT_TYPES = ['boolean', 'string', 'number'] as const;
 
-/** The formats of strings; the schema's `pattern`s are these sources (a test compares them). */
-export const PATTERNS = {
-  hex4: /^[0-9A-Fa-f]{4}$/,
-  hex2: /^[0-9A-Fa-f]{2}$/,
-  idListEntry: /^[0-9A-Fa-f]{4}:([0-9A-Fa-f]{4}|\*)$/,
-  slot: /^([0-9A-Fa-f]{4}:)?[0-9A-Fa-f]{2}:[0-9A-Fa-f]{2}\.[0-7]$/,
-  ruleId: /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
-  listName: /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
-  factName: FACT_NAME,
-  moduleName: /^[A-Za-z0-9_-]+$/,
-  bootOption: /^[A-Za-z0-9_][A-Za-z0-9_.-]*(=\S*)?$/,
-  cheatcodeName: /^[^\s=]+$/,
-  memorySize: /^[0-9]+[KMGT]$/,
-  dom0Memory: /^[0-9]+[KMGT]?(,(min|max):[0-9]+[KMGT]?)*$/,
-  sysconfigFile: /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
-  sysconfigVar: /^[A-Za-z_][A-Za-z0-9_]*$/,
-  guestKey: /^[A-Za-z_][A-Za-z0-9_]*$/,
-} as const;
+// PATTERNS, setOwn and formatRuleIssue live in shared.ts (the boot path needs them, not the linter).
+export { formatRuleIssue, PATTERNS, setOwn };
 
 type Seg = string | number;
 
@@ -152,11 +137,6 @@ export function hasDeviceCondition(c: Condition | undefined, buses: readonly ('p
   if (!c) return false;
   const has = (x: Condition) => hasDeviceCondition(x, buses);
   return buses.some((bus) => c[bus] !== undefined) || (c.all ?? []).some(has) || (c.any ?? []).some(has);
-}
-
-/** Sets an own property even for names like "__proto__" (rule files choose fact and variable names). */
-export function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
-  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 interface KnownFact {
@@ -951,10 +931,4 @@ function collectPaths(node: RawNode, path: Seg[], out: Record<string, SourcePos>
   if (path.length > 0) setOwn(out, path.join('.'), { file, line: node.pos.line, column: node.pos.column });
   if (node.kind === 'map') for (const e of node.entries) collectPaths(e.value, [...path, e.key], out, file);
   else if (node.kind === 'seq') node.items.forEach((n, i) => collectPaths(n, [...path, i], out, file));
-}
-
-/** The lint line: `file:line:column: code: path: message` (a warning says so). */
-export function formatRuleIssue(issue: RuleIssue): string {
-  const level = issue.severity === 'warning' ? 'warning: ' : '';
-  return `${issue.file}:${issue.line}:${issue.column}: ${level}${issue.code}: ${issue.path || '(document)'}: ${issue.message}`;
 }
