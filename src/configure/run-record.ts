@@ -1,13 +1,19 @@
-// The end of a `--write`/`--apply` run: the record /var/lib/autoconfig/last-run.json (src/emit/run-record.ts)
+// The end of a configure() run that writes: the record /var/lib/autoconfig/last-run.json (src/emit/run-record.ts)
 // written with the same atomic writer as the configuration, and the one summary line that reaches the journal.
-// Neither may change the run's outcome: a record that cannot be written is said on stderr, the exit code stays.
+// Neither may change the run's outcome: a record that cannot be written is logged, the exit code stays.
 import { posix } from 'node:path';
 import type { LoadResult } from '../apply/modprobe.ts';
 import { RUN_RECORD_FORMAT, RUN_RECORD_PATH, renderRunRecord, type RunFailure, type RunRecord } from '../emit/run-record.ts';
 import { writeFiles, type PartialWrite, type WriteFsLike, type WriteResult } from '../emit/write.ts';
+import type { WritableFsLike } from '../fs.ts';
 import type { Plan } from '../plan/types.ts';
 import { VERSION } from '../version.ts';
-import type { CliIO } from './_io.ts';
+
+/** Where the record is written and where a failure to write it is said (configure()'s `log`). */
+export interface RecordIO {
+  fs: WritableFsLike;
+  log(message: string): void;
+}
 
 export interface RunFacts {
   startedAt: Date;
@@ -75,10 +81,10 @@ export function summaryLine(facts: RunFacts, recorded: boolean): string {
 }
 
 /**
- * Writes the record inside the target with writeFiles(); true when it is there. A failure is reported on stderr
- * (naming the path) and returns false: it never throws.
+ * Writes the record inside the target with writeFiles(); true when it is there. A failure is logged (naming the
+ * path) and returns false: it never throws.
  */
-export async function writeRunRecord(record: RunRecord, target: string, io: Pick<CliIO, 'fs' | 'stderr'>): Promise<boolean> {
+export async function writeRunRecord(record: RunRecord, target: string, io: RecordIO): Promise<boolean> {
   try {
     await writeFiles([{ path: RUN_RECORD_PATH, content: renderRunRecord(record), mode: 0o644 }], {
       target,
@@ -89,23 +95,19 @@ export async function writeRunRecord(record: RunRecord, target: string, io: Pick
     return true;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    io.stderr(`autoconfig: cannot write the run record ${posix.join(target, RUN_RECORD_PATH)}: ${message}\n`);
+    io.log(`cannot write the run record ${posix.join(target, RUN_RECORD_PATH)}: ${message}`);
     return false;
   }
 }
 
 /**
- * The end of a run: the record written (or the failure said on stderr), then the summary line on stdout. Returns
- * the record (`--write --json` prints it) and whether it was written.
+ * The end of a run: the record written (or the failure logged). Returns the record, whose `summary` is the line to
+ * print (it says "no record" when it could not be written), and whether it was written.
  */
-export async function recordRun(
-  facts: RunFacts,
-  io: Pick<CliIO, 'fs' | 'stdout' | 'stderr'>,
-): Promise<{ record: RunRecord; recorded: boolean }> {
+export async function recordRun(facts: RunFacts, io: RecordIO): Promise<{ record: RunRecord; recorded: boolean }> {
   const record = buildRunRecord(facts);
   const recorded = await writeRunRecord(record, facts.target, io);
   // The record itself says where it is; one that could not be written says so in its summary.
   if (!recorded) record.summary = summaryLine(facts, false);
-  io.stdout(`${summaryLine(facts, recorded)}\n`);
   return { record, recorded };
 }
