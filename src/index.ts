@@ -1,4 +1,14 @@
 // The public API: re-exports only.
+export {
+  configure,
+  CONFIGURE_EXIT,
+  type ConfigureOptions,
+  type ConfigureResult,
+  type ConfigureExitCode,
+  type ConfiguredFile,
+  type FileState,
+} from './configure/configure.ts';
+export { unifiedDiff } from './emit/diff.ts';
 export { probe, createReader, probeWith, type ProbeOptions } from './probe/probe.ts';
 export { snapshot, MANIFEST_NAME, SNAPSHOT_ALLOWLIST, type SnapshotOptions, type SnapshotManifest } from './snapshot/snapshot.ts';
 export { importLogs } from './import/import.ts';
