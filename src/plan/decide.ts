@@ -8,7 +8,7 @@ import type { Plan } from './types.ts';
 import { probe } from '../probe/probe.ts';
 import { cheatcodeActions, parseCheatcodes } from '../rules/cheatcodes.ts';
 import { loadShippedRules, withoutShippedRules } from '../rules/compile.ts';
-import { evaluateRules } from '../rules/evaluate.ts';
+import { evaluateRules, type EvaluateInput } from '../rules/evaluate.ts';
 import { compareXenVersions } from '../rules/version.ts';
 import { loadRules, type LoadedRules } from '../rules/load.ts';
 import type { RuleIssue, RuleOutcome } from '../rules/types.ts';
@@ -30,6 +30,11 @@ export interface DecideOptions {
    * a corpus run plans one machine at several targets, most of which read the same reference kernel.
    */
   driversCache?: Map<string, Promise<DriversReport>>;
+  /**
+   * The compiled-rules cache of the local rule files (rules/cache.ts): the root it is in and whether this run may
+   * write it (`--write` only). Default: read from `root`, never written.
+   */
+  rulesCache?: { target: string; write: boolean };
 }
 
 export interface Decided {
@@ -38,6 +43,8 @@ export interface Decided {
   target: TargetXen;
   outcome: RuleOutcome;
   ruleIssues: RuleIssue[];
+  /** What the rules were evaluated with: `explain RULE-ID` traces one rule against it (rules/why.ts). */
+  evaluated: EvaluateInput;
 }
 
 /**
@@ -100,13 +107,17 @@ export async function decide(options: DecideOptions): Promise<Decided> {
   ]);
   // `--rules data/rules` names rules that are loaded already: not twice (every id would be a duplicate).
   const paths = withoutShippedRules(options.rules ?? []).paths;
-  const loaded = await loadRules({ shipped: shipped.files, paths, targetRoot: root, fs });
-  const outcome = evaluateRules({
+  const cache = { fs, target: options.rulesCache?.target ?? root, write: options.rulesCache?.write ?? false };
+  const loaded = await loadRules({ shipped: shipped.files, paths, targetRoot: root, fs, cache });
+  const evaluated: EvaluateInput = {
     files: loaded.files,
     profile,
     drivers: drivers.devices,
     target: { xen: target.version, arch: null },
     cheatcodes: cheatcodeActions(cheatcodes, profile),
-  });
-  return { profile, drivers, target, outcome, ruleIssues: [...shipped.issues, ...loaded.issues] };
+  };
+  const outcome = evaluateRules(evaluated);
+  // An ignored or unwritable cache changes nothing decided, but is said (a note of the plan, shown by --dry-run).
+  if (loaded.cacheNote !== undefined) outcome.notes.push({ text: loaded.cacheNote, rule: 'rules-cache' });
+  return { profile, drivers, target, outcome, ruleIssues: [...shipped.issues, ...loaded.issues], evaluated };
 }
