@@ -1,18 +1,28 @@
 // Reads rule files: YAML text -> positioned nodes (every line and column kept for lint and explain), files and
-// directories in the documented order, then validate.ts over the whole set. `yaml` is imported lazily: the boot
-// path uses the rules compiled to JSON at build time and never pays for the parser.
+// directories in the documented order, then validate.ts over the whole set. `yaml` and the linter are imported
+// lazily: the boot path uses the rules compiled to JSON at build time, and local rules compiled once and cached
+// (cache.ts), and pays for neither unless there are local rules and no valid cache.
 import { posix } from 'node:path';
 import { AutoconfigError } from '../errors.ts';
 import { nodeFsPromises, type FsLike } from '../fs.ts';
 import { Reader } from '../probe/_reader.ts';
+import type { RulesCacheOptions } from './cache.ts';
 import type { RuleFile, RuleIssue } from './types.ts';
-import { validateDocuments, type Pos, type RawDocument, type RawEntry, type RawNode } from './validate.ts';
+import type { Pos, RawDocument, RawEntry, RawNode } from './validate.ts';
 
 export interface LoadedRules {
   /** In evaluation order; each holds only the parts that passed validation. */
   files: RuleFile[];
   issues: RuleIssue[];
+  /**
+   * What became of the compiled-rules cache when loadRules() was given one: said where it was ignored (damaged,
+   * made for other rules) or could not be written. Absent when it was used, missing, or not asked for.
+   */
+  cacheNote?: string;
 }
+
+/** A rules directory contributes the files whose names end so; one sorted list of both (compareFileNames). */
+export const RULE_FILE_EXTENSIONS = ['.yaml', '.yml'] as const;
 
 /** Rule files of the target system, inside its root. */
 export const TARGET_RULES_DIR = '/etc/autoconfig/rules.d';
@@ -95,6 +105,7 @@ export async function loadRuleTexts(
     issues.push(...parsed.issues);
     if (parsed.doc) docs.push(parsed.doc);
   }
+  const { validateDocuments } = await import('./validate.ts');
   const validated = validateDocuments(docs, prior);
   return { files: validated.files, issues: [...issues, ...validated.issues] };
 }
@@ -112,11 +123,24 @@ export interface ReadRulesOptions {
   optional?: boolean;
   /** The name a file is reported under; the path itself by default. */
   label?: (path: string) => string;
+  /** Receives an info-level `skipped_file` issue for each entry of a directory that is not read, with why. */
+  skipped?: RuleIssue[];
+}
+
+/** Why a directory entry is not a rule file, or null when it is one. */
+function skipReason(name: string): string | null {
+  if (name.startsWith('.')) return 'skipped: a hidden file (the name starts with ".")';
+  if (!RULE_FILE_EXTENSIONS.some((ext) => name.endsWith(ext) && name.length > ext.length)) {
+    return 'skipped: not named *.yaml or *.yml (a directory contributes only those; name a file itself to load it)';
+  }
+  return null;
 }
 
 /**
- * Reads rule files and directories in the order given; a directory contributes its `*.yaml` files (not hidden
- * ones) in name order. A path that is missing or unreadable is an AutoconfigError (E_IO): the caller asked for it.
+ * Reads rule files and directories in the order given; a directory contributes its `*.yaml` and `*.yml` files
+ * (not hidden ones), all in one name order, and reports every other entry in `options.skipped`. A file named
+ * itself is read whatever its name: the caller asked for it (a YAML error says so if it is no rule file). A path
+ * that is missing or unreadable is an AutoconfigError (E_IO): the caller asked for it.
  */
 export async function readRuleTexts(paths: readonly string[], options: ReadRulesOptions = {}): Promise<{ file: string; text: string }[]> {
   const root = options.root ?? '/';
@@ -151,8 +175,12 @@ export async function readRuleTexts(paths: readonly string[], options: ReadRules
       continue;
     }
     for (const name of [...names].sort(compareFileNames)) {
-      if (name.startsWith('.') || !name.endsWith('.yaml')) continue;
-      await read(posix.join(path, name), posix.join(given, name));
+      const why = skipReason(name);
+      if (why === null) {
+        await read(posix.join(path, name), posix.join(given, name));
+        continue;
+      }
+      options.skipped?.push({ code: 'skipped_file', severity: 'info', file: label(posix.join(given, name)), line: 0, column: 0, path: '', message: why });
     }
   }
   return out;
@@ -166,19 +194,40 @@ export interface LoadRulesOptions {
   /** The target root: its /etc/autoconfig/rules.d comes last when it exists. null or absent: none. */
   targetRoot?: string | null;
   fs?: FsLike;
+  /**
+   * The compiled-rules cache (cache.ts) of a target root: read when there are rule files beyond the shipped ones,
+   * written only when `write` is true (`--write`). Absent: no cache, every file parsed and validated.
+   */
+  cache?: RulesCacheOptions;
 }
 
-/** The whole documented order: shipped, then each --rules path, then the target's rules.d; one validation. */
+/**
+ * The whole documented order: shipped, then each --rules path, then the target's rules.d; one validation. With a
+ * cache, a compile result made earlier for exactly these texts after exactly these shipped rules is used instead
+ * of parsing and validating them again; the result is the same either way (cache.ts).
+ */
 export async function loadRules(options: LoadRulesOptions = {}): Promise<LoadedRules> {
   const fsOpt = options.fs ? { fs: options.fs } : {};
-  const texts = await readRuleTexts(options.paths ?? [], fsOpt);
+  const skipped: RuleIssue[] = [];
+  const texts = await readRuleTexts(options.paths ?? [], { ...fsOpt, skipped });
   if (options.targetRoot) {
     const root = options.targetRoot;
     texts.push(
-      ...(await readRuleTexts([TARGET_RULES_DIR], { ...fsOpt, root, optional: true, label: (p) => posix.join(root, p) })),
+      ...(await readRuleTexts([TARGET_RULES_DIR], { ...fsOpt, root, optional: true, label: (p) => posix.join(root, p), skipped })),
     );
   }
   const shipped = options.shipped ?? [];
-  const loaded = await loadRuleTexts(texts, shipped);
-  return { files: [...shipped, ...loaded.files], issues: loaded.issues };
+  // No local rules (the common boot): nothing to parse, nothing to cache.
+  if (texts.length === 0) return { files: [...shipped], issues: skipped };
+  if (!options.cache) {
+    const loaded = await loadRuleTexts(texts, shipped);
+    return { files: [...shipped, ...loaded.files], issues: [...skipped, ...loaded.issues] };
+  }
+  const { cachedRuleTexts } = await import('./cache.ts');
+  const cached = await cachedRuleTexts(texts, shipped, options.cache, () => loadRuleTexts(texts, shipped));
+  return {
+    files: [...shipped, ...cached.loaded.files],
+    issues: [...skipped, ...cached.loaded.issues],
+    ...(cached.note === null ? {} : { cacheNote: cached.note }),
+  };
 }

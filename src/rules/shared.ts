@@ -27,8 +27,8 @@ export function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
   Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
-/** The lint line: `file:line:column: code: path: message` (a warning says so). */
+/** The lint line: `file:line:column: code: path: message` (a warning or info says so). */
 export function formatRuleIssue(issue: RuleIssue): string {
-  const level = issue.severity === 'warning' ? 'warning: ' : '';
+  const level = issue.severity === 'error' ? '' : `${issue.severity}: `;
   return `${issue.file}:${issue.line}:${issue.column}: ${level}${issue.code}: ${issue.path || '(document)'}: ${issue.message}`;
 }

@@ -195,8 +195,9 @@ export interface RuleFile {
 
 /** A rule-file problem: zod-like, coded, with file, line, column and the path inside the document. */
 export interface RuleIssue {
-  code: RuleIssueCode;
-  severity: 'error' | 'warning';
+  code: RuleIssueCode | RuleReadIssueCode;
+  /** info: nothing wrong, but said (a file a rules directory does not read). */
+  severity: 'error' | 'warning' | 'info';
   file: string;
   line: number;
   column: number;
@@ -224,6 +225,9 @@ export type RuleIssueCode =
   | 'bad_placeholder' // an unknown {name} in a fact value, or {slot} in a rule without a pci condition
   | 'not_allowed' // a sysconfig variable or guest setting rules may not set (src/rules/values.ts)
   | 'bad_value'; // a value the emitted file cannot hold (a line break in module options, a quote in a guest value)
+
+/** Issues of reading, not of a file's content: an entry of a rules directory not read (hidden, not *.yaml/*.yml). */
+export type RuleReadIssueCode = 'skipped_file';
 
 export interface Target {
   /** Xen version the plan is for: "3.0.2", "3.0.3", "4.17". */

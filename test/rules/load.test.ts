@@ -1,9 +1,13 @@
 // Reading rule files: YAML problems with their positions, anchors and their limits, and the documented file order
 // (shipped, each --rules path, the target's /etc/autoconfig/rules.d; names in code-point order in a directory).
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { isAutoconfigError } from '../../src/errors.ts';
+import { formatRuleIssue } from '../../src/rules/shared.ts';
 import { compareFileNames, loadRules, parseRuleText, readRuleTexts, RULE_FILE_CAP } from '../../src/rules/load.ts';
-import { volume } from '../_support/memfs.ts';
+import type { RuleIssue } from '../../src/rules/types.ts';
+import { repoRoot, volume } from '../_support/memfs.ts';
 import { load, yaml } from './_support.ts';
 
 const RULE = (id: string) => `rules:\n  - { id: ${id}, source: s, then: [note: ${id}] }\n`;
@@ -61,14 +65,16 @@ describe('YAML', () => {
 });
 
 describe('files and order', () => {
-  it('sorts names by code point, skips hidden and non-.yaml files, whatever the listing order', async () => {
+  it('sorts names by code point, .yaml and .yml in one order, skips hidden and other files, whatever the listing order', async () => {
     const names = ['50-quirks.yaml', '10-cpu.yaml', 'b.yaml', 'B.yaml', '.hidden.yaml', 'notes.txt', 'x.yml', '\u{1F600}.yaml', '\u{E000}.yaml'];
     const files: Record<string, string> = {};
     for (const n of names) files[`/rules/${n}`] = RULE('r');
     const { fs } = volume({ files });
-    const texts = await readRuleTexts(['/rules'], { fs });
+    const skipped: RuleIssue[] = [];
+    const texts = await readRuleTexts(['/rules'], { fs, skipped });
     // U+E000 before U+1F600: code points, not UTF-16 units (where the surrogate pair D83D would sort first).
-    expect(texts.map((t) => t.file)).toEqual(['/rules/10-cpu.yaml', '/rules/50-quirks.yaml', '/rules/B.yaml', '/rules/b.yaml', '/rules/\u{E000}.yaml', '/rules/\u{1F600}.yaml']);
+    expect(texts.map((t) => t.file)).toEqual(['/rules/10-cpu.yaml', '/rules/50-quirks.yaml', '/rules/B.yaml', '/rules/b.yaml', '/rules/x.yml', '/rules/\u{E000}.yaml', '/rules/\u{1F600}.yaml']);
+    expect(skipped.map((i) => `${i.severity} ${i.code} ${i.file}`)).toEqual(['info skipped_file /rules/.hidden.yaml', 'info skipped_file /rules/notes.txt']);
     expect(['\u{1F600}', '\u{E000}'].sort(compareFileNames)).toEqual(['\u{E000}', '\u{1F600}']);
   });
 
@@ -140,5 +146,57 @@ describe('rule paths that are not regular files (issue #11)', () => {
       fifo.dispose();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+// Copies of the shipped rule files, under the names a site would give them: .yaml and .yml alike, beside what a
+// directory also holds (an editor's backup and swap file, a README, a disabled file, a subdirectory).
+describe('.yml and the entries a rules directory does not read (issue #12)', () => {
+  const shipped = (name: string) => readFileSync(join(repoRoot, 'data', 'rules', name), 'utf8');
+  const site = {
+    '/site/70-drivers.yml': shipped('70-drivers.yaml'),
+    '/site/60-quirks.yaml': shipped('60-quirks.yaml'),
+    '/site/60-quirks.yaml~': shipped('60-quirks.yaml'),
+    '/site/.60-quirks.yaml.swp': 'swap',
+    '/site/README': '# site rules\n',
+    '/site/40-memory.yaml.disabled': shipped('40-memory.yaml'),
+    '/site/old/40-memory.yaml': shipped('40-memory.yaml'),
+  };
+
+  it.each([
+    ['the target rules.d', { targetRoot: '/target' }, (p: string) => `/target/etc/autoconfig/rules.d${p.slice('/site'.length)}`],
+    ['a --rules directory', { paths: ['/site'] }, (p: string) => p],
+  ] as const)('%s: *.yaml and *.yml load in one name order; every other entry is an info issue saying why', async (_where, where, shown) => {
+    const files: Record<string, string> = {};
+    for (const [path, text] of Object.entries(site)) files['targetRoot' in where ? shown(path) : path] = text;
+    const { fs } = volume({ files });
+    const loaded = await loadRules({ ...where, fs });
+    expect(loaded.files.map((f) => `${f.file} ${f.rules.length}`)).toEqual([
+      `${shown('/site/60-quirks.yaml')} ${(await load({ a: shipped('60-quirks.yaml') })).files[0]!.rules.length}`,
+      `${shown('/site/70-drivers.yml')} ${(await load({ a: shipped('70-drivers.yaml') })).files[0]!.rules.length}`,
+    ]);
+    expect(loaded.issues.map((i) => `${i.severity} ${i.code} ${i.file}: ${i.message}`)).toEqual([
+      `info skipped_file ${shown('/site/.60-quirks.yaml.swp')}: skipped: a hidden file (the name starts with ".")`,
+      ...['40-memory.yaml.disabled', '60-quirks.yaml~', 'README', 'old'].map(
+        (n) => `info skipped_file ${shown(`/site/${n}`)}: skipped: not named *.yaml or *.yml (a directory contributes only those; name a file itself to load it)`,
+      ),
+    ]);
+  });
+
+  it('a file named itself loads whatever its name; one that is no YAML is a yaml_syntax error naming it', async () => {
+    const { fs } = volume({ files: { '/site/70-drivers.yaml.disabled': shipped('70-drivers.yaml'), '/site/60-quirks.txt': shipped('60-quirks.yaml'), '/site/README.md': readFileSync(join(repoRoot, 'data', 'README.md'), 'utf8') } });
+    const ok = await loadRules({ paths: ['/site/70-drivers.yaml.disabled', '/site/60-quirks.txt'], fs });
+    expect(ok.issues).toEqual([]);
+    expect(ok.files.map((f) => f.file)).toEqual(['/site/70-drivers.yaml.disabled', '/site/60-quirks.txt']);
+    const bad = await loadRules({ paths: ['/site/README.md'], fs });
+    expect(bad.files).toEqual([]);
+    expect(bad.issues.length).toBeGreaterThan(0);
+    expect(new Set(bad.issues.map((i) => `${i.severity} ${i.code} ${i.file}`))).toEqual(new Set(['error yaml_syntax /site/README.md']));
+  });
+
+  it('the lint line says info', async () => {
+    const { fs } = volume({ files: { '/site/README': 'x\n' } });
+    const { issues } = await loadRules({ paths: ['/site'], fs });
+    expect(issues.map(formatRuleIssue)).toEqual(['/site/README:0:0: info: skipped_file: (document): skipped: not named *.yaml or *.yml (a directory contributes only those; name a file itself to load it)']);
   });
 });
