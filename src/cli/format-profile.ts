@@ -1,6 +1,8 @@
 // The readable listing of `autoconfig probe`: PCI like `lspci -nnk`, then USB like `lsusb`, then the CPU,
 // memory, firmware and hypervisor verdicts. Names are optional: decisions never depend on them.
-import type { HardwareProfile, PciDevice, UsbDevice } from '../types.ts';
+import type { Bus } from '../import/binding.ts';
+import type { HardwareProfile, PciDevice, UsbDevice, UsbInterface } from '../types.ts';
+import { cpuModelName, dmiString, machineName } from './_display.ts';
 
 export interface PciNameSource {
   vendor(v: string): string | null;
@@ -20,14 +22,26 @@ export interface Names {
   usb?: UsbNameSource | null;
 }
 
-export function formatProfile(profile: HardwareProfile, names: Names = {}): string {
+export interface FormatOptions {
+  /**
+   * Buses whose bound drivers the tree does not tell (unknownBindings(): an import of lspci without -k, lsusb
+   * without -t): there a device without a driver is "binding unknown", never "no driver bound".
+   */
+  unknownBindings?: readonly Bus[];
+}
+
+export function formatProfile(profile: HardwareProfile, names: Names = {}, options: FormatOptions = {}): string {
   const lines: string[] = [];
-  lines.push(`PCI devices (${profile.pci.length}):`);
+  const unknown = (bus: Bus) => options.unknownBindings?.includes(bus) ?? false;
+  // lspci -nn prints no driver lines either: say why none are shown, once, where the logs did not tell.
+  const header = (what: string, count: number, bus: Bus) =>
+    `${what} devices (${count}${count > 0 && unknown(bus) ? ', bound drivers unknown: the logs do not say' : ''}):`;
+  lines.push(header('PCI', profile.pci.length, 'pci'));
   if (profile.pci.length === 0) lines.push('  none found');
   for (const device of profile.pci) lines.push(...formatPci(device, names.pci ?? null));
-  lines.push('', `USB devices (${profile.usb.length}):`);
+  lines.push('', header('USB', profile.usb.length, 'usb'));
   if (profile.usb.length === 0) lines.push('  none found');
-  for (const device of profile.usb) lines.push(...formatUsb(device, names.usb ?? null));
+  for (const device of profile.usb) lines.push(...formatUsb(device, names.usb ?? null, unknown('usb')));
   lines.push('', ...formatSystem(profile));
   if (profile.diagnostics.length > 0) {
     lines.push('', `Diagnostics (${profile.diagnostics.length}):`);
@@ -40,7 +54,11 @@ function shortSlot(slot: string): string {
   return slot.startsWith('0000:') ? slot.slice(5) : slot;
 }
 
-function formatPci(d: PciDevice, names: PciNameSource | null): string[] {
+/**
+ * A PCI function as lspci -nn's header names it, without the slot: "VGA compatible controller [0300]: Intel
+ * Corporation ... [8086:27a2] (rev 03)"; ids ("Class", "Vendor 8086 Device 27a2") where names are not loaded.
+ */
+export function pciLabel(d: PciDevice, names: PciNameSource | null): string {
   const cls = `${d.class ?? '??'}${d.subclass ?? '??'}`;
   const className =
     (d.class && d.subclass && names?.className(d.class, d.subclass)) ||
@@ -53,7 +71,12 @@ function formatPci(d: PciDevice, names: PciNameSource | null): string[] {
     .filter(Boolean)
     .join(' ');
   const rev = d.revision && d.revision !== '00' ? ` (rev ${d.revision})` : '';
-  const out = [`${shortSlot(d.slot)} ${className} [${cls}]: ${what} ${ids}${rev}`];
+  return `${className} [${cls}]: ${what} ${ids}${rev}`;
+}
+
+function formatPci(d: PciDevice, names: PciNameSource | null): string[] {
+  const deviceName = d.vendor && d.device ? names?.device(d.vendor, d.device) : null;
+  const out = [`${shortSlot(d.slot)} ${pciLabel(d, names)}`];
   if (d.subvendor && d.subdevice && !(d.subvendor === '0000' && d.subdevice === '0000')) {
     // As lspci: the subsystem vendor's name, then the subsystem's own name, else the device's name when the
     // subsystem ids repeat the device ids, else "Device xxxx".
@@ -70,22 +93,28 @@ function formatPci(d: PciDevice, names: PciNameSource | null): string[] {
   return out;
 }
 
-function formatUsb(d: UsbDevice, names: UsbNameSource | null): string[] {
-  const num = (n: number | null) => (n === null ? '???' : String(n).padStart(3, '0'));
+/** A USB device as lsusb names it: "ID 046d:c52b Logitech, Inc. Unifying Receiver" (its own strings without names). */
+export function usbLabel(d: UsbDevice, names: UsbNameSource | null): string {
   const vendorName = d.vendor ? names?.vendor(d.vendor) : null;
   const productName = d.vendor && d.product ? names?.product(d.vendor, d.product) : null;
   const label = [vendorName ?? d.manufacturer, productName ?? d.productName].filter(Boolean).join(' ');
+  return `ID ${d.vendor ?? '????'}:${d.product ?? '????'} ${label}`.trimEnd();
+}
+
+/** An interface's class triple and, with names, its class name: "class 03/01/02 (Human Interface Device)". */
+export function usbInterfaceClass(i: UsbInterface, names: UsbNameSource | null): string {
+  const className = i.class ? names?.className(i.class) : null;
+  return `class ${i.class ?? '??'}/${i.subclass ?? '??'}/${i.protocol ?? '??'}${className ? ` (${className})` : ''}`;
+}
+
+function formatUsb(d: UsbDevice, names: UsbNameSource | null, bindingUnknown: boolean): string[] {
+  const num = (n: number | null) => (n === null ? '???' : String(n).padStart(3, '0'));
   const speed = d.speed ? `, ${d.speed} Mb/s` : '';
-  const out = [
-    `Bus ${num(d.busnum)} Device ${num(d.devnum)}: ID ${d.vendor ?? '????'}:${d.product ?? '????'} ${label}`.trimEnd() +
-      `  [${d.path}${speed}]`,
-  ];
+  const out = [`Bus ${num(d.busnum)} Device ${num(d.devnum)}: ${usbLabel(d, names)}  [${d.path}${speed}]`];
   for (const i of d.interfaces) {
-    const cls = `${i.class ?? '??'}/${i.subclass ?? '??'}/${i.protocol ?? '??'}`;
-    const className = i.class ? names?.className(i.class) : null;
     out.push(
-      `\t${i.path} class ${cls}${className ? ` (${className})` : ''}` +
-        (i.driver ? `, driver in use: ${i.driver}` : ', no driver bound'),
+      `\t${i.path} ${usbInterfaceClass(i, names)}` +
+        (i.driver ? `, driver in use: ${i.driver}` : bindingUnknown ? ', binding unknown' : ', no driver bound'),
     );
   }
   return out;
@@ -109,7 +138,7 @@ function formatSystem(p: HardwareProfile): string[] {
   ]
     .filter(Boolean)
     .join(', ');
-  out.push(`CPU: ${c.modelName ?? 'unknown model'}${ident ? ` (${ident})` : ''}${counts ? `, ${counts}` : ''}`);
+  out.push(`CPU: ${cpuModelName(c.modelName) ?? 'unknown model'}${ident ? ` (${ident})` : ''}${counts ? `, ${counts}` : ''}`);
   // In a Xen Dom0 the counts are the machine's, not Dom0's vCPUs: where each came from (bare metal: cpuinfo, unsaid).
   if (c.countsFrom.evidence.length > 0) {
     const from = (source: string | null) =>
@@ -182,7 +211,7 @@ function formatSystem(p: HardwareProfile): string[] {
   const xen = h.xen.present || h.xen.version ? ` Xen ${h.xen.version ?? '?'}${h.xen.capabilities.length ? ` [${h.xen.capabilities.join(' ')}]` : ''}` : '';
   out.push(`Hypervisor: ${role[h.role]}${xen}${h.evidence.length ? `  [${h.evidence.join('; ')}]` : ''}`);
   const d = p.dmi;
-  const system = [d.sysVendor, d.productName, d.productVersion].filter(Boolean).join(' ');
+  const system = [machineName(d), dmiString(d.productVersion, 'version')].filter(Boolean).join(' ');
   const bios = [d.biosVendor, d.biosVersion, d.biosDate].filter(Boolean).join(' ');
   out.push(`DMI: ${system || 'unknown'}${bios ? `; BIOS ${bios}` : ''}`);
   out.push(`Kernel: ${p.kernel.release ?? 'unknown'}; command line: ${p.cmdline.length ? p.cmdline.join(' ') : '(none)'}`);

@@ -35,6 +35,9 @@ describe('formatProfile', () => {
       '\n  IOMMU: ACPI DMAR/IVRS tables unknown; kernel units: none; groups: 0\n',
     ],
     ['xen-dom0', 'Hypervisor: Xen Dom0 (control domain) Xen 3.1.2-238.el5', 'DMI: Apple Computer, Inc. MacBookPro2,1'],
+    // The vendor said once (DMI "HP" / "HP ProBook 455 G7"), Intel's padded brand string with single spaces.
+    ['amd-apu-laptop', '\nDMI: HP ProBook 455 G7; BIOS HP S79 Ver. 01.03.01'],
+    ['thinkpad-t60', '\nCPU: Genuine Intel(R) CPU T2400 @ 1.83GHz (GenuineIntel', '\nDMI: LENOVO 1951BY8 ThinkPad T60; BIOS'],
     // EPT/NPT (cpu.hap), after the VT line.
     ['intel-nvidia-laptop', '\n  Hardware-assisted paging (Intel EPT): yes  [cpuinfo flag ept]\n'],
     ['amd-apu-laptop', '\n  Hardware-assisted paging (AMD NPT): yes  [cpuinfo flag npt]\n'],
@@ -47,7 +50,7 @@ describe('formatProfile', () => {
     // Its counts are the machine's, which its logs do not tell: never its own vCPUs'.
     [
       'xen-dom0',
-      '\nCPU: Intel(R) Core(TM)2 CPU         T7600  @ 2.33GHz (GenuineIntel family 6 model 15 stepping 6)\n',
+      '\nCPU: Intel(R) Core(TM)2 CPU T7600 @ 2.33GHz (GenuineIntel family 6 model 15 stepping 6)\n',
       "\n  The machine's counts: logical CPUs unknown, cores unknown, packages unknown  [no /sys/devices/system/xen_cpu ",
       "; this Dom0's /proc/cpuinfo (2 vCPUs, 2 cores) describes its own vCPUs, not the machine: not used]\n",
     ],
