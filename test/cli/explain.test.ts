@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { WritableFsLike } from '../../src/fs.ts';
 import type { RuleOutcome } from '../../src/rules/types.ts';
+import type { RuleTrace } from '../../src/rules/why.ts';
 import { loadFixture } from '../_support/memfs.ts';
 import { runCli } from '../_support/cli.ts';
 
@@ -38,6 +39,88 @@ describe('autoconfig explain', () => {
     expect(target.source).toBe('running');
     expect(outcome.facts['hvm.available']).toBe(true);
     expect(outcome.decisions.some((d) => d.rule.startsWith('hvm-dom0-xen-caps'))).toBe(true);
+  });
+
+  // A rule id as the TOPIC: whether the rule fired on this machine and target, and if not, which part of its
+  // when: failed with what the machine shows.
+  it.each([
+    // The HP ProBook 455 G7's Ryzen has NPT: the rule for VT without EPT/NPT does not fire.
+    ['amd-apu-laptop', '4.20', 'hvm-no-hap', [/^rule hvm-no-hap \(data\/rules\/10-cpu\.yaml:\d+\) did not fire:$/m, /^ {2}when\.cpu\.hap: cpu\.hap is present \(needs absent\)$/m]],
+    // The T60 (Core Duo, no long mode) on 4.20: it fires, but no Xen boots there and hvm-no-xen replaces it.
+    ['thinkpad-t60', '4.20', 'hvm-no-hap', [/^rule hvm-no-hap \(data\/rules\/10-cpu\.yaml:\d+\) fired: 2 decisions$/m, /^ {2}overridden by hvm-no-xen: nothing of it is left in the outcome$/m, /^fact hvm\.available = false {2}\[overridden by hvm-no-xen\]$/m]],
+    // The iMac's RV770: amdgpu's catch-all fires, radeon's rule after it takes the device.
+    ['desktop-amd-gpu', '4.17', 'gpu-amdgpu', [/^rule gpu-amdgpu \(.*\) fired: 1 decision$/m, /^ {2}overridden by gpu-radeon: /m]],
+    // The T60 has PAE: the rule for unknown PAE is excluded by its not:, which says what holds.
+    ['thinkpad-t60', '3.0.3', 'arch-32bit-pae-unknown', [/^ {2}when\.not: what not: excludes holds: cpu flags pae$/m]],
+    // A near miss over PCI functions: the T60's Intel graphics is not in the Cirrus list, and the target is too new.
+    ['thinkpad-t60', '4.20', 'x-xfree86-cirrus', [/^ {2}when\.pci: no PCI function has class 03, subclass 00, list xfree86-cirrus; nearest: 0000:00:02\.0 \[8086:27a2\] \(list: 8086:27a2 is not in it\)$/m, /^ {2}when\.target\.xen: target\.xen is 4\.20 \(needs <3\.1\)$/m]],
+  ])('%s on Xen %s, rule %s', async (name, xen, id, expected) => {
+    const { fs, root } = loadFixture(name);
+    const r = await run(['explain', '--root', root, '--xen', xen, id], fs);
+    expect(r.code, r.stderr).toBe(0);
+    for (const re of expected) expect(r.stdout).toMatch(re);
+    expect(r.stdout).toMatch(/^ {2}source: \S/m);
+  });
+
+  it('nested any: each alternative that failed, with the line of a rule file of the machine', async () => {
+    const { fs, root } = loadFixture('thinkpad-t60');
+    // The machine's own rules.d: positions are kept (the compiled shipped set keeps none for conditions).
+    const local = ['rules:', '  - id: local-ept', '    source: this site', '    when:', '      any:', '        - cpu: { hap: present }', '        - { hypervisor: { role: dom0 }, cpu: { vendor: AuthenticAMD } }', '    then:', '      - note: EPT', ''];
+    await fs.mkdir(`${root}/etc/autoconfig/rules.d`, { recursive: true });
+    await fs.writeFile(`${root}/etc/autoconfig/rules.d/50-local.yaml`, local.join('\n'));
+    const r = await run(['explain', '--root', root, '--xen', '4.20', 'local-ept'], fs);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(
+      [
+        `rule local-ept (${root}/etc/autoconfig/rules.d/50-local.yaml:2) did not fire:`,
+        '  when.any (line 6): none of the 2 alternatives of any: held',
+        '    when.any.0.cpu.hap (line 6): cpu.hap is absent (needs present)',
+        '    when.any.1 (line 7): alternative 2 failed',
+        '      when.any.1.cpu.vendor (line 7): cpu.vendor is GenuineIntel (needs AuthenticAMD)',
+        '      when.any.1.hypervisor.role (line 7): hypervisor.role is bare-metal (needs dom0)',
+        '  source: this site',
+      ].join('\n'),
+    );
+    // Not fired: no decisions to list.
+    expect(r.stdout).not.toContain('decisions concern');
+  });
+
+  it('--json with a rule id adds the trace under "rule"', async () => {
+    const { fs, root } = loadFixture('amd-apu-laptop');
+    const r = await run(['explain', '--root', root, '--xen', '4.20', '--json', 'hvm-no-hap'], fs);
+    expect(r.code, r.stderr).toBe(0);
+    const { outcome, rule } = JSON.parse(r.stdout) as { outcome: RuleOutcome; rule: RuleTrace };
+    expect(outcome.decisions.length).toBeGreaterThan(0);
+    expect(rule).toMatchObject({ rule: 'hvm-no-hap', fired: false, matched: false, decisions: [], overriddenBy: [] });
+    expect(rule.failed).toEqual([{ path: 'when.cpu.hap', line: null, condition: { cpu: { hap: 'absent' } }, seen: 'present', text: 'cpu.hap is present (needs absent)' }]);
+    // Not a rule id: no trace.
+    const hvm = await run(['explain', '--root', root, '--xen', '4.20', '--json', 'hvm'], fs);
+    expect(Object.keys(JSON.parse(hvm.stdout) as object)).toEqual(['target', 'outcome']);
+  });
+
+  it.each([
+    // A typo: the nearest id.
+    ['hvm-no-happ', 'no rule "hvm-no-happ" in the loaded rules, and no decision concerns it (did you mean hvm-no-hap?)'],
+    // Far from every id: those of its first word.
+    ['gpu-voodoo-banshee', 'no rule "gpu-voodoo-banshee" in the loaded rules, and no decision concerns it (did you mean gpu-'],
+    // No id is near and none shares its first word.
+    ['zz-no-such-rule', 'no rule "zz-no-such-rule" in the loaded rules, and no decision concerns it\n'],
+  ])('an unknown rule id %s is a usage error naming the nearest ids', async (id, message) => {
+    const { fs, root } = loadFixture('thinkpad-t60');
+    for (const json of [[], ['--json']]) {
+      const r = await run(['explain', '--root', root, ...json, id], fs);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain(`autoconfig explain: ${message}`);
+    }
+  });
+
+  it('a topic that is no rule id and concerns nothing says so, as before', async () => {
+    const { fs, root } = loadFixture('thinkpad-t60');
+    const r = await run(['explain', '--root', root, 'radeon'], fs);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('0 of ');
+    expect(r.stdout).toContain('nothing; try a slot');
   });
 
   it('rejects two topics', async () => {
