@@ -30,6 +30,7 @@ export {
   type ModprobeConfig,
 } from './modalias/index.ts';
 export { evaluateRules, type EvaluateInput } from './rules/evaluate.ts';
+export { explainRule, ruleIds, UnknownRuleError, type RuleTrace, type FailedCondition } from './rules/why.ts';
 export { loadRules, loadRuleTexts, type LoadedRules } from './rules/load.ts';
 export { loadShippedRules, compileRules } from './rules/compile.ts';
 export { formatRuleIssue } from './rules/validate.ts';
