@@ -148,7 +148,8 @@ export async function configure(options: ConfigureOptions = {}): Promise<Configu
   let thePlan: Plan;
   let profile: HardwareProfile;
   try {
-    const decided = await decide({ fs, root, xen, rules, kernelDir });
+    // Local rules compiled once: the cache in the target, written only by a write (rules/cache.ts).
+    const decided = await decide({ fs, root, xen, rules, kernelDir, rulesCache: { target, write } });
     for (const issue of decided.ruleIssues.filter((i) => i.severity === 'error')) {
       failures.push({ stage: 'rules', reason: issue.message, file: `${issue.file}:${issue.line}`, code: issue.code });
     }

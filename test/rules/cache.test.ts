@@ -172,6 +172,19 @@ describe('decide() and --dry-run with a cache: the same plan, a damaged or stale
     expect((await planOf(m)).notes).toEqual(expected.notes);
   });
 
+  it('--write leaves the cache in the target, not in the root it planned for; a --dry-run of that target reads it', async () => {
+    const m = machine();
+    m.sync.mkdirSync('/target', { recursive: true });
+    const wrote = await runCli(['--write', '--root', m.root, '--target', '/target', '--xen', '4.20'], m.fs);
+    expect(wrote.code).toBe(0);
+    expect(m.sync.existsSync(cachePath('/target'))).toBe(true);
+    expect(m.sync.existsSync(cachePath(m.root))).toBe(false);
+    // Spoiled in the target, the dry run of that target says so: it read the target's cache.
+    m.sync.writeFileSync(cachePath('/target'), 'x');
+    const dry = await runCli(['--dry-run', '--root', m.root, '--target', '/target', '--xen', '4.20'], m.fs);
+    expect(dry.stdout).toMatch(/^note: the compiled-rules cache \/target\/var\/cache\/autoconfig\/rules\.json is ignored \(no header\)/m);
+  });
+
   it('--dry-run with local rules and no cache writes nothing anywhere', async () => {
     const m = machine();
     const before = JSON.stringify(m.vol.toJSON());
