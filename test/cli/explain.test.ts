@@ -85,6 +85,20 @@ describe('autoconfig explain', () => {
     expect(r.stdout).not.toContain('decisions concern');
   });
 
+  it('a rule whose when: held but whose only fact needs a {slot} no PCI function filled: matched, not fired', async () => {
+    const { fs, root } = loadFixture('thinkpad-t60');
+    // The T60's CPU is GenuineIntel; it has no PCI function of class ff, so the any: holds through the CPU.
+    const local = ['rules:', '  - id: local-slot', '    source: this site', '    when:', '      any:', '        - pci: { class: "ff" }', '        - cpu: { vendor: GenuineIntel }', '    then:', '      - fact: { uma.device: "{slot}" }', ''];
+    await fs.mkdir(`${root}/etc/autoconfig/rules.d`, { recursive: true });
+    await fs.writeFile(`${root}/etc/autoconfig/rules.d/50-local.yaml`, local.join('\n'));
+    const r = await run(['explain', '--root', root, 'local-slot'], fs);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^rule local-slot \(.*50-local\.yaml:2\) did not fire: its when: held, but none of its actions applied$/m);
+    expect(r.stdout).toContain('  because: cpu vendor GenuineIntel');
+    const json = JSON.parse((await run(['explain', '--root', root, '--json', 'local-slot'], fs)).stdout) as { rule: RuleTrace };
+    expect(json.rule).toMatchObject({ matched: true, fired: false, decisions: [], failed: [] });
+  });
+
   it('--json with a rule id adds the trace under "rule"', async () => {
     const { fs, root } = loadFixture('amd-apu-laptop');
     const r = await run(['explain', '--root', root, '--xen', '4.20', '--json', 'hvm-no-hap'], fs);
