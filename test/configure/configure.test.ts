@@ -67,7 +67,7 @@ function modulesLoadNames(text: string): string[] {
 function stable(record: RunRecord | null, target: string): unknown {
   expect(record).not.toBeNull();
   const { startedAt: _s, durationsMs: _d, summary, ...rest } = record!;
-  return { ...asJson(rest), summary: summary.replace(/, [\d.]+ s; /, ', T s; ').replace(` ${target}/`, ' TARGET/') };
+  return { ...(asJson(rest) as object), summary: summary.replace(/, [\d.]+ s; /, ', T s; ').replace(` ${target}/`, ' TARGET/') };
 }
 
 /** The files under `dir` in a memfs volume, relative to it, without the run record (its times differ). */
