@@ -35,10 +35,90 @@ export const OPTION_HELP: Record<string, { value?: string; text: string }> = {
   help: { text: 'this text' },
 };
 
-/** `--help` was asked for: main prints the command's help, generated from its spec, and exits 0. */
+/**
+ * One command or subcommand, declared once: its parser reads `options`, and its --help, its line in the listing of
+ * its group and its usage errors are generated from the same object.
+ */
+export interface CommandSpec {
+  /** The words after `autoconfig`: `snapshot`, `corpus diff`. */
+  name: string;
+  /** What it takes besides [options], as its usage line shows it: `LOGDIR --out DIR`, `[DIR...]`. */
+  args?: string;
+  summary: string;
+  options: Record<string, OptionSpec>;
+}
+
+/** A command that is only a word before its subcommands (`autoconfig corpus run|diff|check`, `rules lint`). */
+export interface CommandGroup {
+  name: string;
+  summary: string;
+  subcommands: Record<string, CommandSpec>;
+}
+
+/**
+ * `--help` was asked for: main prints the help of `command` (a command, a subcommand or a group), else of the
+ * bare option spec under the command's name, and exits 0.
+ */
 export class HelpRequest extends Error {
-  constructor(readonly spec: Record<string, OptionSpec>) {
+  constructor(
+    readonly spec: Record<string, OptionSpec>,
+    readonly command?: CommandSpec | CommandGroup,
+  ) {
     super('help requested');
+  }
+}
+
+const HELP_OPTION: Record<string, OptionSpec> = { help: { type: 'boolean', short: 'h' } };
+
+/** `Usage: autoconfig corpus diff ARGS [options]`. */
+export function usageLine(command: CommandSpec): string {
+  return `Usage: autoconfig ${command.name}${command.args ? ` ${command.args}` : ''} [options]`;
+}
+
+/** The usage line, the summary, and every option its parser accepts, then -h. */
+export function formatCommandHelp(command: CommandSpec): string {
+  return `${usageLine(command)}\n\n  ${command.summary}\n\nOptions:\n${formatOptions({ ...command.options, ...HELP_OPTION })}\n`;
+}
+
+/** A group's help: its subcommands, one line each (name, arguments, summary). */
+export function formatGroupHelp(group: CommandGroup): string {
+  const rows = Object.entries(group.subcommands).map(([sub, c]) => [`${sub}${c.args ? ` ${c.args}` : ''}`, c.summary] as const);
+  const width = Math.max(0, ...rows.map(([left]) => left.length)) + 2;
+  return (
+    `Usage: autoconfig ${group.name} <subcommand> [options]\n\n  ${group.summary}\n\nSubcommands:\n` +
+    rows.map(([left, text]) => `  ${left.padEnd(width)}${text}`).join('\n') +
+    `\n\nautoconfig ${group.name} <subcommand> --help tells its options.\n`
+  );
+}
+
+/** The group's line in the top-level listing: `run | diff | check: the summary`. */
+export function groupSummary(group: CommandGroup): string {
+  return `${Object.keys(group.subcommands).join(' | ')}: ${group.summary}`;
+}
+
+/**
+ * The subcommand `argv` starts with, and the rest of argv. `--help`, `-h` or `help` asks for the group's help;
+ * none, or one the group lacks, is a usage error that lists the subcommands (with a did-you-mean).
+ */
+export function selectSubcommand<G extends CommandGroup>(
+  argv: readonly string[],
+  group: G,
+): { name: keyof G['subcommands'] & string; command: CommandSpec; rest: string[] } {
+  const [word, ...rest] = argv;
+  if (word === '--help' || word === '-h' || word === 'help') throw new HelpRequest({}, group);
+  const names = Object.keys(group.subcommands);
+  if (word !== undefined && Object.hasOwn(group.subcommands, word)) return { name: word, command: group.subcommands[word]!, rest };
+  const what = word === undefined ? `needs a subcommand` : `unknown subcommand "${word}"${didYouMean(word, names)}`;
+  throw new AutoconfigError('E_USAGE', `${what}\n\n${formatGroupHelp(group)}`);
+}
+
+/** parseArgs over a declared command: its --help is that command's, named in full (`autoconfig corpus diff`). */
+export function parseCommand(argv: readonly string[], command: CommandSpec): Parsed {
+  try {
+    return parseArgs(argv, command.options);
+  } catch (error) {
+    if (error instanceof HelpRequest) throw new HelpRequest(command.options, command);
+    throw error;
   }
 }
 

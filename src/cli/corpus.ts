@@ -13,21 +13,47 @@ import { ruleSetAtRef, ruleSetFrom, shippedRuleSet } from '../corpus/rule-sets.t
 import { runCorpus, SHIPPED, type Row, type RuleSet } from '../corpus/run.ts';
 import { corpusWorkerMain, type WorkerEntry } from '../corpus/workers.ts';
 import { AutoconfigError } from '../errors.ts';
-import { parseArgs, parsePositiveInt } from './_args.ts';
+import { parseCommand, parsePositiveInt, selectSubcommand, usageLine, type CommandGroup } from './_args.ts';
 import { forDisplay } from './_display.ts';
 import { EXIT, type CliIO } from './_io.ts';
-
-export const CORPUS_USAGE = `usage: autoconfig corpus run DIR... [--xen V]... [--rules DIR]... [--kernel DIR] [--workers N] [--json | --html FILE]
-       autoconfig corpus diff (--base DIR... | --base-ref GIT_REF) [--rules DIR]... DIR... [--xen V]... [--kernel DIR] [--workers N] [--json | --html FILE]
-       autoconfig corpus check DIR... [--rules DIR]... [--kernel DIR] [--json]
-`;
 
 const COMMON = {
   xen: { type: 'string', multiple: true },
   rules: { type: 'string', multiple: true },
   kernel: { type: 'string' },
-  json: { type: 'boolean' },
 } as const;
+const OUTPUT = {
+  workers: { type: 'string' },
+  json: { type: 'boolean' },
+  html: { type: 'string' },
+} as const;
+
+/** The subcommands, each declared once: its parser reads these options and its --help lists them. */
+export const CORPUS = {
+  name: 'corpus',
+  summary: 'the rules over many machines at once (docs/rules.md "Workflow")',
+  subcommands: {
+    run: {
+      name: 'corpus run',
+      args: 'DIR...',
+      summary: 'each machine planned per target: a table of verdicts, warnings, unreadable machines',
+      options: { ...COMMON, ...OUTPUT },
+    },
+    diff: {
+      name: 'corpus diff',
+      args: '(--base DIR... | --base-ref REF) DIR...',
+      summary: 'what a rule change changes, per machine: verdicts, decisions, file diffs; exit 1 if anything changes',
+      options: { ...COMMON, base: { type: 'string', multiple: true }, 'base-ref': { type: 'string' }, ...OUTPUT },
+    },
+    check: {
+      name: 'corpus check',
+      args: 'DIR...',
+      // No --xen: it plans at the targets each expect.yaml names.
+      summary: "each machine's expect.yaml against its plans at the targets it names; exit 1 on a mismatch",
+      options: { rules: COMMON.rules, kernel: COMMON.kernel, json: OUTPUT.json },
+    },
+  },
+} as const satisfies CommandGroup;
 
 /** Rows without what only the diff needs (files, decisions): the --json of `corpus run`. */
 function plainRow(r: Row): Row {
@@ -47,23 +73,13 @@ function workerEntry(): WorkerEntry | null {
 }
 
 export async function runCorpusCommand(argv: readonly string[], io: CliIO): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub === '__worker') {
+  if (argv[0] === '__worker') {
     await corpusWorkerMain();
     return EXIT.ok;
   }
-  if (sub === undefined || sub === '--help' || sub === 'help') {
-    io.stdout(CORPUS_USAGE);
-    return sub === undefined ? EXIT.usage : EXIT.ok;
-  }
-  if (sub !== 'run' && sub !== 'diff' && sub !== 'check') throw new AutoconfigError('E_USAGE', `unknown corpus command "${sub}"\n${CORPUS_USAGE}`);
-  const { options, positionals } = parseArgs(rest, {
-    ...COMMON,
-    ...(sub === 'check' ? {} : { html: { type: 'string' }, workers: { type: 'string' } }),
-    ...(sub === 'diff' ? { base: { type: 'string', multiple: true }, 'base-ref': { type: 'string' } } : {}),
-  });
-  if (sub === 'check' && options.xen !== undefined) throw new AutoconfigError('E_USAGE', 'corpus check plans at the targets each expect.yaml names; no --xen');
-  if (positionals.length === 0) throw new AutoconfigError('E_USAGE', `corpus ${sub}: name at least one DIR\n${CORPUS_USAGE}`);
+  const { name: sub, command, rest } = selectSubcommand(argv, CORPUS);
+  const { options, positionals } = parseCommand(rest, command);
+  if (positionals.length === 0) throw new AutoconfigError('E_USAGE', `name at least one DIR\n${usageLine(command)}`);
   if (options.json && options.html !== undefined) throw new AutoconfigError('E_USAGE', 'give --json or --html FILE, not both');
   const at = (p: string) => posix.resolve(io.cwd, p);
   const dirs = positionals.map(at);
@@ -103,7 +119,7 @@ export async function runCorpusCommand(argv: readonly string[], io: CliIO): Prom
 
   const baseDirs = ((options.base as string[] | undefined) ?? []).map(at);
   const baseRef = options['base-ref'] as string | undefined;
-  if ((baseDirs.length > 0) === (baseRef !== undefined)) throw new AutoconfigError('E_USAGE', `corpus diff: give --base DIR or --base-ref GIT_REF\n${CORPUS_USAGE}`);
+  if ((baseDirs.length > 0) === (baseRef !== undefined)) throw new AutoconfigError('E_USAGE', 'give --base DIR or --base-ref GIT_REF');
   const base = baseRef !== undefined ? await ruleSetAtRef(baseRef) : await ruleSetFrom(baseDirs, baseDirs.join(' '));
   // Each side is a whole rule set in place of the shipped one; without --rules, data/rules as it is on disk now.
   const after = rules.length > 0 ? await ruleSetFrom(rules, rules.join(' ')) : await shippedRuleSet();

@@ -6,16 +6,16 @@ import { nodeFsPromises, type WritableFsLike } from '../fs.ts';
 import { VERSION } from '../version.ts';
 import { forDisplay } from './_display.ts';
 import { EXIT, processOutput, type CliIO } from './_io.ts';
-import { didYouMean, formatOptions, HelpRequest, type OptionSpec } from './_args.ts';
+import { didYouMean, formatCommandHelp, formatGroupHelp, formatOptions, groupSummary, HelpRequest, type CommandGroup } from './_args.ts';
 import { CONFIGURE_FLAGS, CONFIGURE_OPTIONS, runConfigure } from './configure.ts';
 import { runDrivers } from './drivers.ts';
 import { runExplain } from './explain.ts';
-import { runImport } from './import.ts';
+import { IMPORT, runImport } from './import.ts';
 import { runInstallBoot } from './install-boot.ts';
 import { runProbe } from './probe.ts';
-import { runRules } from './rules.ts';
-import { runSnapshot } from './snapshot.ts';
-import { runCorpusCommand } from './corpus.ts';
+import { RULES, runRules } from './rules.ts';
+import { runSnapshot, SNAPSHOT } from './snapshot.ts';
+import { CORPUS, runCorpusCommand } from './corpus.ts';
 
 export interface MainOptions {
   argv: readonly string[];
@@ -27,14 +27,22 @@ export interface MainOptions {
   isTTY?: boolean;
 }
 
-const COMMANDS: Record<string, { run: (argv: readonly string[], io: CliIO) => Promise<number>; summary: string }> = {
+interface Command {
+  run: (argv: readonly string[], io: CliIO) => Promise<number>;
+  summary: string;
+  /** Its subcommands, for a command that is only a group of them: messages then name the subcommand too. */
+  group?: CommandGroup;
+}
+
+const COMMANDS: Record<string, Command> = {
   probe: { run: runProbe, summary: 'show the hardware profile of this machine (or --root DIR)' },
-  snapshot: { run: runSnapshot, summary: 'capture what the probes read into a directory (--out DIR)' },
-  import: { run: runImport, summary: 'build a snapshot from published hardware logs (LOGDIR --out DIR)' },
+  // Declared with their parsers (one table each); the summaries here are those tables'.
+  snapshot: { run: runSnapshot, summary: `${SNAPSHOT.args}: ${SNAPSHOT.summary}` },
+  import: { run: runImport, summary: `${IMPORT.args}: ${IMPORT.summary}` },
   drivers: { run: runDrivers, summary: 'match every device against the kernel module data, like kmod' },
   explain: { run: runExplain, summary: 'every decision of the rules with rule, file:line and evidence [TOPIC]' },
-  rules: { run: runRules, summary: 'rules lint [DIR...]: check rule files' },
-  corpus: { run: runCorpusCommand, summary: 'run | diff | check DIR...: the rules over many machines (docs/rules.md)' },
+  rules: { run: runRules, summary: groupSummary(RULES), group: RULES },
+  corpus: { run: runCorpusCommand, summary: groupSummary(CORPUS), group: CORPUS },
   'install-boot': {
     run: runInstallBoot,
     summary: 'install the systemd unit and init script that run --write --apply at boot [--target DIR] [--exec PATH] [--remove] [--dry-run]',
@@ -91,16 +99,20 @@ export async function main(options: MainOptions): Promise<number> {
     io.stderr(`autoconfig: unknown ${first.startsWith('-') ? 'option' : 'command'} "${first}"${hint}\n\n${USAGE}`);
     return EXIT.usage;
   }
-  return run(first, command.run, rest, io);
+  // `autoconfig corpus diff: ...`: the subcommand the user typed, when it is one.
+  const sub = command.group && rest[0] !== undefined && Object.hasOwn(command.group.subcommands, rest[0]) ? rest[0] : null;
+  return run(first, command.run, rest, io, `autoconfig ${first}${sub ? ` ${sub}` : ''}`);
 }
 
-/** A command's --help: its line of the command table, then its options as its parser declares them. */
-function commandHelp(name: string, spec: Record<string, OptionSpec>): string {
-  const head =
-    name === ''
-      ? 'Usage: autoconfig --dry-run | --write [--apply] [options]'
-      : `Usage: autoconfig ${name} [options]\n\n  ${COMMANDS[name]?.summary ?? ''}`;
-  return `${head}\n\nOptions:\n${formatOptions({ ...spec, help: { type: 'boolean', short: 'h' } })}\n`;
+/**
+ * A command's --help, from the table its parser read: a declared command or subcommand names itself in full
+ * (`autoconfig corpus diff`), a group lists its subcommands; a bare spec takes the command's line of COMMANDS.
+ */
+function commandHelp(name: string, request: HelpRequest): string {
+  const declared = request.command;
+  if (declared) return 'subcommands' in declared ? formatGroupHelp(declared) : formatCommandHelp(declared);
+  if (name !== '') return formatCommandHelp({ name, summary: COMMANDS[name]?.summary ?? '', options: request.spec });
+  return `Usage: autoconfig --dry-run | --write [--apply] [options]\n\nOptions:\n${formatOptions({ ...request.spec, help: { type: 'boolean', short: 'h' } })}\n`;
 }
 
 async function run(
@@ -108,14 +120,14 @@ async function run(
   command: (argv: readonly string[], io: CliIO) => Promise<number>,
   argv: readonly string[],
   io: CliIO,
-): Promise<number> {
   // The user's own command in messages: `autoconfig: ...` for --dry-run/--write, `autoconfig probe: ...` for probe.
-  const label = name === '' ? 'autoconfig' : `autoconfig ${name}`;
+  label = name === '' ? 'autoconfig' : `autoconfig ${name}`,
+): Promise<number> {
   try {
     return await command(argv, io);
   } catch (error) {
     if (error instanceof HelpRequest) {
-      io.stdout(commandHelp(name, error.spec));
+      io.stdout(commandHelp(name, error));
       return EXIT.ok;
     }
     if (isAutoconfigError(error)) {

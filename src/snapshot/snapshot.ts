@@ -83,6 +83,8 @@ export interface SnapshotResult {
   manifest: SnapshotManifest;
   /** What was written; file contents are text, or bytes where the source is binary (raw SMBIOS structures). */
   tree: WritableTree;
+  /** What the probes read that was not copied, and why (the manifest's notes say the same in words). */
+  skipped: Array<{ path: string; reason: string }>;
 }
 
 type Op = 'open' | 'readdir' | 'readlink' | 'stat';
@@ -120,7 +122,11 @@ export async function snapshot(options: SnapshotOptions): Promise<SnapshotResult
   if (Object.keys(profile.cpu.msr).length > 0) tree.files['dev/cpu/0/msr'] = formatMsrCapture(profile.cpu.msr);
 
   const notes = [...copier.notes];
-  if (profile.cpu.cpuid.length === 0) notes.push('/dev/cpu/0/cpuid was not readable: raw CPUID not captured');
+  const skipped = [...copier.skipped];
+  if (profile.cpu.cpuid.length === 0) {
+    notes.push('/dev/cpu/0/cpuid was not readable: raw CPUID not captured');
+    skipped.push({ path: '/dev/cpu/0/cpuid', reason: 'not readable' });
+  }
   const manifest: SnapshotManifest = {
     format: 1,
     kind: 'snapshot',
@@ -134,7 +140,7 @@ export async function snapshot(options: SnapshotOptions): Promise<SnapshotResult
   };
   tree.files[MANIFEST_NAME] = JSON.stringify(manifest, null, 2) + '\n';
   await writeTree(tree, out, outFs);
-  return { profile, manifest, tree };
+  return { profile, manifest, tree, skipped };
 }
 
 function toMachinePath(root: string, realPath: string): string | null {
@@ -198,6 +204,7 @@ function inside(path: string): boolean {
 class Copier {
   readonly tree: WritableTree = { files: {}, links: {}, dirs: [] };
   readonly notes: string[] = [];
+  readonly skipped: Array<{ path: string; reason: string }> = [];
   private readonly dirs = new Set<string>();
   private readonly reader: Reader;
 
@@ -213,7 +220,10 @@ class Copier {
     const existenceOnly = EXISTENCE_ONLY.includes(path);
     if (!existenceOnly && !inside(path) && !ops.has('readlink')) {
       // Intermediate components (/sys, /sys/bus ...) are created by what lies below them.
-      if (!allowed(path)) this.notes.push(`not captured (outside the allowlist): ${path}`);
+      if (!allowed(path)) {
+        this.notes.push(`not captured (outside the allowlist): ${path}`);
+        this.skipped.push({ path, reason: 'outside the allowlist' });
+      }
       return;
     }
     const resolved = await this.walk(path, 0);

@@ -69,12 +69,12 @@ describe('--help everywhere, generated from each command\'s options', () => {
   it.each([
     [['--dry-run', '--help'], ['--dry-run', '--write', '--apply', '--root DIR', '--target DIR', '--xen VERSION', '--rules DIR', '--kernel DIR', '--json', '--module-timeout MS', '--modprobe CMD', '--lock-timeout MS']],
     [['probe', '--help'], ['--root DIR', '--json', '--no-names', '--timeout MS']],
-    [['snapshot', '--help'], ['-o, --out DIR', '--root DIR', '--force']],
-    [['import', '--help'], ['-o, --out DIR', '--force']],
+    [['snapshot', '--help'], ['-o, --out DIR', '--root DIR', '--force', '--json']],
+    [['import', '--help'], ['-o, --out DIR', '--force', '--json']],
     [['drivers', '--help'], ['--root DIR', '--kernel DIR', '--json']],
     [['explain', '--help'], ['--root DIR', '--xen VERSION', '--rules DIR', '--kernel DIR', '--json']],
     [['install-boot', '--help'], ['--target DIR', '--exec PATH', '--remove', '--dry-run', '--json']],
-    [['rules', 'lint', '--help'], []],
+    [['rules', 'lint', '--help'], ['--json']],
     [['corpus', 'diff', '-h'], ['--xen VERSION', '--rules DIR', '--base DIR', '--base-ref REF', '--html FILE', '--json']],
   ])('%j: exit 0, its options on stdout, nothing done', async (argv, options) => {
     const r = await run(argv);
