@@ -37,7 +37,7 @@ export { formatRuleIssue } from './rules/validate.ts';
 export { parseCheatcodes, cheatcodeActions } from './rules/cheatcodes.ts';
 export type * from './rules/types.ts';
 export { detectTargetXen, type TargetXen } from './plan/target.ts';
-export { decide, type DecideOptions, type Decided } from './plan/decide.ts';
+export { decide, planDecided, type DecideOptions, type Decided } from './plan/decide.ts';
 export { plan, safePlan, targetInfo, type PlanInput } from './plan/plan.ts';
 export type { Plan, GrubEntry, TargetInfo, PlanDevice } from './plan/types.ts';
 export { render, type RenderedFile } from './emit/render.ts';
