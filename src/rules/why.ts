@@ -1,6 +1,7 @@
 // Why a rule did or did not fire: its `when:` traced against the machine exactly as evaluateRules saw it (the same
 // context, the facts set by the rules before it), each part decided by the real evaluator (conditions.ts); this file
 // only picks out the parts that failed and says what the machine shows there. `autoconfig explain RULE-ID` prints it.
+import { AutoconfigError } from '../errors.ts';
 import { machineMemory } from '../probe/memory.ts';
 import type { HardwareProfile, PciDevice, UsbDevice, UsbInterface } from '../types.ts';
 import { parseCheatcodes } from './cheatcodes.ts';
@@ -46,13 +47,13 @@ export interface RuleTrace {
   failed: FailedCondition[];
 }
 
-/** A rule id the loaded rules do not have: the caller says so with the nearest ones. */
-export class UnknownRuleError extends Error {
+/** A rule id the loaded rules do not have (E_USAGE, `path` the id): `known` lets the caller name the nearest. */
+export class UnknownRuleError extends AutoconfigError {
   constructor(
     readonly ruleId: string,
     readonly known: readonly string[],
   ) {
-    super(`no rule "${ruleId}" in the loaded rules`);
+    super('E_USAGE', `no rule "${ruleId}" in the loaded rules`, { path: ruleId });
   }
 }
 
