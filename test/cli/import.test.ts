@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ImportJson } from '../../src/cli/import.ts';
 import { corpusDir, hasCorpus, tmp } from '../corpus/_support.ts';
+import { documentedKeys } from './_json-docs.ts';
 import type { WritableFsLike } from '../../src/fs.ts';
 import { probe } from '../../src/probe/probe.ts';
 import { fixturesDir, readTree, volume } from '../_support/memfs.ts';
@@ -70,7 +71,7 @@ describe('autoconfig import --json', () => {
     const r = await runCli(['import', logDir, '--out', out, '--json']);
     expect(r.code).toBe(0);
     const json = JSON.parse(r.stdout) as ImportJson;
-    expect(Object.keys(json).sort()).toEqual(['files', 'logDir', 'manifest', 'out', 'read', 'skipped']);
+    expect(Object.keys(json)).toEqual(documentedKeys('import'));
     expect(json).toMatchObject({ logDir, out });
     expect(json.files).toEqual(filesUnder(out));
     expect(json.manifest).toEqual(JSON.parse(readFileSync(join(out, 'autoconfig-snapshot.json'), 'utf8')));

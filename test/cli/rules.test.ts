@@ -5,6 +5,7 @@ import type { LintJson } from '../../src/cli/rules.ts';
 import type { WritableFsLike } from '../../src/fs.ts';
 import { formatRuleIssue } from '../../src/rules/validate.ts';
 import { tmp } from '../corpus/_support.ts';
+import { documentedKeys } from './_json-docs.ts';
 import { repoRoot, volume } from '../_support/memfs.ts';
 import { runCli } from '../_support/cli.ts';
 
@@ -61,14 +62,14 @@ describe('autoconfig rules lint', () => {
 describe('autoconfig rules lint --json', () => {
   const shippedDir = join(repoRoot, 'data', 'rules');
   const shippedFiles = readdirSync(shippedDir).filter((f) => f.endsWith('.yaml')).sort().map((f) => `data/rules/${f}`);
-  const KEYS = ['files', 'issues', 'shipped', 'summary'];
+  const KEYS = documentedKeys('rules lint');
   const ISSUE_KEYS = ['code', 'column', 'file', 'line', 'message', 'path', 'severity'];
 
   it.each([[[]], [[shippedDir]]])('over data/rules (%j given): every shipped file, no issue, exit 0; the counts of the text', async (given) => {
     const r = await run(['rules', 'lint', ...given, '--json']);
     expect(r).toMatchObject({ code: 0, stderr: '' });
     const json = JSON.parse(r.stdout) as LintJson;
-    expect(Object.keys(json).sort()).toEqual(KEYS);
+    expect(Object.keys(json)).toEqual(KEYS);
     expect(json.files).toEqual(shippedFiles);
     expect(json.shipped).toEqual(given);
     expect(json.issues).toEqual([]);

@@ -8,8 +8,10 @@ import { probe } from '../../src/probe/probe.ts';
 import { MANIFEST_NAME } from '../../src/snapshot/snapshot.ts';
 import { runCli } from '../_support/cli.ts';
 import { fixtureNames, fixturesDir, loadFixture } from '../_support/memfs.ts';
+import { documentedKeys } from './_json-docs.ts';
 
-const KEYS = ['devices', 'diagnostics', 'files', 'links', 'manifest', 'out', 'root', 'skipped'];
+const KEYS = documentedKeys('snapshot');
+
 
 /** Regular files and symlinks under `dir` of a memfs volume, relative to it. */
 function written(sync: ReturnType<typeof loadFixture>['sync'], dir: string) {
@@ -35,7 +37,7 @@ describe('autoconfig snapshot --json', () => {
     const r = await runCli(['snapshot', '--root', root, '--out', '/out', '--json'], fs);
     expect(r.code).toBe(0);
     const json = JSON.parse(r.stdout) as SnapshotJson;
-    expect(Object.keys(json).sort()).toEqual(KEYS);
+    expect(Object.keys(json)).toEqual(KEYS);
     expect(json).toMatchObject({ root, out: '/out' });
     const onDisk = written(sync, '/out');
     expect(json.files).toEqual(onDisk.files);
