@@ -2,6 +2,7 @@
 // "Kernel driver in use" / "Kernel modules" lines, plus what would load and why. Pure: report in, text out.
 import type { ModaliasIssue } from './alias-file.ts';
 import type { DriversReport } from './report.ts';
+import type { DriverMatch } from './resolve.ts';
 
 const SOURCES = {
   target: 'the target system',
@@ -9,13 +10,23 @@ const SOURCES = {
   reference: 'shipped reference data, not the target system',
 } as const;
 
-export function formatDriversReport(report: DriversReport): string {
+export interface FormatDriversOptions {
+  /**
+   * The device's name for its header line, as lspci -nn prints it after the slot (the CLI's come from pci.ids and
+   * usb.ids); the modalias then gets a line of its own. null, or no function: the header is the id and modalias.
+   */
+  label?: (device: DriverMatch) => string | null;
+}
+
+export function formatDriversReport(report: DriversReport, options: FormatDriversOptions = {}): string {
   const { kernel } = report;
   const lines = [`Kernel ${kernel.release} modules: ${SOURCES[kernel.source]} (${kernel.dir})`];
   const config = report.configFiles.filter((f) => !f.endsWith('/modules.softdep'));
   lines.push(`modprobe.d: ${config.length === 0 ? 'none' : config.join(', ')}`);
   for (const d of report.devices) {
-    lines.push('', `${d.bus} ${d.id}: ${d.modalias}`);
+    const label = options.label?.(d) ?? null;
+    if (label === null) lines.push('', `${d.bus} ${d.id}: ${d.modalias}`);
+    else lines.push('', `${d.bus} ${d.id} ${label}`, ...(d.modalias ? [`\tModalias: ${d.modalias}`] : []));
     if (d.bound !== null) lines.push(`\tKernel driver in use: ${d.bound}`);
     if (d.candidates.length > 0) {
       const marked = d.candidates.map((m) => (d.builtin.includes(m) ? `${m} (built-in)` : m));
