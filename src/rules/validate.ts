@@ -6,6 +6,7 @@ import { BUILTIN_FACTS, FACT_PLACEHOLDERS, factValueProblem, placeholdersIn, typ
 import { parseSize } from './conditions.ts';
 import { parseRange } from './version.ts';
 import { formatRuleIssue, PATTERNS, setOwn } from './shared.ts';
+import { ENUMS, RULE_KEYS, SECTIONS, type SectionName, type Shape } from './schema.ts';
 import { guestKeyProblem, guestValueProblem, moduleOptionsProblem, sysconfigValueProblem, sysconfigVariableProblem } from './values.ts';
 import type {
   Action,
@@ -49,35 +50,16 @@ export interface RawDocument {
   root: RawNode | null;
 }
 
-/** The keys each kind of mapping accepts; data/rules.schema.json must list the same (a test compares them). */
-export const RULE_KEYS = {
-  file: ['facts', 'lists', 'rules'],
-  factDecl: ['type', 'description'],
-  list: ['source', 'description', 'pci', 'usb'],
-  rule: ['id', 'source', 'description', 'when', 'then'],
-  condition: ['all', 'any', 'not', 'pci', 'usb', 'cpu', 'memory', 'dmi', 'firmware', 'hypervisor', 'target', 'cheatcode', 'fact'],
-  pci: ['vendor', 'device', 'subvendor', 'subdevice', 'class', 'subclass', 'progIf', 'revision', 'modalias', 'driver', 'slot', 'list', 'candidate'],
-  usb: ['vendor', 'product', 'class', 'subclass', 'protocol', 'modalias', 'driver', 'list', 'candidate'],
-  cpu: ['vendor', 'family', 'model', 'flags', 'lacks', 'vt', 'hap', 'longMode', 'modelName'],
-  numRange: ['min', 'max'],
-  memory: ['min', 'max'],
-  dmi: ['sysVendor', 'productName', 'productVersion', 'productFamily', 'boardVendor', 'boardName', 'biosVendor', 'biosVersion', 'chassisType'],
-  firmware: ['efi', 'efiBits', 'iommu', 'acpi'],
-  hypervisor: ['role', 'detected', 'nested', 'xenHvm'],
-  target: ['xen', 'arch', 'kernel'],
-  action: ['fact', 'xen', 'dom0', 'module', 'sysconfig', 'dom0Memory', 'dom0Vcpus', 'guest', 'note', 'warn'],
-  bootOptions: ['add', 'remove'],
-  module: ['load', 'blacklist', 'prefer', 'options', 'optional'],
-  sysconfig: ['file', 'set'],
-} as const satisfies Record<string, readonly string[]>;
-
-/** module: { load, optional }: see ModuleOptional (types.ts). */
-export const MODULE_OPTIONAL = ['no-device'] as const satisfies readonly ModuleOptional[];
-export const VT_STATES = ['enabled', 'unverified', 'disabled-by-firmware', 'absent', 'unknown'] as const;
-export const HAP_STATES = ['present', 'absent', 'unknown'] as const;
-export const ROLES = ['dom0', 'xen-pv', 'xen-hvm', 'xen-pvh', 'guest', 'bare-metal', 'unknown'] as const;
-export const ARCHES = ['x86_64', 'x86_32'] as const;
-export const FACT_TYPES = ['boolean', 'string', 'number'] as const;
+// The keys, value shapes, enumerations and formats of every mapping are data (schema.ts): the structure is checked
+// from those tables here, and the same tables are data/rules.schema.json. What is hand-written below is the
+// semantics: known lists and facts, glob syntax, version ranges, min <= max, what the emitters accept.
+export { RULE_KEYS };
+export const MODULE_OPTIONAL = ENUMS.moduleOptional satisfies readonly ModuleOptional[];
+export const VT_STATES = ENUMS.vtState;
+export const HAP_STATES = ENUMS.hapState;
+export const ROLES = ENUMS.role;
+export const ARCHES = ENUMS.arch;
+export const FACT_TYPES = ENUMS.factType;
 
 // PATTERNS, setOwn and formatRuleIssue live in shared.ts (the boot path needs them, not the linter).
 export { formatRuleIssue, PATTERNS, setOwn };
@@ -604,38 +586,16 @@ class DocChecker {
           out.not = this.condition(v, p);
           break;
         case 'pci':
-          out.pci = this.fields(v, p, RULE_KEYS.pci, (k, n, kp) => this.pciField(k, n, kp));
-          break;
         case 'usb':
-          out.usb = this.fields(v, p, RULE_KEYS.usb, (k, n, kp) => this.usbField(k, n, kp));
-          break;
         case 'cpu':
-          out.cpu = this.fields(v, p, RULE_KEYS.cpu, (k, n, kp) => this.cpuField(k, n, kp));
+        case 'dmi':
+        case 'firmware':
+        case 'hypervisor':
+        case 'target':
+          (out as Record<string, unknown>)[e.key] = this.section(e.key, v, p);
           break;
         case 'memory':
           out.memory = this.memory(v, p);
-          break;
-        case 'dmi':
-          out.dmi = this.fields(v, p, RULE_KEYS.dmi, (_k, n, kp) => this.oneOrMore(n, kp, (x, xp) => this.glob(x, xp)));
-          break;
-        case 'firmware':
-          out.firmware = this.fields(v, p, RULE_KEYS.firmware, (k, n, kp) =>
-            k === 'efiBits' ? this.oneOf(n, kp, [32, 64] as const) : k === 'acpi' ? this.strings(n, kp) : this.boolean(n, kp),
-          );
-          break;
-        case 'hypervisor':
-          out.hypervisor = this.fields(v, p, RULE_KEYS.hypervisor, (k, n, kp) =>
-            k === 'role'
-              ? this.oneOrMore(n, kp, (x, xp) => this.oneOf(x, xp, ROLES))
-              : k === 'detected'
-                ? this.oneOrMore(n, kp, (x, xp) => this.string(x, xp))
-                : this.boolean(n, kp),
-          );
-          break;
-        case 'target':
-          out.target = this.fields(v, p, RULE_KEYS.target, (k, n, kp) =>
-            k === 'arch' ? this.oneOrMore(n, kp, (x, xp) => this.oneOf(x, xp, ARCHES)) : this.range(n, kp, k === 'xen' ? 'Xen version' : 'kernel version'),
-          );
           break;
         case 'cheatcode':
           out.cheatcode = this.oneOrMore(v, p, (x, xp) => this.cheatcodeTest(x, xp));
@@ -661,58 +621,50 @@ class DocChecker {
     return out as T;
   }
 
-  private deviceField(key: string, n: RawNode, p: Seg[]): unknown {
-    switch (key) {
-      case 'modalias':
-        return this.oneOrMore(n, p, (x, xp) => this.glob(x, xp));
-      case 'driver':
-      case 'candidate':
-        return this.oneOrMore(n, p, (x, xp) => this.patterned(x, xp, PATTERNS.moduleName, 'a module or driver name'));
-      case 'list':
-        return this.oneOrMore(n, p, (x, xp) => {
-          const name = this.string(x, xp, 'a list name');
-          if (name !== undefined && !this.ctx.lists.has(name)) this.issue('unknown_list', x.pos, xp, `no list "${name}" is declared under lists:`);
-          return name;
-        });
-      default:
-        return undefined;
+  /** A mapping read wholly from its table (schema.ts SECTIONS): keys, the shape of each value, non-empty. */
+  private section(name: SectionName, node: RawNode, path: readonly Seg[]): Record<string, unknown> {
+    const s: { fields: Record<string, Shape>; nonEmpty?: true } = SECTIONS[name];
+    const out = this.fields<Record<string, unknown>>(node, path, RULE_KEYS[name], (k, n, p) => this.value(s.fields[k]!, n, p));
+    if (s.nonEmpty && node.kind === 'map' && node.entries.length === 0) {
+      this.issue('missing_key', node.pos, path, `${RULE_KEYS[name].map((k) => `"${k}"`).join(' or ')} is required`);
     }
+    return out;
   }
 
-  private pciField(key: string, n: RawNode, p: Seg[]): unknown {
-    if (key === 'vendor' || key === 'device' || key === 'subvendor' || key === 'subdevice') return this.oneOrMore(n, p, (x, xp) => this.hex(x, xp, 4));
-    if (key === 'class' || key === 'subclass' || key === 'progIf' || key === 'revision') return this.oneOrMore(n, p, (x, xp) => this.hex(x, xp, 2));
-    if (key === 'slot') {
-      return this.oneOrMore(n, p, (x, xp) => this.patterned(x, xp, PATTERNS.slot, 'a PCI slot ("00:02.0" or "0000:00:02.0")')?.toLowerCase());
-    }
-    return this.deviceField(key, n, p);
-  }
-
-  private usbField(key: string, n: RawNode, p: Seg[]): unknown {
-    if (key === 'vendor' || key === 'product') return this.oneOrMore(n, p, (x, xp) => this.hex(x, xp, 4));
-    if (key === 'class' || key === 'subclass' || key === 'protocol') return this.oneOrMore(n, p, (x, xp) => this.hex(x, xp, 2));
-    return this.deviceField(key, n, p);
-  }
-
-  private cpuField(key: string, n: RawNode, p: Seg[]): unknown {
-    switch (key) {
-      case 'vendor':
-        return this.oneOrMore(n, p, (x, xp) => this.string(x, xp));
-      case 'family':
-      case 'model':
-        return this.numRange(n, p);
-      case 'flags':
-      case 'lacks':
-        return this.strings(n, p);
-      case 'vt':
-        return this.oneOrMore(n, p, (x, xp) => this.oneOf(x, xp, VT_STATES));
-      case 'hap':
-        return this.oneOrMore(n, p, (x, xp) => this.oneOf(x, xp, HAP_STATES));
-      case 'longMode':
-        if (n.kind === 'scalar' && n.value === null) return null;
+  /** A value of a table's shape; each kind keeps the issue code and message lint has always given it. */
+  private value(shape: Shape, n: RawNode, p: Seg[]): unknown {
+    switch (shape.kind) {
+      case 'text':
+        return this.string(n, p, shape.what);
+      case 'format': {
+        const s = this.patterned(n, p, PATTERNS[shape.format], shape.what);
+        return shape.lower ? s?.toLowerCase() : s;
+      }
+      case 'hex':
+        return this.hex(n, p, shape.width);
+      case 'glob':
+        return this.glob(n, p);
+      case 'versionRange':
+        return this.range(n, p, shape.what);
+      case 'enum':
+        return this.oneOf<string | number>(n, p, ENUMS[shape.name]);
+      case 'boolean':
+        if (shape.nullable && n.kind === 'scalar' && n.value === null) return null;
         return this.boolean(n, p);
+      case 'numRange':
+        return this.numRange(n, p);
+      case 'listRef': {
+        const name = this.string(n, p, 'a list name');
+        if (name !== undefined && !this.ctx.lists.has(name)) this.issue('unknown_list', n.pos, p, `no list "${name}" is declared under lists:`);
+        return name;
+      }
+      case 'many':
+        return this.oneOrMore(n, p, (x, xp) => this.value(shape.of, x, xp));
+      case 'strings':
+        return this.strings(n, p, shape.of ? (x, xp) => this.value(shape.of!, x, xp) as string | undefined : undefined);
       default:
-        return this.oneOrMore(n, p, (x, xp) => this.glob(x, xp));
+        // Mappings with semantics of their own (rules, actions, facts) are read by their methods, not from here.
+        throw new Error(`validate.ts: no generic reader for a ${shape.kind} value (${formatPath(p)})`);
     }
   }
 
@@ -833,28 +785,23 @@ class DocChecker {
       }
       case 'xen':
       case 'dom0': {
-        const opts = this.fields<{ add?: OneOrMore<string>; remove?: OneOrMore<string> }>(v, p, RULE_KEYS.bootOptions, (_k, n, kp) =>
-          this.oneOrMore(n, kp, (x, xp) => this.patterned(x, xp, PATTERNS.bootOption, 'a boot option ("name" or "name=value", no spaces)')),
-        );
-        if (v.kind === 'map' && v.entries.length === 0) this.issue('missing_key', v.pos, p, '"add" or "remove" is required');
+        const opts = this.section('bootOptions', v, p) as { add?: OneOrMore<string>; remove?: OneOrMore<string> };
         return kind === 'xen' ? { xen: opts } : { dom0: opts };
       }
       case 'module': {
+        const { fields, exactlyOne } = SECTIONS.module;
         const mod = this.fields<{ load?: string; blacklist?: string; prefer?: string; options?: string; optional?: ModuleOptional }>(v, p, RULE_KEYS.module, (k, n, kp) =>
-          k === 'options'
-            ? this.checked(n, kp, this.string(n, kp, 'module options ("a=1 b=2")'), moduleOptionsProblem)
-            : k === 'optional'
-              ? this.oneOf(n, kp, MODULE_OPTIONAL)
-              : this.patterned(n, kp, PATTERNS.moduleName, 'a module name'),
+          k === 'options' ? this.checked(n, kp, this.string(n, kp, fields.options.what), moduleOptionsProblem) : this.value(fields[k as keyof typeof fields], n, kp),
         );
         if (v.kind === 'map') {
-          const verbs = v.entries.filter((e) => e.key === 'load' || e.key === 'blacklist' || e.key === 'prefer');
-          if (verbs.length === 0) this.issue('missing_key', v.pos, p, 'one of load, blacklist, prefer is required');
-          if (verbs.length > 1) this.issue('multiple_actions', verbs[1]!.keyPos, [...p, verbs[1]!.key], `one of load, blacklist, prefer per action: "${verbs[0]!.key}" and "${verbs[1]!.key}" need two entries`);
-          for (const key of ['options', 'optional'] as const) {
+          const one: readonly string[] = exactlyOne.keys;
+          const verbs = v.entries.filter((e) => one.includes(e.key));
+          if (verbs.length === 0) this.issue('missing_key', v.pos, p, `one of ${one.join(', ')} is required`);
+          if (verbs.length > 1) this.issue('multiple_actions', verbs[1]!.keyPos, [...p, verbs[1]!.key], `one of ${one.join(', ')} per action: "${verbs[0]!.key}" and "${verbs[1]!.key}" need two entries`);
+          for (const [key, verb] of Object.entries(exactlyOne.onlyWith)) {
             const entry = v.entries.find((e) => e.key === key);
-            if (entry && verbs.length === 1 && verbs[0]!.key !== 'load') {
-              this.issue('unknown_key', entry.keyPos, [...p, key], `${key} go${key === 'options' ? '' : 'es'} with load, not ${verbs[0]!.key}`);
+            if (entry && verbs.length === 1 && verbs[0]!.key !== verb) {
+              this.issue('unknown_key', entry.keyPos, [...p, key], `${key} go${key.endsWith('s') ? '' : 'es'} with ${verb}, not ${verbs[0]!.key}`);
             }
           }
         }
