@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import { AutoconfigError } from '../errors.ts';
-import { formatRuleIssue } from '../rules/validate.ts';
+import { formatRuleIssue } from '../rules/shared.ts';
 import { explainRule, ruleIds, type FailedCondition, type RuleTrace } from '../rules/why.ts';
 import { parseArgs, suggest } from './_args.ts';
 import { decide } from '../plan/decide.ts';

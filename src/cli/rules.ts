@@ -2,7 +2,7 @@ import { posix } from 'node:path';
 import { compileRules, withoutShippedRules } from '../rules/compile.ts';
 import { loadRules } from '../rules/load.ts';
 import type { RuleIssue } from '../rules/types.ts';
-import { formatRuleIssue } from '../rules/validate.ts';
+import { formatRuleIssue } from '../rules/shared.ts';
 import { parseCommand, selectSubcommand, type CommandGroup } from './_args.ts';
 import { forDisplay } from './_display.ts';
 import { EXIT, type CliIO } from './_io.ts';
