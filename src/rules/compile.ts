@@ -20,9 +20,10 @@ export const SHIPPED_RULES = 'data/rules';
 
 /** Loads and validates a directory of rule files as the shipped set (no prior rules). */
 export async function compileRules(dir: string = join(dataDir(), 'rules')): Promise<{ compiled: CompiledRules; issues: RuleIssue[] }> {
-  const texts = await readRuleTexts([dir], { optional: true, label: (p) => `${SHIPPED_RULES}/${basename(p)}` });
+  const skipped: RuleIssue[] = [];
+  const texts = await readRuleTexts([dir], { optional: true, label: (p) => `${SHIPPED_RULES}/${basename(p)}`, skipped });
   const loaded = await loadRuleTexts(texts);
-  return { compiled: { files: loaded.files.map(shippable) }, issues: loaded.issues };
+  return { compiled: { files: loaded.files.map(shippable) }, issues: [...skipped, ...loaded.issues] };
 }
 
 /**

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAutoconfigError } from '../../src/errors.ts';
+import { compileRules } from '../../src/rules/compile.ts';
 import { formatRuleIssue } from '../../src/rules/shared.ts';
 import { compareFileNames, loadRules, parseRuleText, readRuleTexts, RULE_FILE_CAP } from '../../src/rules/load.ts';
 import type { RuleIssue } from '../../src/rules/types.ts';
@@ -192,6 +193,21 @@ describe('.yml and the entries a rules directory does not read (issue #12)', () 
     expect(bad.files).toEqual([]);
     expect(bad.issues.length).toBeGreaterThan(0);
     expect(new Set(bad.issues.map((i) => `${i.severity} ${i.code} ${i.file}`))).toEqual(new Set(['error yaml_syntax /site/README.md']));
+  });
+
+  it('the shipped set too: compileRules() says what its directory held besides rule files', async () => {
+    const { mkdtempSync, cpSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'autoconfig-shipped-'));
+    try {
+      cpSync(join(repoRoot, 'test', 'rules', 'data'), dir, { recursive: true });
+      writeFileSync(join(dir, 'README'), readFileSync(join(repoRoot, 'data', 'README.md')));
+      const { compiled, issues } = await compileRules(dir);
+      expect(compiled.files.map((f) => f.file)).toEqual(['data/rules/10-cpu.yaml', 'data/rules/50-graphics.yaml', 'data/rules/90-site.yaml']);
+      expect(issues.map((i) => `${i.severity} ${i.code} ${i.file}`)).toEqual(['info skipped_file data/rules/README']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the lint line says info', async () => {
