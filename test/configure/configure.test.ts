@@ -2,9 +2,9 @@
 // what `autoconfig --dry-run --json` gives and its write writes what `--write` writes. Beside it, the hand-made
 // composition the README used to show (decide -> plan -> render), which differed: device modules of the reference
 // kernel for a XenLinux Dom0, PCI ids for the network card's name, a throw where the CLI shows the safe plan.
-import { chmodSync, constants, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, constants, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configure, CONFIGURE_EXIT, type ConfigureResult } from '../../src/configure/configure.ts';
 import { currentHolder, LOCK_PATH } from '../../src/emit/lock.ts';
@@ -277,5 +277,28 @@ describe('configure() writing, loading and refusing', () => {
     expect(error).toMatchObject({ code, message: expect.stringMatching(message) });
     expect(watched.calls).toEqual([]);
     expect(JSON.stringify(vol.toJSON())).toBe(before);
+  });
+});
+
+// The library is below the CLI (issue #12): src/cli is a client of src/configure, never the other way round, and
+// nothing else under src/ reaches up into either (src/index.ts, the package's top, re-exports both).
+describe('the module graph is one-way', () => {
+  const src = join(repoRoot, 'src');
+  const imports = readdirSync(src, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts'))
+    .flatMap((file) =>
+      [...readFileSync(join(src, file), 'utf8').matchAll(/^(?:import|export)\b[^;]*?\bfrom '(\.{1,2}\/[^']+)'/gm)].map((m) => ({
+        file,
+        to: posix.normalize(posix.join(posix.dirname(file), m[1]!)),
+      })),
+    );
+
+  it.each([
+    ['src/cli', (file: string) => file.startsWith('cli/') || file === 'index.ts'],
+    ['src/configure', (file: string) => file.startsWith('cli/') || file.startsWith('configure/') || file === 'index.ts'],
+  ] as const)('only the layers above import %s', (dir, above) => {
+    const layer = `${dir.slice('src/'.length)}/`;
+    expect(imports.filter((i) => i.to.startsWith(layer) && !above(i.file)).map((i) => `${i.file} -> ${i.to}`)).toEqual([]);
+    expect(imports.filter((i) => i.file.startsWith(layer)).length).toBeGreaterThan(0);
   });
 });
