@@ -92,14 +92,21 @@ export interface Section {
   exactlyOne?: { keys: readonly string[]; onlyWith: Record<string, string> };
 }
 
-const text: Shape = { kind: 'text' };
-const glob: Shape = { kind: 'glob' };
-const hex4: Shape = { kind: 'hex', width: 4 };
-const hex2: Shape = { kind: 'hex', width: 2 };
-const many = (of: Shape): Shape => ({ kind: 'many', of });
-const format = (f: Format, what: string): Shape => ({ kind: 'format', format: f, what });
-const section = (name: SectionName): Shape => ({ kind: 'section', name });
-const enumOf = (name: EnumName): Shape => ({ kind: 'enum', name });
+/** The shapes lint reads from the tables alone (validate.ts value()): leaves, and one or more of them. */
+export type LeafShape =
+  | Extract<Shape, { kind: 'text' | 'format' | 'hex' | 'glob' | 'versionRange' | 'enum' | 'boolean' | 'numRange' | 'listRef' }>
+  | { kind: 'many'; of: LeafShape }
+  | { kind: 'strings'; of?: LeafShape };
+
+// The helpers keep their literal types, so that the compiler knows which sections hold only LeafShapes.
+const text = { kind: 'text' } as const;
+const glob = { kind: 'glob' } as const;
+const hex4 = { kind: 'hex', width: 4 } as const;
+const hex2 = { kind: 'hex', width: 2 } as const;
+const many = <S extends Shape>(of: S) => ({ kind: 'many', of }) as const;
+const format = (f: Format, what: string) => ({ kind: 'format', format: f, what }) as const;
+const section = (name: SectionName) => ({ kind: 'section', name }) as const;
+const enumOf = (name: EnumName) => ({ kind: 'enum', name }) as const;
 const moduleName = format('moduleName', 'a module name');
 const deviceName = format('moduleName', 'a module or driver name');
 
