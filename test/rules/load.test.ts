@@ -216,3 +216,15 @@ describe('.yml and the entries a rules directory does not read (issue #12)', () 
     expect(issues.map(formatRuleIssue)).toEqual(['/site/README:0:0: info: skipped_file: (document): skipped: not named *.yaml or *.yml (a directory contributes only those; name a file itself to load it)']);
   });
 });
+
+describe('the YAML parser in the CLI bundle', () => {
+  it('is bundled: no node_modules lookup and compile of ~40 files when local rules are parsed', async () => {
+    const { build } = await import('esbuild');
+    const { cliOptions } = await import('../../scripts/bundle-options.mjs');
+    const cli = await build({ ...cliOptions(repoRoot, join(repoRoot, 'out', 'autoconfig.cjs')), write: false, metafile: true, logLevel: 'silent' });
+    const inputs = Object.keys(cli.metafile.outputs[Object.keys(cli.metafile.outputs)[0]!]!.inputs);
+    expect(inputs.filter((i) => i.startsWith('node_modules/yaml/')).length).toBeGreaterThan(10);
+    const text = cli.outputFiles[0]!.text;
+    expect(text).not.toMatch(/require\("yaml"\)/);
+  });
+});
