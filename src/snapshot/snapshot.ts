@@ -220,10 +220,7 @@ class Copier {
     const existenceOnly = EXISTENCE_ONLY.includes(path);
     if (!existenceOnly && !inside(path) && !ops.has('readlink')) {
       // Intermediate components (/sys, /sys/bus ...) are created by what lies below them.
-      if (!allowed(path)) {
-        this.notes.push(`not captured (outside the allowlist): ${path}`);
-        this.skipped.push({ path, reason: 'outside the allowlist' });
-      }
+      if (!allowed(path)) this.skip(path, 'outside the allowlist');
       return;
     }
     const resolved = await this.walk(path, 0);
@@ -235,12 +232,25 @@ class Copier {
     } else if (stats.isFile() && ops.has('open') && !existenceOnly) {
       // Byte for byte: the raw SMBIOS structures are binary (a text round trip would change bytes >= 0x80). Of
       // those only the formatted area, without the strings, which the probes never read (type 19 has none).
+      const seen = this.reader.diagnostics.length;
       const read = await this.reader.bytes('/' + rel, { cap: LARGE_FILE_CAP });
+      // One the probe read but the copy cannot (a FIFO, too large, unreadable) is said, not copied.
+      for (const d of this.reader.diagnostics.slice(seen)) {
+        this.skip(d.path, d.message.startsWith(`${d.path}: `) ? d.message.slice(d.path.length + 2) : d.code);
+      }
       const bytes = read !== null && SMBIOS_RAW.test(rel) ? withoutStrings(read) : read;
       if (bytes !== null) this.tree.files[rel] = isText(bytes) ? Buffer.from(bytes).toString('utf8') : Uint8Array.from(bytes);
     } else if (stats.isFile() && !(rel in this.tree.files)) {
       this.tree.files[rel] = '';
+    } else if (!stats.isFile()) {
+      // A FIFO, socket or device node where the probe expected a file: never opened, nothing to copy.
+      this.skip(path, 'not a regular file');
     }
+  }
+
+  private skip(path: string, reason: string): void {
+    this.notes.push(`not captured (${reason}): ${path}`);
+    this.skipped.push({ path, reason });
   }
 
   private dir(rel: string): void {

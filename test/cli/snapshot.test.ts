@@ -1,9 +1,12 @@
 // `autoconfig snapshot --json` over every fixture tree: what was captured (out, root, files, links, manifest), what
 // was not and why, each key checked against what is on disk afterwards.
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { SnapshotJson } from '../../src/cli/snapshot.ts';
+import { LARGE_FILE_CAP } from '../../src/probe/_reader.ts';
 import { probe } from '../../src/probe/probe.ts';
 import { MANIFEST_NAME } from '../../src/snapshot/snapshot.ts';
 import { runCli } from '../_support/cli.ts';
@@ -71,6 +74,35 @@ describe('autoconfig snapshot --json', () => {
     expect(outside.map((s) => s.path)).toContain('/home/user/gpu/vendor');
     expect(json.files.filter((f) => f.startsWith('home/'))).toEqual([]);
     for (const s of outside) expect(json.manifest.notes).toContain(`not captured (outside the allowlist): ${s.path}`);
+  });
+
+  it.each([['proc/cpuinfo'], ['sys/class/dmi/id/product_name']])('a tree with %s a FIFO: skipped as not a regular file, nothing copied there', async (rel) => {
+    // The T60 on disk with one file the probe reads replaced by a FIFO (a hostile or broken --root).
+    const root = mkdtempSync(join(tmpdir(), 'autoconfig-snapshot-fifo-'));
+    cpSync(join(fixturesDir, 'thinkpad-t60', 'root'), root, { recursive: true, verbatimSymlinks: true });
+    rmSync(join(root, rel));
+    execFileSync('mkfifo', [join(root, rel)]);
+    const out = join(mkdtempSync(join(tmpdir(), 'autoconfig-snapshot-out-')), 'out');
+    const r = await runCli(['snapshot', '--root', root, '--out', out, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const json = JSON.parse(r.stdout) as SnapshotJson;
+    expect(json.skipped).toContainEqual({ path: `/${rel}`, reason: 'not a regular file' });
+    expect(json.files).not.toContain(rel);
+    expect(existsSync(join(out, rel))).toBe(false);
+    expect(json.manifest.notes).toContain(`not captured (not a regular file): /${rel}`);
+    expect(json.diagnostics).toContainEqual(expect.objectContaining({ code: 'not-regular', path: `/${rel}` }));
+  });
+
+  it('a tree whose /proc/cpuinfo is larger than any kernel writes: skipped with the read\'s own reason', async () => {
+    // The T60's cpuinfo repeated past the 8 MiB cap every large file is read with (LARGE_FILE_CAP).
+    const { fs, sync, root } = loadFixture('thinkpad-t60');
+    const cpuinfo = String(sync.readFileSync(`${root}/proc/cpuinfo`, 'utf8'));
+    sync.writeFileSync(`${root}/proc/cpuinfo`, cpuinfo.repeat(Math.ceil(LARGE_FILE_CAP / cpuinfo.length) + 1));
+    const r = await runCli(['snapshot', '--root', root, '--out', '/out', '--json'], fs);
+    expect(r.code, r.stderr).toBe(0);
+    const json = JSON.parse(r.stdout) as SnapshotJson;
+    expect(json.skipped).toContainEqual({ path: '/proc/cpuinfo', reason: `larger than ${LARGE_FILE_CAP} bytes, not used` });
+    expect(json.files).not.toContain('proc/cpuinfo');
   });
 
   it('text without --json is unchanged: one line with the counts, then how to read it back', async () => {
