@@ -433,7 +433,7 @@ class DocChecker {
       const body = this.map(e.value, p, 'a mapping with type and description');
       if (!body) continue;
       const decl: FactDecl = { name: e.key, type: 'boolean', pos: this.pos(e.keyPos) };
-      this.required(body, p, ['type']);
+      this.required(body, p, SECTIONS.factDecl.required);
       for (const f of body.entries) {
         if (!this.key(f, p, RULE_KEYS.factDecl)) continue;
         if (f.key === 'type') put(decl, 'type', this.oneOf(f.value, [...p, 'type'], FACT_TYPES));
@@ -464,7 +464,8 @@ class DocChecker {
       const body = this.map(e.value, p, 'a mapping with source, description, pci and usb');
       if (!body) continue;
       const list: IdList = { name: e.key, pci: [], usb: [], pos: this.pos(e.keyPos) };
-      if (!body.entries.some((b) => b.key === 'pci' || b.key === 'usb')) this.issue('missing_key', body.pos, p, '"pci" or "usb" is required');
+      const anyOf: readonly string[] = SECTIONS.list.anyOf;
+      if (!body.entries.some((b) => anyOf.includes(b.key))) this.issue('missing_key', body.pos, p, `${anyOf.map((k) => `"${k}"`).join(' or ')} is required`);
       for (const b of body.entries) {
         if (!this.key(b, p, RULE_KEYS.list)) continue;
         const bp = [...p, b.key];
@@ -509,7 +510,7 @@ class DocChecker {
     const m = this.map(node, path, 'a rule (a mapping with id, source, when, then)');
     if (!m) return undefined;
     const rule: Rule = { id: '', source: '', then: [], pos: this.pos(m.pos) };
-    this.required(m, path, ['id', 'source', 'then']);
+    this.required(m, path, SECTIONS.rule.required);
     for (const e of m.entries) {
       if (!this.key(e, path, RULE_KEYS.rule)) continue;
       const p = [...path, e.key];
@@ -811,7 +812,7 @@ class DocChecker {
       case 'sysconfig': {
         const m = this.map(v, p, 'a mapping with file and set');
         if (!m) return undefined;
-        this.required(m, p, ['file', 'set']);
+        this.required(m, p, SECTIONS.sysconfig.required);
         const out = { file: '', set: {} as Record<string, string> };
         for (const e of m.entries) {
           if (!this.key(e, p, RULE_KEYS.sysconfig)) continue;
