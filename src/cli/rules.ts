@@ -43,7 +43,8 @@ export async function runRules(argv: readonly string[], io: CliIO): Promise<numb
     files: loaded.files.length,
     rules: loaded.files.reduce((n, f) => n + f.rules.length, 0),
     errors,
-    warnings: issues.length - errors,
+    // info issues (a file a rules directory skips, and why) are printed, not counted as warnings.
+    warnings: issues.filter((i) => i.severity === 'warning').length,
   };
   if (options.json) {
     const json: LintJson = { files: loaded.files.map((f) => f.file), shipped: given.skipped, issues, summary };

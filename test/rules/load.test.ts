@@ -210,6 +210,15 @@ describe('.yml and the entries a rules directory does not read (issue #12)', () 
     }
   });
 
+  it('rules lint prints what a directory skipped, as info, and counts no warning for it', async () => {
+    const { runCli } = await import('../_support/cli.ts');
+    const { fs } = volume({ files: { '/site/60-quirks.yml': shipped('60-quirks.yaml').replace(/\bid: ([\w.-]+)/g, 'id: site-$1').replace(/(^  |list: )(intel-broadwell-graphics|amd-npu)\b/gm, '$1site-$2'), '/site/README': '# site rules\n' } });
+    const run = await runCli(['rules', 'lint', '/site'], fs);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('/site/README:0:0: info: skipped_file: (document): skipped: not named *.yaml or *.yml');
+    expect(run.stdout).toMatch(/: 0 error\(s\), 0 warning\(s\)\n$/);
+  });
+
   it('the lint line says info', async () => {
     const { fs } = volume({ files: { '/site/README': 'x\n' } });
     const { issues } = await loadRules({ paths: ['/site'], fs });
