@@ -95,14 +95,13 @@ function underFactValue(path: Path): boolean {
 }
 
 /** Where a node sits, without list indices and free names: one mutation per kind of place is enough. */
-function place(path: Path, data: unknown): string {
+function place(path: Path): string {
   const out: string[] = [];
-  let node = data;
   let parentKey = '';
   for (const seg of path) {
-    const free = ['facts', 'lists', 'fact', 'guest', 'set'].includes(parentKey) || (parentKey === 'cheatcode' && typeof seg === 'string');
+    // Keys of the mappings whose names the file chooses (a fact, list, variable, setting, cheatcode).
+    const free = ['facts', 'lists', 'fact', 'guest', 'set', 'cheatcode'].includes(parentKey) && typeof seg === 'string';
     out.push(typeof seg === 'number' ? '[]' : free ? '*' : seg);
-    node = (node as Record<string | number, unknown>)[seg];
     if (typeof seg === 'string') parentKey = seg;
   }
   return out.join('.');
@@ -153,7 +152,7 @@ function mutations(all: readonly Unit[]): (Mutation & { unit: Unit })[] {
   for (const unit of all) {
     const data = unit.data;
     const add = (kind: string, path: Path, copy: unknown) => {
-      const key = `${kind} ${unit.topOnly ? '(file) ' : ''}${place(path, data)}`;
+      const key = `${kind} ${unit.topOnly ? '(file) ' : ''}${place(path)}`;
       if (!out.has(key)) out.set(key, { file: unit.file, what: `${kind} at ${path.join('.') || '(top)'}`, data: copy, unit });
     };
     for (const [path, node] of nodes(data)) {
