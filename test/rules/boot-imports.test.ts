@@ -1,6 +1,6 @@
 // The linter (src/rules/validate.ts) is off the boot path: decide() -> loadShippedRules -> evaluate, conditions,
-// cheatcodes reach it through no static import, nor does the CLI's entry (main.ts; `rules lint` and `--rules` load
-// it with import() when they run). The import graph is esbuild's own (its metafile of a bundle of the entry):
+// cheatcodes reach it through no static import, nor do the CLI's entry (main.ts; `rules lint` and `--rules` load
+// it with import() when they run) and the library's (index.ts). The import graph is esbuild's own (its metafile of a bundle of the entry):
 // type-only imports are erased there as in the real bundle, and `import()` is its own kind.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { repoRoot } from '../_support/memfs.ts';
 
 const BOOT_ENTRY = 'src/plan/decide.ts';
 const CLI_ENTRY = 'src/cli/main.ts';
+const LIBRARY_ENTRY = 'src/index.ts';
 const LINTER = 'src/rules/validate.ts';
 
 async function metafile(entry: string, plugins: Plugin[] = []): Promise<Metafile> {
@@ -75,10 +76,13 @@ describe('the linter is off the boot path', () => {
     expect(staticPath(meta, BOOT_ENTRY, LINTER)).toBeNull();
   });
 
-  it(`nor from the CLI's entry ${CLI_ENTRY}, which reaches it only through import()`, async () => {
-    const meta = await metafile(CLI_ENTRY);
-    expect(staticPath(meta, CLI_ENTRY, 'src/cli/rules.ts')).not.toBeNull();
-    expect(staticPath(meta, CLI_ENTRY, LINTER)).toBeNull();
+  it.each([
+    [CLI_ENTRY, 'src/cli/rules.ts'],
+    [LIBRARY_ENTRY, 'src/rules/load.ts'],
+  ])('nor from %s (it reaches %s), which loads the linter only through import()', async (entry, via) => {
+    const meta = await metafile(entry);
+    expect(staticPath(meta, entry, via)).not.toBeNull();
+    expect(staticPath(meta, entry, LINTER)).toBeNull();
     const lazy = Object.values(meta.inputs).some((input) => input.imports.some((i) => i.path === LINTER && i.kind === 'dynamic-import'));
     expect(lazy).toBe(true);
   });
