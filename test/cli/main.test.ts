@@ -71,7 +71,7 @@ describe('--help everywhere, generated from each command\'s options', () => {
     [['probe', '--help'], ['--root DIR', '--json', '--no-names', '--timeout MS']],
     [['snapshot', '--help'], ['-o, --out DIR', '--root DIR', '--force', '--json']],
     [['import', '--help'], ['-o, --out DIR', '--force', '--json']],
-    [['drivers', '--help'], ['--root DIR', '--kernel DIR', '--json']],
+    [['drivers', '--help'], ['--root DIR', '--kernel DIR', '--json', '--no-names']],
     [['explain', '--help'], ['--root DIR', '--xen VERSION', '--rules DIR', '--kernel DIR', '--json']],
     [['install-boot', '--help'], ['--target DIR', '--exec PATH', '--remove', '--dry-run', '--json']],
     [['rules', 'lint', '--help'], ['--json']],
