@@ -516,7 +516,7 @@ class DocChecker {
       const p = [...path, e.key];
       switch (e.key) {
         case 'id': {
-          const id = this.patterned(e.value, p, PATTERNS.ruleId, 'a rule id (letters, digits, ".", "_", "-")');
+          const id = this.value(SECTIONS.rule.fields.id, e.value, p) as string | undefined;
           if (id === undefined) break;
           const first = this.ctx.ruleIds.get(id);
           if (first !== undefined) this.issue('duplicate_rule_id', e.value.pos, p, `rule id "${id}" is already used at ${first}`);
@@ -817,7 +817,7 @@ class DocChecker {
         for (const e of m.entries) {
           if (!this.key(e, p, RULE_KEYS.sysconfig)) continue;
           const sp = [...p, e.key];
-          if (e.key === 'file') out.file = this.patterned(e.value, sp, PATTERNS.sysconfigFile, 'a sysconfig file name ("xserver")') ?? '';
+          if (e.key === 'file') out.file = (this.value(SECTIONS.sysconfig.fields.file, e.value, sp) as string | undefined) ?? '';
           else {
             const set = this.map(e.value, sp, 'a mapping of variables to values');
             if (!set) continue;
