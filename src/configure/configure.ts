@@ -73,11 +73,12 @@ export interface ConfigureOptions {
   fs?: WritableFsLike;
   /** Each module as it starts and ends loading (`apply`); an exception it throws is ignored. */
   onProgress?: (event: LoadProgress) => void;
-  /** Called once the files are written, before any module is loaded (the CLI lists them then). */
+  /** Called once the files are written, before any module is loaded (the CLI lists them then); an exception it throws is ignored. */
   onWritten?: (written: WriteResult) => void;
   /**
    * Messages about the run a person should see (the CLI's stderr, without its "autoconfig: "): why the plan is the
-   * safe one, a lock that cannot be taken, a record that cannot be written, a half-done write. Default: none.
+   * safe one, a lock that cannot be taken, a record that cannot be written, a half-done write. Default: none. An
+   * exception it throws is ignored.
    */
   log?: (message: string) => void;
   /** What this run is, for the message another run shows while this one holds the lock. Default: this process's argv. */
@@ -127,7 +128,8 @@ export interface ConfigureResult {
 /** The rules, plan, files and, with `write`, the written set, modules and record: `autoconfig --dry-run | --write | --apply`. */
 export async function configure(options: ConfigureOptions = {}): Promise<ConfigureResult> {
   const fs = options.fs ?? nodeFsPromises;
-  const log = options.log ?? (() => undefined);
+  // The caller's callbacks are its display: one that throws must not stop a boot half-way (loadModules's rule).
+  const log = (message: string): void => quietly(() => options.log?.(message));
   const write = options.write === true;
   const apply = options.apply === true;
   // Checked before anything is read: a bad option is the caller's mistake, never a silent default.
@@ -277,7 +279,7 @@ export async function configure(options: ConfigureOptions = {}): Promise<Configu
       return await finish(CONFIGURE_EXIT.error, { written: [], unchanged: [], backups: [], removedTemps: [] }, null, performance.now(), null, error);
     }
     const tWritten = performance.now();
-    options.onWritten?.(written);
+    quietly(() => options.onWritten?.(written));
     for (const line of lines) log(`${line}; the safe plan was written`);
     let code: ConfigureExitCode = failures.length > 0 ? CONFIGURE_EXIT.safePlan : CONFIGURE_EXIT.ok;
     let loaded: LoadResult | null = null;
@@ -320,6 +322,14 @@ export function partialListing(p: PartialWrite): string {
     `  as before: ${p.old.join(' ') || '(none)'}`,
     ...(p.backups.length > 0 ? [`  backups made: ${p.backups.join(' ')}`] : []),
   ].join('\n');
+}
+
+function quietly(call: () => void): void {
+  try {
+    call();
+  } catch {
+    // Ignored: see configure()'s log.
+  }
 }
 
 function failureOf(stage: RunFailure['stage'], error: unknown): RunFailure {

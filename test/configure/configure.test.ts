@@ -246,6 +246,20 @@ describe('configure() writing, loading and refusing', () => {
     expect(Object.keys(vol.toJSON()).filter((p) => p.startsWith('/target/') && p !== `/target${RUN_RECORD_PATH}`)).toEqual([]);
   });
 
+  it('callbacks that throw (a display gone wrong) stop nothing: the files, the record and the exit code are the same', async () => {
+    const { fs, vol, root } = loadFixture('thinkpad-t60');
+    await fs.mkdir('/target', { recursive: true });
+    const broken = () => {
+      throw new Error('display gone');
+    };
+    // A missing rules path: the safe plan, said through log.
+    const r = await configure({ fs, root, target: '/target', write: true, rules: ['/no/such/rules'], log: broken, onWritten: broken });
+    expect(r.exitCode).toBe(CONFIGURE_EXIT.safePlan);
+    expect(r.recorded).toBe(true);
+    for (const f of r.files) expect(vol.toJSON()[`/target${f.path}`], f.path).toBe(f.content);
+    expect(JSON.parse(vol.toJSON()[`/target${RUN_RECORD_PATH}`] as string)).toMatchObject({ exitCode: 3, fallback: { stage: 'planning' } });
+  });
+
   it('another run holding the target: E_LOCKED thrown after lockTimeoutMs, nothing written', async () => {
     const { fs, vol, root } = loadFixture('thinkpad-t60');
     await fs.mkdir('/target/var/lib/autoconfig', { recursive: true });
