@@ -16,6 +16,11 @@ export interface FormatDriversOptions {
    * usb.ids); the modalias then gets a line of its own. null, or no function: the header is the id and modalias.
    */
   label?: (device: DriverMatch) => string | null;
+  /**
+   * Buses whose binding the tree does not tell (unknownBindings(): an import of lspci without -k, lsusb without -t):
+   * a device there without a bound driver shows "Kernel driver in use: unknown", not nothing.
+   */
+  unknownBindings?: readonly string[];
 }
 
 export function formatDriversReport(report: DriversReport, options: FormatDriversOptions = {}): string {
@@ -28,6 +33,7 @@ export function formatDriversReport(report: DriversReport, options: FormatDriver
     if (label === null) lines.push('', `${d.bus} ${d.id}: ${d.modalias}`);
     else lines.push('', `${d.bus} ${d.id} ${label}`, ...(d.modalias ? [`\tModalias: ${d.modalias}`] : []));
     if (d.bound !== null) lines.push(`\tKernel driver in use: ${d.bound}`);
+    else if (options.unknownBindings?.includes(d.bus)) lines.push('\tKernel driver in use: unknown (the logs do not say)');
     if (d.candidates.length > 0) {
       const marked = d.candidates.map((m) => (d.builtin.includes(m) ? `${m} (built-in)` : m));
       lines.push(`\tKernel modules: ${marked.join(', ')}`);

@@ -99,6 +99,25 @@ describe('autoconfig drivers', () => {
     }
   });
 
+  // Imported lsusb -v names no USB driver: "unknown" there; lspci -vnnk names them: a device without one has none.
+  it.each(['amd-apu-laptop', 'thinkpad-t60'])('%s: a USB driver the logs do not name is unknown', async (name) => {
+    const { fs, root } = loadFixture(name);
+    const r = await run(['drivers', '--root', root], fs);
+    const blocks = r.stdout.split('\n\n').filter((b) => /^(pci|usb) /.test(b));
+    const usb = blocks.filter((b) => b.startsWith('usb '));
+    expect(usb.length).toBeGreaterThan(0);
+    for (const b of usb) expect(b).toContain('\n\tKernel driver in use: unknown (the logs do not say)\n');
+    for (const b of blocks.filter((x) => x.startsWith('pci '))) expect(b).not.toContain('unknown (the logs do not say)');
+  });
+
+  it('a snapshot tells the binding: a USB interface without a driver shows none', async () => {
+    const { fs, vol, root } = loadFixture('thinkpad-t60');
+    vol.writeFileSync(`${root}/autoconfig-snapshot.json`, JSON.stringify({ format: 1, kind: 'snapshot', created: '', tool: '', notes: [] }));
+    const r = await run(['drivers', '--root', root], fs);
+    expect(r.stdout).toContain('\nusb 1-0:1.0 ');
+    expect(r.stdout).not.toContain('Kernel driver in use: unknown');
+  });
+
   it('rejects stray arguments', async () => {
     const { fs } = loadFixture('thinkpad-t60');
     expect((await run(['drivers', 'extra'], fs)).code).toBe(2);
