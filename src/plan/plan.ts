@@ -11,6 +11,7 @@ import { sysconfigDevices } from './devices.ts';
 import { decideGrub } from './grub.ts';
 import { decideMemory, decideUma } from './memory.ts';
 import { dom0Modules, foreignKernel, foreignKernelWarning, hiddenDevices, passthroughModules, preferredDriver, skippedClasses } from './modules.ts';
+import { nativeOptions } from './native.ts';
 import { factString } from './outcome.ts';
 import type { TargetXen } from './target.ts';
 import type { Plan, TargetInfo } from './types.ts';
@@ -86,7 +87,7 @@ export function plan(input: PlanInput): Plan {
     xenDisabled,
     xenOptions,
     dom0Options,
-    nativeOptions: outcome.dom0,
+    nativeOptions: nativeOptions(outcome.decisions),
   });
   const planWarnings = [
     // A target newer than the newest Xen this autoconfig knows (rules/version.ts XEN_KNOWN).

@@ -6,7 +6,7 @@ import type { HardwareProfile } from '../types.ts';
 import { parseCheatcodes } from './cheatcodes.ts';
 import { fillPlaceholders, placeholdersIn } from './facts.ts';
 import { conditionContext, evaluateCondition, type ConditionContext } from './conditions.ts';
-import type { Action, BootOption, CheatcodeAction, Decision, FactValue, OneOrMore, RuleFile, RuleOutcome, Target } from './types.ts';
+import type { Action, BootOption, CheatcodeAction, Condition, Decision, FactValue, OneOrMore, RuleFile, RuleOutcome, Target } from './types.ts';
 import { setOwn } from './shared.ts';
 import { moduleKey } from '../modalias/module-name.ts';
 
@@ -30,6 +30,8 @@ interface Origin {
   devices: string[];
   /** The devices are the action's own (a cheatcode such as passthrough= names them), not just the rule's. */
   ownDevices?: boolean;
+  /** The rule cannot hold without a `target: { xen }` condition (needsTargetXen): its dom0: decisions say so. */
+  xenScoped?: boolean;
 }
 
 type LoadEntry = RuleOutcome['modules']['load'][number];
@@ -111,12 +113,14 @@ class Outcome {
   private options(origin: Origin, line: 'xen' | 'dom0', opts: { add?: OneOrMore<string>; remove?: OneOrMore<string> }, into: Map<string, BootOption>): void {
     for (const opt of asList(opts.remove)) {
       const { name } = splitOption(opt);
-      this.decide(origin, line === 'xen' ? { xen: { remove: opt } } : { dom0: { remove: opt } }, `${line} ${name}`);
+      const d = this.decide(origin, line === 'xen' ? { xen: { remove: opt } } : { dom0: { remove: opt } }, `${line} ${name}`);
+      if (line === 'dom0' && origin.xenScoped) d.xenScoped = true;
       into.delete(name);
     }
     for (const opt of asList(opts.add)) {
       const { name, value } = splitOption(opt);
-      this.decide(origin, line === 'xen' ? { xen: { add: opt } } : { dom0: { add: opt } }, `${line} ${name}`);
+      const d = this.decide(origin, line === 'xen' ? { xen: { add: opt } } : { dom0: { add: opt } }, `${line} ${name}`);
+      if (line === 'dom0' && origin.xenScoped) d.xenScoped = true;
       const existing = into.get(name);
       if (existing) (existing.value = value), (existing.rule = origin.rule);
       else into.set(name, { name, value, rule: origin.rule });
@@ -200,6 +204,16 @@ class Outcome {
   }
 }
 
+/**
+ * The condition cannot hold without a `target: { xen }` condition: one at its top, in an `all:`, or in every branch
+ * of an `any:` (a `not:` does not count: it holds wherever its condition fails). Such a rule is about the Xen booted.
+ */
+export function needsTargetXen(c: Condition): boolean {
+  if (c.target?.xen !== undefined) return true;
+  if (c.all?.some(needsTargetXen)) return true;
+  return c.any !== undefined && c.any.length > 0 && c.any.every(needsTargetXen);
+}
+
 function own<T>(name: string, value: T): Record<string, T> {
   const out: Record<string, T> = {};
   setOwn(out, name, value);
@@ -262,9 +276,10 @@ export function evaluateRules(input: EvaluateInput): RuleOutcome {
     for (const rule of file.rules) {
       const r = rule.when ? evaluateCondition(rule.when, ctx) : { match: true, evidence: ['always (no when:)'], devices: [] };
       if (!r.match) continue;
+      const xenScoped = rule.when !== undefined && needsTargetXen(rule.when);
       rule.then.forEach((action, i) => {
         const line = rule.paths?.[`then.${i}`]?.line ?? rule.pos.line;
-        const origin: Origin = { rule: rule.id, file: file.file, line, evidence: r.evidence, devices: r.devices };
+        const origin: Origin = { rule: rule.id, file: file.file, line, evidence: r.evidence, devices: r.devices, xenScoped };
         const filled = 'fact' in action ? fillFacts(action.fact, origin, input.profile) : null;
         if (filled === null) out.apply(origin, action);
         else if (filled.fact !== null) out.apply(filled.origin, { fact: filled.fact });

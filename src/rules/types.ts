@@ -250,6 +250,11 @@ export interface Decision {
   devices?: string[];
   /** Set when a later rule or a cheatcode replaced this decision for the same key. */
   overriddenBy?: string;
+  /**
+   * On a `dom0:` decision only: its rule cannot hold without a `target: { xen }` condition (evaluate.ts
+   * needsTargetXen), so the option is for the Dom0 under Xen, not the entries without Xen (src/plan/native.ts).
+   */
+  xenScoped?: true;
 }
 
 /** A Xen or Dom0 command-line option as decided: name=value, or a bare flag (value null). */
