@@ -26,26 +26,27 @@ export async function unknownBindings(fs: FsLike, root: string): Promise<Bus[]> 
   const reader = new Reader({ fs, root });
   const text = await reader.text(MANIFEST, { cap: MANIFEST_CAP });
   const where = `${reader.root === '/' ? '' : reader.root}${MANIFEST}`;
+  const fail = (code: 'E_PARSE' | 'E_IO', why: string, cause?: unknown) =>
+    new AutoconfigError(code, `${where}: ${why}`, { path: where, ...(cause === undefined ? {} : { cause }) });
   if (text === null) {
     const problem = reader.diagnostics[0];
     if (problem === undefined) return []; // no manifest: a live system, or a tree someone copied by hand
-    throw new AutoconfigError(problem.code === 'malformed' ? 'E_PARSE' : 'E_IO', `${where}: ${problem.message.replace(`${MANIFEST}: `, '')}`, {
-      path: where,
-    });
+    // The reader's message names the machine path; ours names the file under the root.
+    throw fail(problem.code === 'malformed' ? 'E_PARSE' : 'E_IO', problem.message.replace(`${MANIFEST}: `, ''));
   }
   let manifest: unknown;
   try {
     manifest = JSON.parse(text);
   } catch (error) {
-    throw new AutoconfigError('E_PARSE', `${where}: not JSON (${(error as Error).message})`, { path: where, cause: error });
+    throw fail('E_PARSE', `not JSON (${(error as Error).message})`, error);
   }
   const m = manifest as { kind?: unknown; absent?: unknown };
   if (typeof manifest !== 'object' || manifest === null || (m.kind !== 'import' && m.kind !== 'snapshot')) {
-    throw new AutoconfigError('E_PARSE', `${where}: not a snapshot or import manifest (its "kind" is neither)`, { path: where });
+    throw fail('E_PARSE', 'not a snapshot or import manifest (its "kind" is neither)');
   }
   if (m.kind === 'snapshot') return [];
   if (!Array.isArray(m.absent) || !m.absent.every((f) => typeof f === 'string')) {
-    throw new AutoconfigError('E_PARSE', `${where}: an import manifest whose "absent" is not a list of strings`, { path: where });
+    throw fail('E_PARSE', 'an import manifest whose "absent" is not a list of strings');
   }
   const absent = m.absent as string[];
   // A bus with no devices at all is absent as a whole ("usb"): nothing to show, so nothing unknown either.

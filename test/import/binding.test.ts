@@ -1,9 +1,12 @@
 // unknownBindings(): which buses' driver binding a tree does not tell, from the import manifest's `absent`; and the
 // `probe` listing that says "binding unknown" there instead of "no driver bound".
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TreeFs } from '../../src/corpus/tree-fs.ts';
+import { nodeFsPromises } from '../../src/fs.ts';
 import { unknownBindings } from '../../src/import/binding.ts';
 import { importLogs } from '../../src/import/import.ts';
 import { fixturesDir, loadFixture, volume } from '../_support/memfs.ts';
@@ -50,6 +53,18 @@ describe('unknownBindings', () => {
     const error = await unknownBindings(fs, root).then(() => null, (e: unknown) => e);
     expect(error).toMatchObject({ code, path: `${root}/${MANIFEST}` });
     expect((error as Error).message).toMatch(message);
+  });
+
+  // A FIFO would block a plain read forever: the reader refuses it (real filesystem: memfs has no FIFOs).
+  const mkfifo = spawnSync('mkfifo', ['--version']).status === 0;
+  it.skipIf(!mkfifo)('a manifest that is a FIFO: E_IO naming it, not a hang', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'autoconfig-binding-'));
+    try {
+      execFileSync('mkfifo', [join(dir, MANIFEST)]);
+      await expect(unknownBindings(nodeFsPromises, dir)).rejects.toMatchObject({ code: 'E_IO', path: join(dir, MANIFEST) });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a manifest that is a directory: a coded error naming it', async () => {
