@@ -7,8 +7,10 @@
 //           `--write` left in the target's /var/cache/autoconfig (every boot after that)
 // Each round runs the baseline and every subject once, in the same order, so that load from other processes (2
 // shared cores) hits them alike; the figures are medians over the rounds. `--fixtures` adds --dry-run on each
-// fixture and the shell way (`lspci -nnk` plus one `modprobe -R` per device) as a second baseline.
-// Usage: npm run build && node bench/dry-run.mjs [rounds] [--fixtures]
+// fixture and the shell way (`lspci -nnk` plus one `modprobe -R` per device) as a second baseline; `--against
+// DIR` adds the same runs of another built checkout (an older commit: git worktree, npm run build), interleaved
+// with these, so that a change is measured under the same load.
+// Usage: npm run build && node bench/dry-run.mjs [rounds] [--fixtures] [--against DIR]
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -20,6 +22,7 @@ const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const rounds = Number(args.find((a) => /^\d+$/.test(a)) ?? 15);
 const withFixtures = args.includes('--fixtures');
+const against = args.includes('--against') ? args[args.indexOf('--against') + 1] : null;
 const cli = join(repo, 'bin', 'autoconfig.cjs');
 if (!existsSync(join(repo, 'dist', 'autoconfig.cjs'))) throw new Error('run `npm run build` first');
 
@@ -60,6 +63,14 @@ const subjects = [
   { name: '--dry-run --rules DIR, no cache', argv: node([cli, '--dry-run', '--target', cold, '--rules', rulesDir]) },
   { name: '--dry-run --rules DIR, cached', argv: node([cli, '--dry-run', '--target', warm, '--rules', rulesDir]) },
 ];
+if (against !== null) {
+  const other = join(against, 'bin', 'autoconfig.cjs');
+  if (!existsSync(join(against, 'dist', 'autoconfig.cjs'))) throw new Error(`${against}: no dist/autoconfig.cjs (build it first)`);
+  subjects.push(
+    { name: `--dry-run (${against})`, argv: node([other, '--dry-run']) },
+    { name: `--dry-run --rules DIR (${against})`, argv: node([other, '--dry-run', '--target', cold, '--rules', rulesDir]) },
+  );
+}
 const lspci = which('lspci');
 const modprobe = which('modprobe') ?? (existsSync('/sbin/modprobe') ? '/sbin/modprobe' : null);
 if (withFixtures) {
@@ -126,5 +137,5 @@ for (const s of subjects) {
   const { ms: xs, cpu: cs, kib: ks } = samples.get(s.name);
   const cpuText = cs.length ? median(cs).toFixed(1) : '-';
   const rssText = ks.length ? (median(ks) / 1024).toFixed(1) : '-';
-  console.log(`  ${s.name.padEnd(40)} ${median(xs).toFixed(1).padStart(7)} ${Math.min(...xs).toFixed(1).padStart(7)} ${Math.max(...xs).toFixed(1).padStart(7)}   x ${(median(xs) / baseMs).toFixed(2)}   cpu ${cpuText.padStart(6)}   rss ${rssText.padStart(5)}`);
+  console.log(`  ${s.name.padEnd(48)} ${median(xs).toFixed(1).padStart(7)} ${Math.min(...xs).toFixed(1).padStart(7)} ${Math.max(...xs).toFixed(1).padStart(7)}   x ${(median(xs) / baseMs).toFixed(2)}   cpu ${cpuText.padStart(6)}   rss ${rssText.padStart(5)}`);
 }
