@@ -379,9 +379,11 @@ function sectionSchema(s: Section): Json {
   if (s.anyOf) out.anyOf = s.anyOf.map((k) => ({ required: [k] }));
   if (s.exactlyOne) {
     const { keys, onlyWith } = s.exactlyOne;
+    // Each branch: its key, none of the others, nothing that goes with another one only ({ load, optional,
+    // prefer } must match no branch, not just the load one).
     out.oneOf = keys.map((k) => {
-      const notWith = Object.keys(onlyWith).filter((o) => onlyWith[o] !== k);
-      return { required: [k], ...(notWith.length ? { not: { anyOf: notWith.map((o) => ({ required: [o] })) } } : {}) };
+      const excluded = [...keys.filter((o) => o !== k), ...Object.keys(onlyWith).filter((o) => onlyWith[o] !== k)];
+      return { required: [k], not: { anyOf: excluded.map((o) => ({ required: [o] })) } };
     });
   }
   return out;
