@@ -147,9 +147,10 @@ const isMap = (v: unknown): v is Record<string, unknown> => v !== null && typeof
 /**
  * Bad copies of a unit, one per kind of change and kind of place in the whole shipped set: a key no mapping takes
  * (it has a space, so no name pattern takes it either), each key dropped, a key that a mapping at the same place
- * elsewhere has grafted on (a second verb on a module, options on a prefer), each mapping of a list merged with
- * the next (two actions in one), each list and scalar made an empty list, each scalar of the wrong type, each
- * number made 0, each string with " !" appended (no format allows a space) or made empty.
+ * elsewhere has grafted on (a second verb on a module, optional on a prefer), each mapping of a list merged with
+ * the next (two actions in one), each mapping put in a list, each list and scalar made an empty list, each scalar of
+ * the wrong type, each number made 0, each number and boolean quoted, each string with " !" appended (no format
+ * allows a space) or made empty.
  */
 function mutations(all: readonly Unit[]): (Mutation & { unit: Unit })[] {
   const out = new Map<string, Mutation & { unit: Unit }>();
@@ -183,6 +184,7 @@ function mutations(all: readonly Unit[]): (Mutation & { unit: Unit })[] {
         const key = 'no such key!';
         add('unknown key', path, path.length === 0 ? { ...node, [key]: 'x' } : withChange(data, path, (p, k) => ((p[k] as Record<string, unknown>)[key] = 'x')));
         for (const k of Object.keys(node)) add('dropped', [...path, k], withChange(data, [...path, k], (p, kk) => delete p[kk]));
+        if (path.length > 0) add('listed', path, withChange(data, path, (p, k) => (p[k] = [p[k]])));
         for (const [k, v] of seen.get(place(path)) ?? []) {
           if (k in node || place([...path, k]).endsWith('*') || path.length === 0) continue;
           // Per set of keys it joins: optional onto a load, a prefer and a blacklist are three cases.
@@ -191,6 +193,7 @@ function mutations(all: readonly Unit[]): (Mutation & { unit: Unit })[] {
       } else if (path.length > 0 && !underFactValue(path)) {
         add('wrong type', path, withChange(data, path, (p, k) => (p[k] = typeof node === 'string' ? 7 : 'seven')));
         if (typeof node === 'number') add('zero', path, withChange(data, path, (p, k) => (p[k] = 0)));
+        if (typeof node !== 'string') add('quoted', path, withChange(data, path, (p, k) => (p[k] = String(node))));
         add('emptied', path, withChange(data, path, (p, k) => (p[k] = [])));
         if (typeof node === 'string') {
           add('format broken', path, withChange(data, path, (p, k) => (p[k] = `${node} !`)));
@@ -211,7 +214,7 @@ describe('bad copies of the shipped files: ajv and lint agree on structure', () 
 
   it('there are mutations of every kind, in rules, facts and lists', () => {
     const kinds = new Set(cases.map((c) => c.what.split(/ at | /)[0]));
-    expect([...kinds].sort()).toEqual(['dropped', 'emptied', 'empty', 'format', 'grafted', 'merged', 'unknown', 'wrong', 'zero']);
+    expect([...kinds].sort()).toEqual(['dropped', 'emptied', 'empty', 'format', 'grafted', 'listed', 'merged', 'quoted', 'unknown', 'wrong', 'zero']);
     // The structural errors the schema says with oneOf/maxProperties: two verbs, options on prefer, two actions.
     expect(cases.some((c) => /^grafted load onto prefer at .*module$/.test(c.what))).toBe(true);
     expect(cases.some((c) => /^grafted optional onto prefer at .*module$/.test(c.what))).toBe(true);
