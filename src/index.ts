@@ -12,7 +12,6 @@ export { unifiedDiff } from './emit/diff.ts';
 export { probe, createReader, probeWith, type ProbeOptions } from './probe/probe.ts';
 export { snapshot, MANIFEST_NAME, SNAPSHOT_ALLOWLIST, type SnapshotOptions, type SnapshotManifest } from './snapshot/snapshot.ts';
 export { importLogs } from './import/import.ts';
-export { unknownBindings, type Bus } from './import/binding.ts';
 export { PciNames, parsePciIds } from './ids/pci-ids.ts';
 export { UsbNames, parseUsbIds } from './ids/usb-ids.ts';
 export { AutoconfigError, isAutoconfigError, type ErrorCode } from './errors.ts';
@@ -60,7 +59,7 @@ export { RUN_RECORD_PATH, type RunFailure, type RunRecord } from './emit/run-rec
 export { shellQuote, formatShellVars } from './emit/shell.ts';
 export { loadModules, type LoadResult, type LoadProgress } from './apply/modprobe.ts';
 export { main, type MainOptions } from './cli/main.ts';
-export { formatProfile, type FormatOptions, type Names } from './cli/format-profile.ts';
+export { formatProfile, type Names } from './cli/format-profile.ts';
 export { machineName, cpuModelName } from './cli/_display.ts';
 export type * from './types.ts';
 export { VERSION } from './version.ts';

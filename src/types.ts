@@ -280,6 +280,14 @@ export interface HardwareProfile {
   version: 1;
   pci: PciDevice[];
   usb: UsbDevice[];
+  /**
+   * The buses whose bound drivers the machine's tree does not tell; present only then. sysfs always tells (a
+   * `driver` link exactly where one is bound): never on a live system. An imported tree tells only what its logs
+   * did (lspci -k, lsusb -t, hwinfo, /proc/bus/pci/devices do; lsusb, lsusb -v, lspci -nn do not): its manifest lists
+   * `pci.driver`/`usb.driver` as absent, and a snapshot of it keeps that. On such a bus `driver: null` is unknown,
+   * not "none bound".
+   */
+  bindingUnknown?: Array<'pci' | 'usb'>;
   cpu: Cpu;
   memory: Memory;
   graphicsMemory: GraphicsMemory;

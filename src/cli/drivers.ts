@@ -2,7 +2,6 @@ import { posix } from 'node:path';
 import { AutoconfigError } from '../errors.ts';
 import { PciNames } from '../ids/pci-ids.ts';
 import { UsbNames } from '../ids/usb-ids.ts';
-import { unknownBindings } from '../import/binding.ts';
 import { driversReport, formatDriversReport, type DriverMatch } from '../modalias/index.ts';
 import { probe } from '../probe/probe.ts';
 import type { HardwareProfile } from '../types.ts';
@@ -31,8 +30,8 @@ export async function runDrivers(argv: readonly string[], io: CliIO): Promise<nu
   }
   // As `probe`: names from pci.ids and usb.ids, read only for this listing; ids alone with --no-names.
   const names = options['no-names'] ? {} : { pci: await PciNames.load(), usb: await UsbNames.load() };
-  const unknown = await unknownBindings(io.fs, root);
-  io.stdout(forDisplay(formatDriversReport(report, { label: deviceLabels(profile, names), unknownBindings: unknown })));
+  const label = deviceLabels(profile, names);
+  io.stdout(forDisplay(formatDriversReport(report, { label, unknownBindings: profile.bindingUnknown ?? [] })));
   return EXIT.ok;
 }
 

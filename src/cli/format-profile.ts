@@ -1,6 +1,5 @@
 // The readable listing of `autoconfig probe`: PCI like `lspci -nnk`, then USB like `lsusb`, then the CPU,
 // memory, firmware and hypervisor verdicts. Names are optional: decisions never depend on them.
-import type { Bus } from '../import/binding.ts';
 import type { HardwareProfile, PciDevice, UsbDevice, UsbInterface } from '../types.ts';
 import { cpuModelName, dmiString, machineName } from './_display.ts';
 
@@ -22,19 +21,11 @@ export interface Names {
   usb?: UsbNameSource | null;
 }
 
-export interface FormatOptions {
-  /**
-   * Buses whose bound drivers the tree does not tell (unknownBindings(): an import of lspci without -k, lsusb
-   * without -t): there a device without a driver is "binding unknown", never "no driver bound".
-   */
-  unknownBindings?: readonly Bus[];
-}
-
-export function formatProfile(profile: HardwareProfile, names: Names = {}, options: FormatOptions = {}): string {
+export function formatProfile(profile: HardwareProfile, names: Names = {}): string {
   const lines: string[] = [];
-  const unknown = (bus: Bus) => options.unknownBindings?.includes(bus) ?? false;
+  const unknown = (bus: 'pci' | 'usb') => profile.bindingUnknown?.includes(bus) ?? false;
   // lspci -nn prints no driver lines either: say why none are shown, once, where the logs did not tell.
-  const header = (what: string, count: number, bus: Bus) =>
+  const header = (what: string, count: number, bus: 'pci' | 'usb') =>
     `${what} devices (${count}${count > 0 && unknown(bus) ? ', bound drivers unknown: the logs do not say' : ''}):`;
   lines.push(header('PCI', profile.pci.length, 'pci'));
   if (profile.pci.length === 0) lines.push('  none found');

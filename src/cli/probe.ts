@@ -1,7 +1,6 @@
 import { posix } from 'node:path';
 import { PciNames } from '../ids/pci-ids.ts';
 import { UsbNames } from '../ids/usb-ids.ts';
-import { unknownBindings } from '../import/binding.ts';
 import { probe } from '../probe/probe.ts';
 import { AutoconfigError } from '../errors.ts';
 import { parseArgs, parsePositiveInt } from './_args.ts';
@@ -34,7 +33,6 @@ export async function runProbe(argv: readonly string[], io: CliIO): Promise<numb
   }
   // pci.ids and usb.ids are read only here, when names are printed; a missing file just means no names.
   const names = options['no-names'] ? {} : { pci: await PciNames.load(), usb: await UsbNames.load() };
-  // An imported tree may not tell which drivers are bound: its manifest says so, and the listing with it.
-  io.stdout(forDisplay(formatProfile(profile, names, { unknownBindings: await unknownBindings(io.fs, root) })));
+  io.stdout(forDisplay(formatProfile(profile, names)));
   return EXIT.ok;
 }

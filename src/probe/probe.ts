@@ -2,6 +2,7 @@
 import { posix } from 'node:path';
 import { AutoconfigError, errnoCode } from '../errors.ts';
 import { nodeFsPromises, type FsLike } from '../fs.ts';
+import { readUnknownBindings } from '../import/binding.ts';
 import type { HardwareProfile } from '../types.ts';
 import { Reader } from './_reader.ts';
 import { dom0Hap, dom0Vt, probeCpu } from './cpu.ts';
@@ -98,13 +99,15 @@ export function createReader(options: ProbeOptions = {}): Reader {
 export async function probeWith(reader: Reader): Promise<HardwareProfile> {
   // Independent sources are read concurrently; the CPU needs the kernel release (old kernels never hide vmx),
   // the hypervisor verdict needs the CPU's CPUID signature and the DMI strings, graphics memory the display functions.
-  const [kernel, pci, usb, memory, dmi, firmware] = await Promise.all([
+  const [kernel, pci, usb, memory, dmi, firmware, bindingUnknown] = await Promise.all([
     probeKernel(reader),
     probePci(reader),
     probeUsb(reader),
     probeMemory(reader),
     probeDmi(reader),
     probeFirmware(reader),
+    // An imported tree's manifest says on which buses its logs named no drivers (src/import/binding.ts).
+    readUnknownBindings(reader),
   ]);
   const [cpu, graphicsMemory] = await Promise.all([
     probeCpu(reader, { kernelRelease: kernel.kernel.release }),
@@ -122,6 +125,7 @@ export async function probeWith(reader: Reader): Promise<HardwareProfile> {
     version: 1,
     pci,
     usb,
+    ...(bindingUnknown.length > 0 ? { bindingUnknown } : {}),
     cpu,
     memory,
     graphicsMemory,

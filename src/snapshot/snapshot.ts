@@ -63,6 +63,11 @@ export interface SnapshotManifest {
   files: number;
   links: number;
   notes: string[];
+  /**
+   * Of a tree that did not tell which drivers are bound (an import's `pci.driver`/`usb.driver`, profile
+   * `bindingUnknown`): the same entries, so that the snapshot reads back to the same profile. Absent otherwise.
+   */
+  absent?: string[];
 }
 
 export interface SnapshotOptions {
@@ -137,6 +142,7 @@ export async function snapshot(options: SnapshotOptions): Promise<SnapshotResult
     files: Object.keys(tree.files).length,
     links: Object.keys(tree.links).length,
     notes,
+    ...(profile.bindingUnknown ? { absent: profile.bindingUnknown.map((bus) => `${bus}.driver`) } : {}),
   };
   tree.files[MANIFEST_NAME] = JSON.stringify(manifest, null, 2) + '\n';
   await writeTree(tree, out, outFs);
@@ -217,6 +223,7 @@ class Copier {
 
   async capture(path: string, ops: Set<Op>): Promise<void> {
     if (path.startsWith('/dev/')) return; // device nodes: written from the probed values
+    if (path === `/${MANIFEST_NAME}`) return; // the tree's own manifest: the snapshot writes its own
     const existenceOnly = EXISTENCE_ONLY.includes(path);
     if (!existenceOnly && !inside(path) && !ops.has('readlink')) {
       // Intermediate components (/sys, /sys/bus ...) are created by what lies below them.

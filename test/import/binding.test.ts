@@ -1,75 +1,91 @@
-// unknownBindings(): which buses' driver binding a tree does not tell, from the import manifest's `absent`; and the
+// profile.bindingUnknown: which buses' driver binding a tree does not tell, from the import manifest's `absent`; and the
 // `probe` listing that says "binding unknown" there instead of "no driver bound".
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TreeFs } from '../../src/corpus/tree-fs.ts';
 import { nodeFsPromises } from '../../src/fs.ts';
-import { unknownBindings } from '../../src/import/binding.ts';
 import { importLogs } from '../../src/import/import.ts';
+import { probe } from '../../src/probe/probe.ts';
+import { snapshot } from '../../src/snapshot/snapshot.ts';
 import { fixturesDir, loadFixture, volume } from '../_support/memfs.ts';
 import { runCli } from '../_support/cli.ts';
 import { corpusDir, hasCorpus } from '../corpus/_support.ts';
 
 const MANIFEST = 'autoconfig-snapshot.json';
 
-describe('unknownBindings', () => {
+describe('profile.bindingUnknown', () => {
   it.each([
     // lspci -vnnk names the PCI drivers; lsusb -v names none (only -t does).
     ['amd-apu-laptop', ['usb']],
     ['thinkpad-t60', ['usb']],
     ['server-iommu-bmc', ['usb']],
     // /proc/bus/pci/devices has a driver column; no USB log at all: nothing to be unknown.
-    ['virtualbox-guest', []],
+    ['virtualbox-guest', undefined],
     // Neither bus in the logs.
-    ['kvm-guest', []],
+    ['kvm-guest', undefined],
     // A snapshot of a live system: sysfs tells.
-    ['firecracker-vm', []],
+    ['firecracker-vm', undefined],
   ])('fixture %s: %j', async (name, expected) => {
     const { fs, root } = loadFixture(name);
-    expect(await unknownBindings(fs, root)).toEqual(expected);
+    expect((await probe({ fs, root })).bindingUnknown).toEqual(expected);
   });
 
   it.skipIf(!hasCorpus).each([
     // lspci -nn and plain lsusb: neither names a driver.
     ['minipc-amd-ryzen7_5700u-proxmox-gh-gammaman88', ['pci', 'usb']],
     // lsusb -t names the USB drivers (its lspci logs lack numeric ids: no PCI devices, nothing unknown).
-    ['minipc-qotom-q1900g4-m-gh-manouchehri', []],
+    ['minipc-qotom-q1900g4-m-gh-manouchehri', undefined],
   ])('corpus %s, imported in memory: %j', async (machine, expected) => {
     const { tree } = await importLogs(join(corpusDir, machine));
-    expect(await unknownBindings(new TreeFs(tree, '/m'), '/m')).toEqual(expected);
+    expect((await probe({ fs: new TreeFs(tree, '/m'), root: '/m' })).bindingUnknown).toEqual(expected);
+  });
+
+  it('a snapshot of an imported tree keeps it (and does not copy the import\'s manifest)', async () => {
+    const { fs, root } = loadFixture('amd-apu-laptop');
+    const result = await snapshot({ fs, root, out: '/out', outFs: fs, now: new Date(0) });
+    expect(result.manifest.absent).toEqual(['usb.driver']);
+    expect(result.skipped.map((s) => s.path)).not.toContain(`/${MANIFEST}`);
+    expect((await probe({ fs, root: '/out' })).bindingUnknown).toEqual(['usb']);
   });
 
   const manifest = readFileSync(join(fixturesDir, 'amd-apu-laptop', 'root', MANIFEST), 'utf8');
   it.each([
-    ['cut short', manifest.slice(0, manifest.length / 2), 'E_PARSE', /autoconfig-snapshot\.json: not JSON/],
-    ['of another kind', manifest.replace('"kind": "import"', '"kind": "backup"'), 'E_PARSE', /not a snapshot or import manifest/],
-    ['absent not a list', manifest.replace(/"absent": \[[^\]]*\]/, '"absent": "usb.driver"'), 'E_PARSE', /"absent" is not a list of strings/],
-  ])('a real import manifest %s: a coded error naming the file', async (_what, text, code, message) => {
+    ['cut short', manifest.slice(0, manifest.length / 2), /autoconfig-snapshot\.json: not JSON/],
+    ['of another kind', manifest.replace('"kind": "import"', '"kind": "backup"'), /not a snapshot or import manifest/],
+    ['absent not a list', manifest.replace(/"absent": \[[^\]]*\]/, '"absent": "usb.driver"'), /"absent" is not a list of strings/],
+  ])('a real import manifest %s: a diagnostic naming it, nothing taken from it', async (_what, text, message) => {
     const { fs, vol, root } = loadFixture('amd-apu-laptop');
     vol.writeFileSync(`${root}/${MANIFEST}`, text);
-    const error = await unknownBindings(fs, root).then(() => null, (e: unknown) => e);
-    expect(error).toMatchObject({ code, path: `${root}/${MANIFEST}` });
-    expect((error as Error).message).toMatch(message);
+    const profile = await probe({ fs, root });
+    expect(profile.bindingUnknown).toBeUndefined();
+    const diagnostic = profile.diagnostics.find((d) => d.path === `/${MANIFEST}`);
+    expect(diagnostic).toMatchObject({ code: 'malformed' });
+    expect(diagnostic!.message).toMatch(message);
   });
 
   // A FIFO would block a plain read forever: the reader refuses it (real filesystem: memfs has no FIFOs).
   const mkfifo = spawnSync('mkfifo', ['--version']).status === 0;
-  it.skipIf(!mkfifo)('a manifest that is a FIFO: E_IO naming it, not a hang', async () => {
+  it.skipIf(!mkfifo)('a manifest that is a FIFO: a not-regular diagnostic, not a hang', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'autoconfig-binding-'));
     try {
+      cpSync(join(fixturesDir, 'amd-apu-laptop', 'root'), dir, { recursive: true, verbatimSymlinks: true });
+      rmSync(join(dir, MANIFEST));
       execFileSync('mkfifo', [join(dir, MANIFEST)]);
-      await expect(unknownBindings(nodeFsPromises, dir)).rejects.toMatchObject({ code: 'E_IO', path: join(dir, MANIFEST) });
+      const profile = await probe({ fs: nodeFsPromises, root: dir });
+      expect(profile.bindingUnknown).toBeUndefined();
+      expect(profile.diagnostics).toContainEqual(expect.objectContaining({ code: 'not-regular', path: `/${MANIFEST}` }));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
-  it('a manifest that is a directory: a coded error naming it', async () => {
-    const { fs } = volume({ files: { [`${MANIFEST}/x`]: '' } }, '/m');
-    await expect(unknownBindings(fs, '/m')).rejects.toMatchObject({ code: 'E_PARSE', path: `/m/${MANIFEST}` });
+  it('a manifest that is a directory: a diagnostic naming it', async () => {
+    const { fs } = volume({ files: { [`${MANIFEST}/x`]: '', 'proc/cpuinfo': 'processor\t: 0\n' } }, '/m');
+    const profile = await probe({ fs, root: '/m' });
+    expect(profile.diagnostics).toContainEqual(expect.objectContaining({ code: 'malformed', path: `/${MANIFEST}` }));
   });
 });
 
