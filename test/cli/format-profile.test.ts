@@ -88,6 +88,21 @@ describe('formatProfile', () => {
     );
   });
 
+  it('says "binding unknown" on a bus the profile marks so, "no driver bound" where the tree tells', () => {
+    // The APU laptop's logs: lsusb -v, which names no driver (bindingUnknown ["usb"]).
+    const imported = profileOf('amd-apu-laptop');
+    expect(imported.bindingUnknown).toEqual(['usb']);
+    const text = formatProfile(imported, names);
+    expect(text).toMatch(/\nUSB devices \(4, bound drivers unknown: the logs do not say\):\n/);
+    expect(text).toContain('\t1-0:1.0 class 09/00/00 (Hub), binding unknown\n');
+    expect(text).not.toContain('no driver bound');
+    // The same devices where sysfs would have told: none bound.
+    delete imported.bindingUnknown;
+    const told = formatProfile(imported, names);
+    expect(told).toContain('\nUSB devices (4):\n');
+    expect(told).toContain('\t1-0:1.0 class 09/00/00 (Hub), no driver bound\n');
+  });
+
   it('falls back to ids when no names are loaded', () => {
     const text = formatProfile(profileOf('thinkpad-t60'));
     expect(text).toContain('00:02.0 Class [0300]: Vendor 8086 Device 27a2 [8086:27a2] (rev 03)');
