@@ -107,6 +107,48 @@ describe('searchWild: index_mm_searchwild', () => {
   });
 });
 
+describe('the bytes as given (the reader copies no file into a string)', () => {
+  it.each(BIN_FILES)('%s as a plain Uint8Array at an offset into a larger buffer: the same entries and answers', (name) => {
+    const file = bytes(name);
+    // Not a Buffer, and not at the start of its ArrayBuffer: positions must be the view's, not the buffer's.
+    const backing = new Uint8Array(file.length + 64).fill(0xff);
+    backing.set(file, 37);
+    const view = new Uint8Array(backing.buffer, 37, file.length);
+    const ours = KmodIndex.open(view, name);
+    const reference = open(name);
+    const entries = reference.entries();
+    expect(ours.entries()).toEqual(entries);
+    const keys = unique(entries.map((e) => e.key));
+    const differ = keys.filter(
+      (k) => ours.search(k) !== reference.search(k) || JSON.stringify(ours.searchWildValues(k)) !== JSON.stringify(reference.searchWildValues(k)),
+    );
+    expect(differ.slice(0, 5)).toEqual([]);
+  });
+
+  it('a byte above 0x7f in a value or prefix is one char, as C sees it (never decoded as UTF-8)', () => {
+    const file = bytes('modules.dep.bin');
+    const value = 'kernel/fs/ext4/ext4.ko: kernel/lib/crc16.ko';
+    const at = file.indexOf(value);
+    expect(at).toBeGreaterThan(0);
+    expect(file.indexOf(value, at + 1)).toBe(-1);
+    // "ext4.ko" -> "ext\xe94.ko" in the value (the key 'ext4' is elsewhere, in the nodes' prefixes).
+    file[at + 'kernel/fs/ext4/ext'.length] = 0xe9;
+    const damaged = KmodIndex.open(file, 'modules.dep.bin');
+    expect(damaged.search('ext4')).toBe('kernel/fs/ext4/ext\u00e9.ko: kernel/lib/crc16.ko kernel/fs/mbcache.ko kernel/fs/jbd2/jbd2.ko');
+    // And in a key: a node prefix ends with the key's last 6 chars and a NUL, once in the file.
+    const alias = bytes('modules.alias.bin');
+    const once = (text: string) => alias.indexOf(text) > 0 && alias.indexOf(text, alias.indexOf(text) + 1) < 0;
+    const key = KmodIndex.open(alias, 'x')
+      .entries()
+      .map((e) => e.key)
+      .find((k) => k.length > 20 && once(`${k.slice(-6)}\0`));
+    expect(key).toBeDefined();
+    alias[alias.indexOf(`${key!.slice(-6)}\0`)] = 0xc3;
+    const changed = KmodIndex.open(alias, 'x').entries().map((e) => e.key);
+    expect(changed).toContain(`${key!.slice(0, -6)}\u00c3${key!.slice(-5)}`);
+  });
+});
+
 const tree = await kmodTree();
 describe.skipIf(typeof tree !== 'object' || !tree.shipped)('keys as queries, against modprobe -R', () => {
   it("follows kmod's literal descent, wildcards in the query included", async () => {
