@@ -23,6 +23,7 @@ import { LARGE_FILE_CAP, Reader } from '../probe/_reader.ts';
 import { probe } from '../probe/probe.ts';
 import type { HardwareProfile } from '../types.ts';
 import { recordRun, type RunFacts } from './run-record.ts';
+import type { RulesCacheFile } from '../rules/cache.ts';
 
 /** The exit status of a run (README "Exit codes"); the CLI exits with it. */
 export const CONFIGURE_EXIT = {
@@ -149,9 +150,11 @@ export async function configure(options: ConfigureOptions = {}): Promise<Configu
   const failures: RunFailure[] = [];
   let thePlan: Plan;
   let profile: HardwareProfile;
+  // Local rules compiled once: the cache is read from the target; a write leaves it there after the files.
+  let rulesCacheFile: RulesCacheFile | null = null;
   try {
-    // Local rules compiled once: the cache in the target, written only by a write (rules/cache.ts).
-    const decided = await decide({ fs, root, xen, rules, kernelDir, rulesCache: { target, write } });
+    const decided = await decide({ fs, root, xen, rules, kernelDir, rulesCache: { target } });
+    rulesCacheFile = decided.rulesCacheFile;
     for (const issue of decided.ruleIssues.filter((i) => i.severity === 'error')) {
       failures.push({ stage: 'rules', reason: issue.message, file: `${issue.file}:${issue.line}`, code: issue.code });
     }
@@ -278,6 +281,7 @@ export async function configure(options: ConfigureOptions = {}): Promise<Configu
       }
       return await finish(CONFIGURE_EXIT.error, { written: [], unchanged: [], backups: [], removedTemps: [] }, null, performance.now(), null, error);
     }
+    if (rulesCacheFile !== null) await writeRulesCache(rulesCacheFile, target, fs, log);
     const tWritten = performance.now();
     quietly(() => options.onWritten?.(written));
     for (const line of lines) log(`${line}; the safe plan was written`);
@@ -313,6 +317,19 @@ export function describeFailure(f: RunFailure): string {
   const where = [f.code, f.file].filter((x) => x !== null).join(', ');
   const text = `${f.stage === 'rules' ? 'rule file error' : `${f.stage} failed`}${where ? ` (${where})` : ''}: ${f.reason}`;
   return text.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/**
+ * The compiled-rules cache (rules/cache.ts), after the plan's files and under the same lock: a file of its own
+ * (no backup: it is rewritten whenever the rules change), whose failure is said and changes nothing else, since
+ * the next run then reads the rule files again.
+ */
+async function writeRulesCache(file: RulesCacheFile, target: string, fs: FsLike, log: (line: string) => void): Promise<void> {
+  try {
+    await writeFiles([{ path: file.path, content: file.content, mode: 0o644 }], { target, fs: fs as unknown as WriteFsLike, backup: false });
+  } catch (error) {
+    log(`the compiled-rules cache ${posix.join(target, file.path)} could not be written (${error instanceof Error ? error.message : String(error)}): the next run reads the rule files again`);
+  }
 }
 
 /** The files of a half-done write, by state, one indented line each (exit 5). */

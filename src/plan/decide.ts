@@ -13,6 +13,7 @@ import { compareXenVersions } from '../rules/version.ts';
 import { loadRules, type LoadedRules } from '../rules/load.ts';
 import type { RuleIssue, RuleOutcome } from '../rules/types.ts';
 import type { HardwareProfile } from '../types.ts';
+import type { RulesCacheFile } from '../rules/cache.ts';
 
 export interface DecideOptions {
   /** node:fs and "/" by default. */
@@ -31,10 +32,10 @@ export interface DecideOptions {
    */
   driversCache?: Map<string, Promise<DriversReport>>;
   /**
-   * The compiled-rules cache of the local rule files (rules/cache.ts): the root it is in and whether this run may
-   * write it (`--write` only). Default: read from `root`, never written.
+   * The compiled-rules cache of the local rule files (rules/cache.ts): the root it is read from. Default: `root`.
+   * decide() never writes it; Decided.rulesCacheFile is what a run that writes leaves there.
    */
-  rulesCache?: { target: string; write: boolean };
+  rulesCache?: { target: string };
 }
 
 export interface Decided {
@@ -45,6 +46,8 @@ export interface Decided {
   ruleIssues: RuleIssue[];
   /** What the rules were evaluated with: `explain RULE-ID` traces one rule against it (rules/why.ts). */
   evaluated: EvaluateInput;
+  /** The compiled-rules cache of the local rules, due to be written (by --write only); null when none is due. */
+  rulesCacheFile: RulesCacheFile | null;
 }
 
 /**
@@ -107,7 +110,7 @@ export async function decide(options: DecideOptions): Promise<Decided> {
   ]);
   // `--rules data/rules` names rules that are loaded already: not twice (every id would be a duplicate).
   const paths = withoutShippedRules(options.rules ?? []).paths;
-  const cache = { fs, target: options.rulesCache?.target ?? root, write: options.rulesCache?.write ?? false };
+  const cache = { fs, target: options.rulesCache?.target ?? root };
   const loaded = await loadRules({ shipped: shipped.files, paths, targetRoot: root, fs, cache });
   const evaluated: EvaluateInput = {
     files: loaded.files,
@@ -119,5 +122,13 @@ export async function decide(options: DecideOptions): Promise<Decided> {
   const outcome = evaluateRules(evaluated);
   // An ignored or unwritable cache changes nothing decided, but is said (a note of the plan, shown by --dry-run).
   if (loaded.cacheNote !== undefined) outcome.notes.push({ text: loaded.cacheNote, rule: 'rules-cache' });
-  return { profile, drivers, target, outcome, ruleIssues: [...shipped.issues, ...loaded.issues], evaluated };
+  return {
+    profile,
+    drivers,
+    target,
+    outcome,
+    ruleIssues: [...shipped.issues, ...loaded.issues],
+    evaluated,
+    rulesCacheFile: loaded.cacheFile ?? null,
+  };
 }

@@ -9,8 +9,10 @@
 // - a second SHA-256 covers the body: a truncated or damaged file is ignored, never half used;
 // - what it holds is loadRuleTexts()'s own result (files and issues, every position), stored as JSON; the tests
 //   check that a round trip through the cache is the identical object and the plan the identical plan.
-// An ignored cache says why (LoadedRules.cacheNote, a note of the plan). Only `--write` writes it (a dry run or
-// explain reads it at most), atomically and confined to the target like every written file (emit/write.ts).
+// An ignored cache says why (LoadedRules.cacheNote, a note of the plan). This module only reads it: what to write
+// is handed up (LoadedRules.cacheFile, Decided.rulesCacheFile), and only `--write` (configure()) writes it, under
+// the target's lock, after the plan's files, atomically and confined to the target like every written file. A dry
+// run or explain reads it at most.
 // Imported lazily by load.ts: with no local rules neither this module nor node:crypto is loaded.
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
@@ -34,10 +36,14 @@ export const RULES_CACHE_CAP = 64 * 1024 * 1024;
 export interface RulesCacheOptions {
   /** The root whose /var/cache/autoconfig holds the cache: the target (`--target`, else `--root`). */
   target: string;
-  /** Write it when it is missing or ignored: only `--write` does. */
-  write: boolean;
-  /** node:fs by default; writing needs the write surface of emit/write.ts. */
+  /** node:fs by default. */
   fs?: FsLike;
+}
+
+/** The cache file a run that writes should leave (path inside the target). */
+export interface RulesCacheFile {
+  path: string;
+  content: string;
 }
 
 export type RulesCacheStatus = 'used' | 'absent' | 'stale' | 'damaged';
@@ -46,8 +52,9 @@ export interface CachedRules {
   /** loadRuleTexts()'s result for the texts: from the cache, or compiled. */
   loaded: LoadedRules;
   status: RulesCacheStatus;
-  written: boolean;
-  /** Said where the cache was ignored or could not be written; null otherwise. */
+  /** The cache to write when it was absent or ignored (a run that writes writes it); null when used or not keepable. */
+  file: RulesCacheFile | null;
+  /** Said where the cache was ignored or cannot be kept; null otherwise. */
   note: string | null;
 }
 
@@ -120,9 +127,9 @@ export function parseRulesCache(bytes: Uint8Array, key: string): Parsed {
 }
 
 /**
- * The compile of `texts` after `shipped`: from the target's cache when it holds exactly that, else `compile()`
- * (and, with `write`, the cache replaced by its result). A cache that cannot be read, is damaged or is for other
- * inputs is ignored and said; a failed write is said; neither fails the run.
+ * The compile of `texts` after `shipped`: from the target's cache when it holds exactly that, else `compile()` and
+ * the cache file that would hold its result. A cache that cannot be read, is damaged or is for other inputs is
+ * ignored and said; it never fails the run. Nothing is written here.
  */
 export async function cachedRuleTexts(
   texts: readonly { file: string; text: string }[],
@@ -139,7 +146,7 @@ export async function cachedRuleTexts(
   let why = '';
   if (bytes !== null) {
     const parsed = parseRulesCache(bytes, key);
-    if (parsed.status === 'used') return { loaded: parsed.loaded, status: 'used', written: false, note: null };
+    if (parsed.status === 'used') return { loaded: parsed.loaded, status: 'used', file: null, note: null };
     ({ status, why } = parsed);
   } else if (reader.diagnostics.length > 0) {
     // There, but not readable as a file (a directory, a FIFO, too large, EACCES).
@@ -148,23 +155,8 @@ export async function cachedRuleTexts(
   }
   const loaded = await compile();
   const notes: string[] = [];
-  let written = false;
   const body = renderRulesCache(key, loaded);
-  if (options.write && body === null) {
-    notes.push(`the compiled-rules cache ${shown} is not written: these rules hold values JSON cannot keep exactly`);
-  } else if (options.write && body !== null) {
-    try {
-      const { writeFiles } = await import('../emit/write.ts');
-      await writeFiles([{ path: RULES_CACHE_PATH, content: body, mode: 0o644 }], {
-        target: options.target,
-        fs: fs as unknown as import('../emit/write.ts').WriteFsLike,
-        backup: false,
-      });
-      written = true;
-    } catch (error) {
-      notes.push(`the compiled-rules cache ${shown} could not be written (${error instanceof Error ? error.message : String(error)}): the next run reads the rule files again`);
-    }
-  }
-  if (status !== 'absent') notes.unshift(`the compiled-rules cache ${shown} is ignored (${why}): the rule files were read instead${written ? ', and the cache replaced' : ''}`);
-  return { loaded, status, written, note: notes.length > 0 ? notes.join('; ') : null };
+  if (status !== 'absent') notes.push(`the compiled-rules cache ${shown} is ignored (${why}): the rule files were read instead, and --write replaces it`);
+  if (body === null) notes.push(`the compiled rules are not cached in ${shown}: these rules hold values JSON cannot keep exactly`);
+  return { loaded, status, file: body === null ? null : { path: RULES_CACHE_PATH, content: body }, note: notes.length > 0 ? notes.join('; ') : null };
 }

@@ -6,7 +6,7 @@ import { posix } from 'node:path';
 import { AutoconfigError } from '../errors.ts';
 import { nodeFsPromises, type FsLike } from '../fs.ts';
 import { Reader } from '../probe/_reader.ts';
-import type { RulesCacheOptions } from './cache.ts';
+import type { RulesCacheFile, RulesCacheOptions } from './cache.ts';
 import type { RuleFile, RuleIssue } from './types.ts';
 import type { Pos, RawDocument, RawEntry, RawNode } from './validate.ts';
 
@@ -16,9 +16,11 @@ export interface LoadedRules {
   issues: RuleIssue[];
   /**
    * What became of the compiled-rules cache when loadRules() was given one: said where it was ignored (damaged,
-   * made for other rules) or could not be written. Absent when it was used, missing, or not asked for.
+   * made for other rules) or cannot be kept. Absent when it was used, missing, or not asked for.
    */
   cacheNote?: string;
+  /** The compiled-rules cache a run that writes should leave in the target (cache.ts); absent when none is due. */
+  cacheFile?: RulesCacheFile;
 }
 
 /** A rules directory contributes the files whose names end so; one sorted list of both (compareFileNames). */
@@ -195,8 +197,8 @@ export interface LoadRulesOptions {
   targetRoot?: string | null;
   fs?: FsLike;
   /**
-   * The compiled-rules cache (cache.ts) of a target root: read when there are rule files beyond the shipped ones,
-   * written only when `write` is true (`--write`). Absent: no cache, every file parsed and validated.
+   * The compiled-rules cache (cache.ts) of a target root: read when there are rule files beyond the shipped ones;
+   * the file to write when it is due is returned (cacheFile), never written here. Absent: no cache.
    */
   cache?: RulesCacheOptions;
 }
@@ -229,5 +231,6 @@ export async function loadRules(options: LoadRulesOptions = {}): Promise<LoadedR
     files: [...shipped, ...cached.loaded.files],
     issues: [...skipped, ...cached.loaded.issues],
     ...(cached.note === null ? {} : { cacheNote: cached.note }),
+    ...(cached.file === null ? {} : { cacheFile: cached.file }),
   };
 }

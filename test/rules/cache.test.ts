@@ -5,6 +5,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { configure } from '../../src/configure/configure.ts';
 import { decide, planDecided } from '../../src/plan/decide.ts';
 import type { Plan } from '../../src/plan/types.ts';
 import { cachedRuleTexts, parseRulesCache, renderRulesCache, RULES_CACHE_PATH, rulesCacheKey } from '../../src/rules/cache.ts';
@@ -89,32 +90,24 @@ describe('the cache file', () => {
   });
 });
 
-describe('cachedRuleTexts: read, compile, write', () => {
+describe('cachedRuleTexts: read and compile; what to write is handed up, never written here', () => {
   const target = '/machine';
   const texts = [{ file: `${target}${TARGET_RULES_DIR}/90-site.yaml`, text: siteRules }];
 
-  it('compiles once: the first --write leaves the cache, the next run uses it and compiles nothing', async () => {
-    const { fs } = loadFixture('thinkpad-t60', target);
+  it('compiles once: the file it hands up, once written, is used by the next run, which compiles nothing', async () => {
+    const m = loadFixture('thinkpad-t60', target);
     const shipped = (await loadShippedRules()).files;
     let compiles = 0;
     const compile = () => (compiles++, loadRuleTexts(texts, shipped));
-    const dry = await cachedRuleTexts(texts, shipped, { target, write: false, fs }, compile);
-    expect([dry.status, dry.written, dry.note, compiles]).toEqual(['absent', false, null, 1]);
-    const first = await cachedRuleTexts(texts, shipped, { target, write: true, fs }, compile);
-    expect([first.status, first.written, first.note, compiles]).toEqual(['absent', true, null, 2]);
-    const next = await cachedRuleTexts(texts, shipped, { target, write: true, fs }, compile);
-    expect([next.status, next.written, next.note, compiles]).toEqual(['used', false, null, 2]);
+    const before = JSON.stringify(m.vol.toJSON());
+    const first = await cachedRuleTexts(texts, shipped, { target, fs: m.fs }, compile);
+    expect([first.status, first.file?.path, first.note, compiles]).toEqual(['absent', RULES_CACHE_PATH, null, 1]);
+    expect(JSON.stringify(m.vol.toJSON())).toBe(before);
+    m.sync.mkdirSync(`${target}/var/cache/autoconfig`, { recursive: true });
+    m.sync.writeFileSync(`${target}${RULES_CACHE_PATH}`, first.file!.content);
+    const next = await cachedRuleTexts(texts, shipped, { target, fs: m.fs }, compile);
+    expect([next.status, next.file, next.note, compiles]).toEqual(['used', null, null, 1]);
     expect(next.loaded).toStrictEqual(first.loaded);
-  });
-
-  it('a cache that cannot be written is said; the rules are used all the same', async () => {
-    const { fs } = loadFixture('thinkpad-t60', target);
-    const shipped = (await loadShippedRules()).files;
-    const faulty = faultyFs(fs, { op: 'rename', nth: 1, code: 'EROFS' }).fs;
-    const r = await cachedRuleTexts(texts, shipped, { target, write: true, fs: faulty }, () => loadRuleTexts(texts, shipped));
-    expect(r.written).toBe(false);
-    expect(r.note).toMatch(/^the compiled-rules cache \/machine\/var\/cache\/autoconfig\/rules\.json could not be written \(.*EROFS.*\): the next run reads the rule files again$/);
-    expect(r.loaded).toStrictEqual(await loadRuleTexts(texts, shipped));
   });
 });
 
@@ -128,8 +121,11 @@ describe('decide() and --dry-run with a cache: the same plan, a damaged or stale
     return m;
   }
   const cachePath = (root: string) => `${root}${RULES_CACHE_PATH}`;
+  // A run that writes is configure() (what --write runs): it leaves the cache decide() handed up.
   const planOf = async (m: ReturnType<typeof machine>, write = false): Promise<Plan> =>
-    planDecided(await decide({ fs: m.fs, root: m.root, xen: '4.20', rulesCache: { target: m.root, write } }));
+    write
+      ? (await configure({ fs: m.fs, root: m.root, xen: '4.20', write: true, lockTimeoutMs: 1 })).plan
+      : planDecided(await decide({ fs: m.fs, root: m.root, xen: '4.20', rulesCache: { target: m.root } }));
   const withoutCacheNotes = (p: Plan) => ({ ...p, notes: p.notes.filter((n) => !n.startsWith('the compiled-rules cache')) });
 
   it('without a cache, writing it, and reading it: the same plan, byte for byte; only the write writes', async () => {
@@ -141,7 +137,8 @@ describe('decide() and --dry-run with a cache: the same plan, a damaged or stale
     const writing = await planOf(m, true);
     expect(m.sync.existsSync(cachePath(m.root))).toBe(true);
     const cached = await planOf(m);
-    expect(JSON.stringify(writing)).toBe(JSON.stringify(uncached));
+    // (the write's plan is configure()'s, with device names: compared as the CLI's in test/configure)
+    expect(writing.decisions).toEqual(uncached.decisions);
     expect(JSON.stringify(cached)).toBe(JSON.stringify(uncached));
   });
 
@@ -183,6 +180,22 @@ describe('decide() and --dry-run with a cache: the same plan, a damaged or stale
     m.sync.writeFileSync(cachePath('/target'), 'x');
     const dry = await runCli(['--dry-run', '--root', m.root, '--target', '/target', '--xen', '4.20'], m.fs);
     expect(dry.stdout).toMatch(/^note: the compiled-rules cache \/target\/var\/cache\/autoconfig\/rules\.json is ignored \(no header\)/m);
+  });
+
+  it('a cache that cannot be written is said; the files are written and the exit code stands', async () => {
+    const m = machine();
+    // Its directory is a file: the plan's files go in, the cache cannot.
+    m.sync.mkdirSync(`${m.root}/var/cache`, { recursive: true });
+    m.sync.writeFileSync(`${m.root}/var/cache/autoconfig`, 'not a directory');
+    const run = await runCli(['--write', '--root', m.root, '--xen', '4.20'], m.fs);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^wrote \d+ file/m);
+    expect(run.stderr).toMatch(/^autoconfig: the compiled-rules cache \/machine\/var\/cache\/autoconfig\/rules\.json could not be written \(.+\): the next run reads the rule files again$/m);
+    // Nothing of the cache was left; the next run reads the rule files again and says why.
+    expect(m.sync.readFileSync(`${m.root}/var/cache/autoconfig`, 'utf8')).toBe('not a directory');
+    expect((await planOf(m)).notes.filter((n) => n.includes('compiled-rules cache'))).toEqual([
+      expect.stringMatching(/^the compiled-rules cache \/machine\/var\/cache\/autoconfig\/rules\.json is ignored \(a path component is not a directory\): the rule files were read instead/),
+    ]);
   });
 
   it('--dry-run with local rules and no cache writes nothing anywhere', async () => {
