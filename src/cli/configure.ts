@@ -21,7 +21,7 @@ import { describeSerialConsole } from '../plan/console.ts';
 import type { HardwareProfile } from '../types.ts';
 import { VERSION } from '../version.ts';
 import { parseArgs, parsePositiveInt, type OptionSpec } from './_args.ts';
-import { forDisplay } from './_display.ts';
+import { cpuModelName, forDisplay, machineName } from './_display.ts';
 import type { CliIO } from './_io.ts';
 import { describeAction, formatVerdicts } from './format-decisions.ts';
 import { moduleProgress } from './progress.ts';
@@ -138,8 +138,8 @@ function textReport(result: ConfigureResult): string {
   for (const failure of failures) out.push(`FAILED: ${failure}`);
   if (failures.length > 0) out.push('This is the SAFE plan: conservative options only.', '');
   out.push(
-    `Machine: ${[d.sysVendor, d.productName].filter(Boolean).join(' ') || 'unknown'}; ` +
-      `${profile.cpu.modelName ?? 'unknown CPU'}, ${profile.cpu.logicalCpus ?? '?'} logical CPUs${cpuCountsFrom(profile)}; ` +
+    `Machine: ${machineName(d) ?? 'unknown'}; ` +
+      `${cpuModelName(profile.cpu.modelName) ?? 'unknown CPU'}, ${profile.cpu.logicalCpus ?? '?'} logical CPUs${cpuCountsFrom(profile)}; ` +
       `${p.memory.totalMiB !== null ? `${p.memory.totalMiB} MiB` : p.memory.installedMiB !== null ? `${p.memory.installedMiB} MiB installed` : 'memory unknown'}; ` +
       `${profile.pci.length} PCI, ${profile.usb.length} USB devices; ${profile.hypervisor.role}`,
   );
