@@ -36,6 +36,16 @@ export interface Line {
   blank: boolean;
 }
 
+/**
+ * What the line rules read: a string (the full parsers), or an ids file's bytes (ByteText, the lazy lookups),
+ * one char per byte.
+ */
+export interface Chars {
+  readonly length: number;
+  charCodeAt(index: number): number;
+  slice(start: number, end?: number): string;
+}
+
 export function newLine(): Line {
   return { start: 0, cut: 0, end: 0, nest: 0, blank: true };
 }
@@ -44,7 +54,7 @@ export function newLine(): Line {
  * Fills `line` for text[start, cut), where `cut` is the line's '\n' or first CR. `stripAll` strips every
  * trailing blank (usb.ids names); otherwise one, as pciutils does.
  */
-export function scanLine(text: string, start: number, cut: number, stripAll: boolean, line: Line): Line {
+export function scanLine(text: Chars, start: number, cut: number, stripAll: boolean, line: Line): Line {
   let end = cut;
   if (stripAll) while (end > start && isWsCode(text.charCodeAt(end - 1))) end--;
   else if (end > start && isWsCode(text.charCodeAt(end - 1))) end--;
@@ -80,25 +90,17 @@ export function forEachLine(text: string, stripAll: boolean, visit: (line: Line,
   }
 }
 
-/** The line that starts at `start`, for lookups that visit single lines. */
-export function lineAt(text: string, start: number, stripAll: boolean): Line {
-  const nl = lineEndAt(text, start);
-  let cut = start;
-  while (cut < nl && text.charCodeAt(cut) !== 0x0d) cut++;
-  return scanLine(text, start, cut, stripAll, newLine());
-}
-
 function isWsCode(c: number): boolean {
   return c === 0x20 || c === 0x09;
 }
 
 /** Whitespace at `at`, inside a line ending at `end`. */
-export function isWs(s: string, at: number, end: number): boolean {
+export function isWs(s: Chars, at: number, end: number): boolean {
   return at < end && isWsCode(s.charCodeAt(at));
 }
 
 /** `width` hex digits at `at` (before `end`), lower-cased, or null. */
-export function hexAt(s: string, at: number, width: number, end: number = s.length): string | null {
+export function hexAt(s: Chars, at: number, width: number, end: number = s.length): string | null {
   if (at + width > end) return null;
   let upper = false;
   for (let i = at; i < at + width; i++) {
@@ -111,7 +113,7 @@ export function hexAt(s: string, at: number, width: number, end: number = s.leng
 }
 
 /** The text from `at` to `end` after leading whitespace (pciutils keeps the rest of the line verbatim). */
-export function nameAt(s: string, at: number, end: number): string {
+export function nameAt(s: Chars, at: number, end: number): string {
   let i = at;
   while (i < end && isWsCode(s.charCodeAt(i))) i++;
   return s.slice(i, end);
@@ -139,18 +141,130 @@ export function issue(file: string, line: number, code: IdsIssueCode, message: s
 }
 
 /** `Version:` from the comment header, which both files carry in their first lines. */
-export function headerVersion(text: string): string | null {
+export function headerVersion(text: Chars): string | null {
   const m = /^#[ \t]*Version:[ \t]*(\S+)/m.exec(text.slice(0, 4096));
   return m?.[1] ?? null;
 }
 
 // ---- lazy lookups -------------------------------------------------------------------------------------------
 
-/** Index of the '\n' ending the line at `start`, or the text length. A loop, not indexOf: see forEachLine(). */
-export function lineEndAt(text: string, start: number): number {
-  let i = start;
-  while (i < text.length && text.charCodeAt(i) !== 0x0a) i++;
-  return i;
+/**
+ * An ids file's bytes read as one char per byte (latin1), without copying the file into a string: decoding
+ * 1.6 MB of UTF-8 cost ~5 ms, a latin1 copy ~6 ms and 1.6 MB of V8 heap for the life of the process. Every
+ * character the line rules look at is ASCII, which UTF-8 never uses inside a multi-byte sequence; names are
+ * decoded from their bytes when found (nameFromBytes). Searches run on the bytes (Buffer's native indexOf); the
+ * few regex searches (where a block ends) copy only the stretch they cross, in small pieces (matches()).
+ */
+export class ByteText implements Chars {
+  readonly bytes: Buffer;
+  readonly length: number;
+
+  constructor(bytes: Uint8Array) {
+    this.bytes = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.length = this.bytes.length;
+  }
+
+  /** The byte at `index`; NaN past either end, as String's charCodeAt. */
+  charCodeAt(index: number): number {
+    return this.bytes[index] ?? NaN;
+  }
+
+  slice(start: number, end: number = this.length): string {
+    return this.bytes.toString('latin1', start, end);
+  }
+
+  /** Index of the '\n' ending the line at `start`, or the length. */
+  lineEnd(start: number): number {
+    const nl = this.bytes.indexOf(0x0a, start);
+    return nl < 0 ? this.length : nl;
+  }
+
+  /**
+   * Starts of the matches of `re` (global; every match starts with a '\n' and holds no other) in [from, to), in
+   * order. The text is copied a piece at a time, 4 KiB first and up to 64 KiB, so a search that stops early
+   * copies little. A match cut by a piece's end starts at or after the piece's last '\n', where the next piece
+   * starts; a match found inside a piece is real and, as no other '\n' lies after a cut one's start, in order.
+   */
+  *matches(re: RegExp, from: number, to: number = this.length): Generator<number> {
+    let start = from;
+    let size = FIRST_PIECE;
+    while (start < to) {
+      const end = Math.min(to, start + size);
+      const piece = this.bytes.toString('latin1', start, end);
+      let last = -1;
+      for (let at = 0; ; ) {
+        // Set on every call: the caller may use the same RegExp between two of our yields.
+        re.lastIndex = at;
+        const m = re.exec(piece);
+        if (m === null) break;
+        last = m.index;
+        at = m.index + 1;
+        yield start + m.index;
+      }
+      if (end >= to) return;
+      const nl = piece.lastIndexOf('\n');
+      if (nl > last && nl > 0) {
+        // A match may start at this '\n' and go on past the piece: start the next piece there.
+        start += nl;
+        size = Math.min(size * 2, LAST_PIECE);
+      } else if (nl < 0 || nl === last) {
+        start = end;
+        size = Math.min(size * 2, LAST_PIECE);
+      } else {
+        // Only the piece's first char is a '\n' and no match starts there yet: one line longer than the piece.
+        size *= 2;
+      }
+    }
+  }
+
+  /** The first of matches(), or -1. */
+  find(re: RegExp, from: number, to: number = this.length): number {
+    for (const at of this.matches(re, from, to)) return at;
+    return -1;
+  }
+
+  /**
+   * Starts of the lines at depth `nest` (that many TABs) that begin with `id` in any case, in file order, from
+   * `from` on: the '\n' before each, as regex matches would give them. Each case variant of the id is searched
+   * natively and the streams merged; callers check each line in full.
+   */
+  *linesWith(nest: number, id: string, from: number, to: number = this.length): Generator<number> {
+    const bytes = this.bytes;
+    const needles = caseVariants(id).map((v) => Buffer.from(`\n${'\t'.repeat(nest)}${v}`, 'latin1'));
+    const next = needles.map((needle) => bytes.indexOf(needle, from));
+    for (;;) {
+      let k = -1;
+      for (let i = 0; i < next.length; i++) if (next[i]! >= 0 && (k < 0 || next[i]! < next[k]!)) k = i;
+      if (k < 0) return;
+      const at = next[k]!;
+      if (at >= to) return;
+      next[k] = bytes.indexOf(needles[k]!, at + 1);
+      yield at;
+    }
+  }
+}
+
+const FIRST_PIECE = 4096;
+const LAST_PIECE = 65536;
+
+/** `id` with each ASCII letter in both cases: the regexes' `i` flag, for the ids' hex digits and class letters. */
+function caseVariants(id: string): string[] {
+  let out = [''];
+  for (const ch of id) {
+    const lower = ch.toLowerCase();
+    const upper = ch.toUpperCase();
+    out = lower === upper || lower.length !== 1 || upper.length !== 1 ? out.map((v) => v + ch) : out.flatMap((v) => [v + lower, v + upper]);
+  }
+  return out;
+}
+
+/** The line that starts at `start`, for lookups that visit single lines. */
+function lineAt(text: ByteText, start: number, stripAll: boolean): Line {
+  const nl = text.lineEnd(start);
+  const bytes = text.bytes;
+  let cut = start;
+  while (cut < nl && bytes[cut] !== 0x0d) cut++;
+  return scanLine(text, start, cut, stripAll, newLine());
 }
 
 // Lines that are neither blank nor comments, exactly as scanLine() decides (a line that starts with spaces and
@@ -161,35 +275,14 @@ const TOP_LINE_AT_START = new RegExp(`^${TOP}`);
 const END_OF_MID_BLOCK = new RegExp(`\\n\\t?${TOP}`, 'g');
 
 /** Start of every top-level entry line (block header), in file order: one regex pass, no parsing. */
-function topLines(text: string): number[] {
-  const starts = TOP_LINE_AT_START.test(text) ? [0] : [];
-  TOP_LINE.lastIndex = 0;
-  for (let m = TOP_LINE.exec(text); m !== null; m = TOP_LINE.exec(text)) starts.push(m.index + 1);
+function topLines(text: ByteText): number[] {
+  const starts = TOP_LINE_AT_START.test(text.slice(0, text.lineEnd(0))) ? [0] : [];
+  for (const at of text.matches(TOP_LINE, 0)) starts.push(at + 1);
   return starts;
-}
-
-/** Index of the '\n' before the next top-level entry line after position `from`, or the text length. */
-function nextTopEnd(text: string, from: number): number {
-  TOP_LINE.lastIndex = from;
-  const m = TOP_LINE.exec(text);
-  return m === null ? text.length : m.index;
 }
 
 /** A few lookups (a --dry-run names a handful of devices) scan; more (a full `probe` listing) index. */
 const SCANS_BEFORE_INDEX = 4;
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/**
- * The ids file's bytes as a string of one char per byte (latin1): decoding 1.4 MB of UTF-8 costs ~5 ms, this
- * ~1 ms, and every character the line rules look at is ASCII, which UTF-8 never uses inside a multi-byte
- * sequence. Names are decoded from their bytes when found (nameFromBytes).
- */
-export function byteString(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
-}
 
 const NON_ASCII = /[^\x00-\x7f]/;
 
@@ -197,37 +290,37 @@ function nameFromBytes(name: string): string {
   return NON_ASCII.test(name) ? Buffer.from(name, 'latin1').toString('utf8') : name;
 }
 
-/** Index of the '\n' that ends the block of the depth-1 line starting at `headerStart`, or the text length. */
-function midBlockEnd(text: string, headerStart: number): number {
-  END_OF_MID_BLOCK.lastIndex = lineEndAt(text, headerStart);
-  const m = END_OF_MID_BLOCK.exec(text);
-  return m === null ? text.length : m.index;
-}
-
-/** An entry found by a lazy lookup: where its line starts, its name, and the '\n' that ends its block. */
+/**
+ * An entry found by a lazy lookup: where its line starts, its name, and the '\n' that ends its block (-1 until
+ * a lookup inside the block has needed it; see LazyIds.child()).
+ */
 export interface Found {
   lineStart: number;
   name: string;
   end: number;
+  /** Where its block ends: the next line of the same or lesser depth. */
+  readonly ender: RegExp;
+  /** Up to where (a '\n') the block is known not to have ended. */
+  checked: number;
 }
 
 /** Says whether the line text[p, end) (after its TABs) is the entry looked for, and gives its name if so. */
 export type Accept = (p: number, end: number) => string | null;
 
 /**
- * Lazy lookups over an ids file, for the boot path. A lookup searches the lines that start with its id (one
- * regex scan for that head, ~0.7 ms on pci.ids; after SCANS_BEFORE_INDEX of them, one pass indexes every
- * top-level line, ~2 ms, and later lookups use it), then parses only candidate lines inside its parent's block, with the full parser's
- * own line rules, so both always agree: the first well-formed entry of an id wins, blocks end at the next line of
- * the same or lesser depth, and blank and comment lines never end a block. The text is the file's bytes, one char
- * per byte (byteString), so line lengths are byte counts, as pciutils measures them.
+ * Lazy lookups over an ids file, for the boot path. A lookup finds the lines that start with its id (a native
+ * search of the bytes for each case variant, ~0.5 ms on pci.ids; after SCANS_BEFORE_INDEX of them, one pass
+ * indexes every top-level line and later lookups use it), then parses only candidate lines inside its parent's
+ * block, with the full parser's own line rules, so both always agree: the first well-formed entry of an id wins,
+ * blocks end at the next line of the same or lesser depth, and blank and comment lines never end a block. The
+ * text is the file's bytes (ByteText), so line lengths are byte counts, as pciutils measures them.
  */
 export abstract class LazyIds {
   readonly file: string;
   /** Why no names are available (an unreadable file); lookups then return null. */
   readonly issues: readonly IdsIssue[];
   readonly version: string | null;
-  protected readonly text: string;
+  protected readonly text: ByteText;
   readonly #stripAll: boolean;
   readonly #cache = new Map<string, Found | null>();
   #scans = 0;
@@ -235,12 +328,12 @@ export abstract class LazyIds {
   /** First four characters, lower-cased ('8086', 'c 03', 's 80') -> indexes into #starts, in file order. */
   readonly #byHead = new Map<string, number[]>();
 
-  /** `bytes`: the file's bytes as byteString() gives them. */
-  protected constructor(bytes: string, file: string, issues: IdsIssue[], stripAll: boolean) {
-    this.text = bytes;
+  /** `bytes`: the file's bytes, kept as they are (not copied). */
+  protected constructor(bytes: Uint8Array, file: string, issues: IdsIssue[], stripAll: boolean) {
+    this.text = new ByteText(bytes);
     this.file = file;
     this.issues = issues;
-    this.version = headerVersion(bytes);
+    this.version = headerVersion(this.text);
     this.#stripAll = stripAll;
   }
 
@@ -254,9 +347,8 @@ export abstract class LazyIds {
   }
 
   /**
-   * Every top-level line whose first four characters are `head` (any case) that `accept`s, in file order, with
-   * its block. A line starting with them is a top-level entry line by TOP's rule, as heads start with neither a
-   * blank, a TAB nor `#`.
+   * Every top-level line whose first four characters are `head` (any case) that `accept`s, in file order. A line
+   * starting with them is a top-level entry line by TOP's rule, as heads start with neither a blank, a TAB nor `#`.
    */
   protected *tops(head: string, accept: Accept): Generator<Found> {
     const text = this.text;
@@ -264,17 +356,16 @@ export abstract class LazyIds {
       const line = lineAt(text, lineStart, this.#stripAll);
       if (this.unreadable(line)) continue;
       const name = accept(lineStart, line.end);
-      if (name !== null) yield { lineStart, name: nameFromBytes(name), end: nextTopEnd(text, line.cut) };
+      if (name !== null) yield { lineStart, name: nameFromBytes(name), end: -1, ender: TOP_LINE, checked: line.cut };
     }
   }
 
-  /** Starts of the top-level lines with head `head`, in file order: by a scan for the head, or from the index. */
+  /** Starts of the top-level lines with head `head`, in file order: by a search for the head, or from the index. */
   *#topsWithHead(head: string): Generator<number> {
     const text = this.text;
     if (this.#starts === undefined && this.#scans++ < SCANS_BEFORE_INDEX) {
-      if (text.slice(0, 4).toLowerCase() === head && TOP_LINE_AT_START.test(text)) yield 0;
-      const re = new RegExp(`\\n${escapeRegExp(head)}`, 'gi');
-      for (let m = re.exec(text); m !== null; m = re.exec(text)) yield m.index + 1;
+      if (text.slice(0, 4).toLowerCase() === head) yield 0;
+      for (const at of text.linesWith(0, head, 0)) yield at + 1;
       return;
     }
     if (this.#starts === undefined) {
@@ -295,20 +386,27 @@ export abstract class LazyIds {
   }
 
   /**
-   * The first line at depth `nest` inside `parent`'s block that starts with `head` (a regex source, matched
-   * without regard to case as the parsers accept either) and that `accept`s. `withBlock` also finds its block.
+   * The first line at depth `nest` inside `parent`'s block that starts with `id` (any case, as the parsers accept
+   * either) and that `accept`s. The block's end is looked for only up to each candidate (a device early in
+   * Intel's 450 KB block reads little of it), and kept once found.
    */
-  protected child(parent: Found, head: string, nest: number, accept: Accept, withBlock: boolean): Found | null {
+  protected child(parent: Found, nest: number, id: string, accept: Accept): Found | null {
     const text = this.text;
-    // A slice keeps the search inside the block; V8 makes it a view, not a copy.
-    const part = text.slice(parent.lineStart, parent.end);
-    const re = new RegExp(`\\n${head}`, 'gi');
-    for (let m = re.exec(part); m !== null; m = re.exec(part)) {
-      const lineStart = parent.lineStart + m.index + 1;
+    for (const nl of text.linesWith(nest, id, parent.lineStart, parent.end < 0 ? text.length : parent.end)) {
+      if (parent.end < 0) {
+        // Candidates start with a TAB: none is the line that ends the block, and none lies past it.
+        const end = text.find(parent.ender, parent.checked, nl);
+        if (end >= 0) {
+          parent.end = end;
+          return null;
+        }
+        parent.checked = nl;
+      }
+      const lineStart = nl + 1;
       const line = lineAt(text, lineStart, this.#stripAll);
       if (line.nest !== nest || this.unreadable(line)) continue;
       const name = accept(lineStart + nest, line.end);
-      if (name !== null) return { lineStart, name: nameFromBytes(name), end: withBlock ? midBlockEnd(text, lineStart) : -1 };
+      if (name !== null) return { lineStart, name: nameFromBytes(name), end: -1, ender: END_OF_MID_BLOCK, checked: line.cut };
     }
     return null;
   }

@@ -6,7 +6,6 @@ import { dataDir } from '../data-dir.ts';
 import { errnoCode } from '../errors.ts';
 import {
   LazyIds,
-  byteString,
   duplicate,
   forEachLine,
   headerVersion,
@@ -18,7 +17,7 @@ import {
   quote,
   utf8Length,
 } from './_lines.ts';
-import type { Accept, Found, IdsIssue, Line } from './_lines.ts';
+import type { Accept, Chars, Found, IdsIssue, Line } from './_lines.ts';
 
 export type { IdsIssue, IdsIssueCode } from './_lines.ts';
 
@@ -71,7 +70,7 @@ type TopLine =
   | { kind: 'error'; code: 'bad_id' | 'no_name'; message: string };
 
 /** A line without leading TABs: text[p, end). */
-function parseTop(text: string, p: number, end: number): TopLine {
+function parseTop(text: Chars, p: number, end: number): TopLine {
   if (text.charCodeAt(p + 1) === 0x20 && p + 1 < end) {
     const c = text.charCodeAt(p);
     if (c === 0x43) {
@@ -101,7 +100,7 @@ function bad(code: 'bad_id' | 'no_name', message: string) {
 }
 
 type Entry = { id: string; name: string } | { code: 'bad_id' | 'no_name'; message: string };
-type EntryParser = (text: string, p: number, end: number) => Entry;
+type EntryParser = (text: Chars, p: number, end: number) => Entry;
 
 /** `xxxx  name` (width 4) or `xx  name` (width 2) at text[p, end), after the leading TABs. */
 function entryParser(width: 2 | 4, what: string): EntryParser {
@@ -293,7 +292,7 @@ export function parsePciIds(text: string, file = 'pci.ids'): PciIdsDatabase {
 // ---- lazy lookups -------------------------------------------------------------------------------------------
 
 /** An Accept for a child line parsed by `parse` whose id must be `id`. */
-function entry(text: string, parse: EntryParser, id: string): Accept {
+function entry(text: Chars, parse: EntryParser, id: string): Accept {
   return (p, end) => {
     const e = parse(text, p, end);
     return 'id' in e && e.id === id ? e.name : null;
@@ -306,27 +305,27 @@ function entry(text: string, parse: EntryParser, id: string): Accept {
  * equal those of parsePciIds() on the same text.
  */
 export class PciNames extends LazyIds {
-  private constructor(text: string, file: string, issues: IdsIssue[]) {
-    super(text, file, issues, false);
+  private constructor(bytes: Uint8Array, file: string, issues: IdsIssue[]) {
+    super(bytes, file, issues, false);
   }
 
   static fromText(text: string, file = 'pci.ids'): PciNames {
-    return new PciNames(byteString(Buffer.from(text, 'utf8')), file, []);
+    return new PciNames(Buffer.from(text, 'utf8'), file, []);
   }
 
   /** Reads the file (default: the shipped data/pci.ids). A missing or unreadable file gives no names and an issue. */
   static async load(path: string = join(dataDir(), 'pci.ids')): Promise<PciNames> {
     try {
       // Read synchronously: one local file, and the thread pool's round trip costs more than the read.
-      return new PciNames(byteString(readFileSync(path)), path, []);
+      return new PciNames(readFileSync(path), path, []);
     } catch (error) {
       const why = errnoCode(error) ?? String(error);
-      return new PciNames('', path, [issue(path, 0, 'unreadable', `cannot read ${path}: ${why}`)]);
+      return new PciNames(new Uint8Array(0), path, [issue(path, 0, 'unreadable', `cannot read ${path}: ${why}`)]);
     }
   }
 
   protected override unreadable(line: Line): boolean {
-    // The text is bytes (byteString): its length up to the first CR is what pciutils' line buffer holds.
+    // The text is bytes (ByteText): its length up to the first CR is what pciutils' line buffer holds.
     return line.cut - line.start > PCI_MAX_LINE_BYTES;
   }
 
@@ -353,8 +352,8 @@ export class PciNames extends LazyIds {
     // pciutils skips this table when the vendor or device id is 0000 (its "no id"); Groq's 1de0:0000 is a real
     // device with subsystems listed, so this lookup does not.
     if (device !== null) {
-      const head = `\\t\\t${svid}[ \\t]${sdid}[ \\t]`;
-      const own = this.child(device, head, 2, entry(text, parseSubsystem, `${svid} ${sdid}`), false);
+      // Candidates are the lines starting with the subsystem vendor; the entry's parser checks the rest.
+      const own = this.child(device, 2, svid, entry(text, parseSubsystem, `${svid} ${sdid}`));
       if (own !== null) return own.name;
     }
     // `S vvvv` blocks count only below the vendor's own line, as pciutils requires the vendor to exist.
@@ -365,7 +364,7 @@ export class PciNames extends LazyIds {
     };
     for (const block of this.tops(`s ${svid.slice(0, 2)}`, isBlock)) {
       if (vendor === null || block.lineStart < vendor.lineStart) continue;
-      const found = this.child(block, `\\t${sdid}[ \\t]`, 1, entry(text, parseGeneric, sdid), false);
+      const found = this.child(block, 1, sdid, entry(text, parseGeneric, sdid));
       if (found !== null) return found.name;
     }
     return vid === svid && did === sdid ? (device?.name ?? null) : null;
@@ -386,12 +385,12 @@ export class PciNames extends LazyIds {
     const sid = normaliseId(s, 2);
     if (sid === null || cls === null) return null;
     const sub = this.cached(`C${cid}${sid}`, () =>
-      this.child(cls, `\\t${sid}[ \\t]`, 1, entry(text, parseSubclass, sid), true),
+      this.child(cls, 1, sid, entry(text, parseSubclass, sid)),
     );
     if (p === undefined) return sub?.name ?? null;
     const pid = normaliseId(p, 2);
     if (pid === null || sub === null) return null;
-    return this.child(sub, `\\t\\t${pid}[ \\t]`, 2, entry(text, parseProgIf, pid), false)?.name ?? null;
+    return this.child(sub, 2, pid, entry(text, parseProgIf, pid))?.name ?? null;
   }
 
   #vendor(v: string): Found | null {
@@ -410,7 +409,7 @@ export class PciNames extends LazyIds {
     const did = normaliseId(d, 4);
     if (vendor === null || did === null) return null;
     return this.cached(`${v.toLowerCase()}${did}`, () =>
-      this.child(vendor, `\\t${did}[ \\t]`, 1, entry(this.text, parseDevice, did), true),
+      this.child(vendor, 1, did, entry(this.text, parseDevice, did)),
     );
   }
 }

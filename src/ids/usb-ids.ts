@@ -8,7 +8,6 @@ import { dataDir } from '../data-dir.ts';
 import { errnoCode } from '../errors.ts';
 import {
   LazyIds,
-  byteString,
   duplicate,
   forEachLine,
   headerVersion,
@@ -19,7 +18,7 @@ import {
   normaliseId,
   quote,
 } from './_lines.ts';
-import type { Accept, Found, IdsIssue, Line } from './_lines.ts';
+import type { Accept, Chars, Found, IdsIssue, Line } from './_lines.ts';
 
 export type { IdsIssue, IdsIssueCode } from './_lines.ts';
 
@@ -56,7 +55,7 @@ type TopLine =
   | { kind: 'error'; code: 'bad_id' | 'no_name'; message: string };
 
 /** A line without leading TABs: text[p, end), trailing blanks already cut. */
-function parseTop(text: string, p: number, end: number): TopLine {
+function parseTop(text: Chars, p: number, end: number): TopLine {
   // Vendors first: a keyword made only of the letters A-F would otherwise shadow a vendor id.
   const id = hexAt(text, p, 4, end);
   if (id !== null && isWs(text, p + 4, end)) {
@@ -81,7 +80,7 @@ function bad(code: 'bad_id' | 'no_name', message: string) {
 }
 
 type Entry = { id: string; name: string } | { code: 'bad_id' | 'no_name'; message: string };
-type EntryParser = (text: string, p: number, end: number) => Entry;
+type EntryParser = (text: Chars, p: number, end: number) => Entry;
 
 function entryParser(width: 2 | 4, what: string): EntryParser {
   return (text, p, end) => {
@@ -214,7 +213,7 @@ export function parseUsbIds(text: string, file = 'usb.ids'): UsbIdsDatabase {
 
 // ---- lazy lookups -------------------------------------------------------------------------------------------
 
-function entry(text: string, parse: EntryParser, id: string): Accept {
+function entry(text: Chars, parse: EntryParser, id: string): Accept {
   return (p, end) => {
     const e = parse(text, p, end);
     return 'id' in e && e.id === id ? e.name : null;
@@ -223,22 +222,22 @@ function entry(text: string, parse: EntryParser, id: string): Accept {
 
 /** Names straight from the usb.ids text, without parsing the whole file (see LazyIds); as parseUsbIds() gives them. */
 export class UsbNames extends LazyIds {
-  private constructor(text: string, file: string, issues: IdsIssue[]) {
-    super(text, file, issues, true);
+  private constructor(bytes: Uint8Array, file: string, issues: IdsIssue[]) {
+    super(bytes, file, issues, true);
   }
 
   static fromText(text: string, file = 'usb.ids'): UsbNames {
-    return new UsbNames(byteString(Buffer.from(text, 'utf8')), file, []);
+    return new UsbNames(Buffer.from(text, 'utf8'), file, []);
   }
 
   /** Reads the file (default: the shipped data/usb.ids). A missing or unreadable file gives no names and an issue. */
   static async load(path: string = join(dataDir(), 'usb.ids')): Promise<UsbNames> {
     try {
       // Read synchronously: one local file, and the thread pool's round trip costs more than the read.
-      return new UsbNames(byteString(readFileSync(path)), path, []);
+      return new UsbNames(readFileSync(path), path, []);
     } catch (error) {
       const why = errnoCode(error) ?? String(error);
-      return new UsbNames('', path, [issue(path, 0, 'unreadable', `cannot read ${path}: ${why}`)]);
+      return new UsbNames(new Uint8Array(0), path, [issue(path, 0, 'unreadable', `cannot read ${path}: ${why}`)]);
     }
   }
 
@@ -254,7 +253,7 @@ export class UsbNames extends LazyIds {
     const vendor = this.#vendor(v);
     const pid = normaliseId(p, 4);
     if (vendor === null || pid === null) return null;
-    return this.child(vendor, `\\t${pid}[ \\t]`, 1, entry(this.text, parseProduct, pid), false)?.name ?? null;
+    return this.child(vendor, 1, pid, entry(this.text, parseProduct, pid))?.name ?? null;
   }
 
   /** Class name; with a subclass, the subclass name; with both, the protocol name. Null when that level is unknown. */
@@ -272,12 +271,12 @@ export class UsbNames extends LazyIds {
     const sid = normaliseId(s, 2);
     if (sid === null || cls === null) return null;
     const sub = this.cached(`C${cid}${sid}`, () =>
-      this.child(cls, `\\t${sid}[ \\t]`, 1, entry(text, parseSubclass, sid), true),
+      this.child(cls, 1, sid, entry(text, parseSubclass, sid)),
     );
     if (p === undefined) return sub?.name ?? null;
     const pid = normaliseId(p, 2);
     if (pid === null || sub === null) return null;
-    return this.child(sub, `\\t\\t${pid}[ \\t]`, 2, entry(text, parseProtocol, pid), false)?.name ?? null;
+    return this.child(sub, 2, pid, entry(text, parseProtocol, pid))?.name ?? null;
   }
 
   #vendor(v: string): Found | null {
