@@ -19,7 +19,6 @@ import { posix } from 'node:path';
 import { nodeFsPromises, type FsLike } from '../fs.ts';
 import { Reader } from '../probe/_reader.ts';
 import { VERSION } from '../version.ts';
-import type { LoadedRules } from './load.ts';
 import type { RuleFile, RuleIssue } from './types.ts';
 
 /** Inside the target root. */
@@ -46,11 +45,17 @@ export interface RulesCacheFile {
   content: string;
 }
 
+/** What a compile of rule texts gives (load.ts loadRuleTexts; LoadedRules has this shape): kept whole in the cache. */
+export interface CompiledRules {
+  files: RuleFile[];
+  issues: RuleIssue[];
+}
+
 export type RulesCacheStatus = 'used' | 'absent' | 'stale' | 'damaged';
 
 export interface CachedRules {
   /** loadRuleTexts()'s result for the texts: from the cache, or compiled. */
-  loaded: LoadedRules;
+  loaded: CompiledRules;
   status: RulesCacheStatus;
   /** The cache to write when it was absent or ignored (a run that writes writes it); null when used or not keepable. */
   file: RulesCacheFile | null;
@@ -87,7 +92,7 @@ export function rulesCacheKey(texts: readonly { file: string; text: string }[], 
  * JSON would not give back the same values (a YAML .inf or .nan, -0, an undefined property): not cached, rather
  * than a cache whose result differs.
  */
-export function renderRulesCache(key: string, loaded: LoadedRules): string | null {
+export function renderRulesCache(key: string, loaded: CompiledRules): string | null {
   let exact = true;
   const body = JSON.stringify({ files: loaded.files, issues: loaded.issues }, function (this: unknown, _key, value: unknown) {
     if (typeof value === 'number' && (!Number.isFinite(value) || Object.is(value, -0))) exact = false;
@@ -99,7 +104,7 @@ export function renderRulesCache(key: string, loaded: LoadedRules): string | nul
   return `${MAGIC} ${RULES_CACHE_FORMAT} ${key}\n${createHash('sha256').update(body).digest('hex')}\n${body}`;
 }
 
-type Parsed = { status: 'used'; loaded: LoadedRules } | { status: 'stale' | 'damaged'; why: string };
+type Parsed = { status: 'used'; loaded: CompiledRules } | { status: 'stale' | 'damaged'; why: string };
 
 /** A cache file's bytes against the key wanted. */
 export function parseRulesCache(bytes: Uint8Array, key: string): Parsed {
@@ -135,7 +140,7 @@ export async function cachedRuleTexts(
   texts: readonly { file: string; text: string }[],
   shipped: readonly RuleFile[],
   options: RulesCacheOptions,
-  compile: () => Promise<LoadedRules>,
+  compile: () => Promise<CompiledRules>,
 ): Promise<CachedRules> {
   const fs = options.fs ?? nodeFsPromises;
   const shown = posix.join(options.target, RULES_CACHE_PATH);
