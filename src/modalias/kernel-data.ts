@@ -4,7 +4,9 @@
 // against some real kernel beats matching against none.
 //
 // Lookups go where libkmod's go: depmod's binary indexes modules.alias.bin, modules.dep.bin, modules.builtin.bin
-// and modules.builtin.alias.bin, read whole and walked per lookup (kmod-index.ts), nothing indexed up front.
+// and modules.builtin.alias.bin, walked per lookup (kmod-index.ts), nothing indexed up front. With a synchronous fs
+// (node:fs) an index stays open and only the pages a lookup reaches are read (positional reads, as libkmod's
+// non-mmap path); without one it is read whole.
 // Where a .bin is missing, or damaged (reported as an issue naming it), the text file depmod writes next to it
 // answers instead, parsed and indexed here (alias-file.ts, index-build.ts). Damage found only by a later lookup
 // switches that table to its text file then, with the same issue.
@@ -213,17 +215,17 @@ async function readKernelDir(
 ): Promise<KernelData | null> {
   const seen = reader.diagnostics.length;
   const indexes = new Map<KernelTable, KmodIndex>();
-  const bins = await Promise.all(TABLES.map((t) => readBytes(reader, posix.join(dir, BIN[t]))));
+  const bins = await Promise.all(TABLES.map((t) => openIndex(reader, posix.join(dir, BIN[t]))));
   TABLES.forEach((t, i) => {
     const file = posix.join(dir, BIN[t]);
-    const bytes = bins[i]!;
-    if (bytes === null) return; // no index: the text file, silently, as for any directory depmod did not index
-    if (typeof bytes === 'string') {
-      issues.push({ file, line: null, message: `${bytes}; using ${TEXT[t]} instead` });
+    const open = bins[i]!;
+    if (open === null) return; // no index: the text file, silently, as for any directory depmod did not index
+    if (typeof open === 'string') {
+      issues.push({ file, line: null, message: `${open}; using ${TEXT[t]} instead` });
       return;
     }
     try {
-      indexes.set(t, KmodIndex.open(bytes, file));
+      indexes.set(t, open(file));
     } catch (error) {
       if (!(error instanceof KmodIndexError)) throw error;
       issues.push({ file, line: null, message: `${error.detail}; using ${TEXT[t]} instead` });
@@ -395,6 +397,67 @@ async function textFallback(
   };
 }
 
+/**
+ * A .bin index through the reader's root and fs: how to open it (naming it in errors), null when it does not
+ * exist, else why not. With a synchronous fs the file stays open and is read a page at a time as lookups reach
+ * it (the descriptor is closed when the index is collected); otherwise it is read whole.
+ */
+async function openIndex(reader: Reader, path: string, cap = LARGE_FILE_CAP): Promise<((file: string) => KmodIndex) | null | string> {
+  const sync = reader.fs.sync;
+  if (!sync) {
+    const bytes = await readBytes(reader, path, cap);
+    return bytes === null || typeof bytes === 'string' ? bytes : (file) => KmodIndex.open(bytes, file);
+  }
+  let real: string;
+  try {
+    real = await reader.realPath(path);
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+  reader.touched.add(path);
+  let fd: number;
+  let size: number;
+  try {
+    fd = openCheckedSync(sync, real);
+  } catch (error) {
+    return whyNot(error);
+  }
+  try {
+    size = (sync.fstatSync?.(fd) ?? sync.statSync(real)).size;
+    // The cap of a whole read, kept so that the same file is refused either way.
+    if (size > cap) throw new RangeError(`larger than ${cap} bytes, not used`);
+  } catch (error) {
+    sync.closeSync(fd);
+    return whyNot(error);
+  }
+  return (file) => {
+    let index: KmodIndex;
+    try {
+      index = KmodIndex.openAt(size, (buffer, position) => sync.readSync(fd, buffer, 0, buffer.length, position), file);
+    } catch (error) {
+      sync.closeSync(fd);
+      throw error;
+    }
+    closeWhenCollected.register(index, () => sync.closeSync(fd));
+    return index;
+  };
+}
+
+const closeWhenCollected = new FinalizationRegistry<() => void>((close) => {
+  try {
+    close();
+  } catch {
+    // Already closed, or the fs is gone: nothing to free.
+  }
+});
+
+function whyNot(error: unknown): null | string {
+  const code = errnoCode(error);
+  if (code === 'ENOENT') return null;
+  if (error instanceof NotRegularError) return `${error.kind}, not a regular file; not read`;
+  return error instanceof RangeError ? error.message : (code ?? String(error));
+}
+
 /** A whole file through the reader's root and fs: its bytes, null when it does not exist, else why not. */
 async function readBytes(reader: Reader, path: string, cap = LARGE_FILE_CAP): Promise<Uint8Array | null | string> {
   let real: string;
@@ -408,10 +471,7 @@ async function readBytes(reader: Reader, path: string, cap = LARGE_FILE_CAP): Pr
     const { fs } = reader;
     return fs.sync ? readWholeSync(fs.sync, real, cap) : await readWhole(fs, real, cap);
   } catch (error) {
-    const code = errnoCode(error);
-    if (code === 'ENOENT') return null;
-    if (error instanceof NotRegularError) return `${error.kind}, not a regular file; not read`;
-    return error instanceof RangeError ? error.message : (code ?? String(error));
+    return whyNot(error);
   }
 }
 

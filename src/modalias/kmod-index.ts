@@ -14,9 +14,12 @@
 // RangeError, and child offsets that loop or share nodes are found the first time a second path reaches a node.
 // Nodes once read are kept (with their whole key), so lookups that share a sub-trie read it once.
 //
-// The reader works on the file's bytes as given, as libkmod works on its mmap: only the prefixes and values a
-// lookup reaches become strings. (Copying the whole file into a one-byte string first cost ~2 MB of V8 heap for
-// the reference kernel's modules.alias.bin and modules.dep.bin, and a tenth of a --dry-run's CPU profile.)
+// The reader works on the file's bytes, as libkmod works on its mmap: only the prefixes and values a lookup
+// reaches become strings. (Copying the whole file into a one-byte string first cost ~2 MB of V8 heap for the
+// reference kernel's modules.alias.bin and modules.dep.bin, and a tenth of a --dry-run's CPU profile.) The bytes
+// are either all in memory (open) or read a page at a time at positions, when a lookup first reaches them
+// (openAt; libkmod's non-mmap path reads node by node with pread too): a machine's lookups reach 5-30% of the
+// 4 KiB pages of the reference kernel's two large indexes.
 import { AutoconfigError } from '../errors.ts';
 import { fnmatchFrom } from './glob.ts';
 
@@ -75,8 +78,7 @@ interface Node {
 }
 
 export class KmodIndex {
-  /** The file's bytes, not copied: a view of the caller's (Buffer's indexOf and latin1 toString are native). */
-  private readonly bytes: Buffer;
+  private readonly bytes: IndexBytes;
   private readonly size: number;
   private readonly root: Node;
   /**
@@ -87,11 +89,11 @@ export class KmodIndex {
   private readonly seen = new Set<number>();
 
   private constructor(
-    bytes: Uint8Array,
+    source: { bytes: Uint8Array } | { size: number; readAt: ReadAt; pageSize: number },
     readonly file: string,
   ) {
-    this.bytes = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.size = this.bytes.length;
+    this.bytes = new IndexBytes(source, (detail, at) => this.fail(`${detail} at offset ${at}`));
+    this.size = this.bytes.size;
     if (this.size < HEADER) this.fail(`${this.size} bytes, too short for a kmod index (${HEADER}-byte header)`);
     const magic = this.u32(0);
     if (magic !== MAGIC) this.fail(`not a kmod index (magic 0x${hex(magic)}, expected 0x${hex(MAGIC)})`);
@@ -108,7 +110,16 @@ export class KmodIndex {
 
   /** Checks the header and the root node of `bytes`, the contents of `file` (named in errors). */
   static open(bytes: Uint8Array, file: string): KmodIndex {
-    return new KmodIndex(bytes, file);
+    return new KmodIndex({ bytes }, file);
+  }
+
+  /**
+   * The same over a file of `size` bytes read through `readAt` (a pread: fills the buffer from that position,
+   * returns the count, 0 at the end), `pageSize` bytes at a time, each page once, when a lookup first needs it.
+   * A read that fails or comes up short (the file changed) is a KmodIndexError, as damage is.
+   */
+  static openAt(size: number, readAt: ReadAt, file: string, pageSize = PAGE_SIZE): KmodIndex {
+    return new KmodIndex({ size, readAt, pageSize }, file);
   }
 
   /**
@@ -250,10 +261,10 @@ export class KmodIndex {
     let p = at;
     let key = head;
     if (offset & NODE_PREFIX) {
-      const end = this.bytes.indexOf(0, p);
+      const end = this.bytes.nul(p);
       if (end < 0) this.fail('a node prefix runs past the end of the file', at);
       // One char per byte, as C sees them (depmod writes 7-bit ASCII; other bytes must not be decoded away).
-      key += this.bytes.toString('latin1', p, end);
+      key += this.bytes.latin1(p, end);
       p = end + 1;
     }
     let first = CHILDMAX;
@@ -261,8 +272,8 @@ export class KmodIndex {
     let children = 0;
     if (offset & NODE_CHILDS) {
       this.need(p, 2, at);
-      first = this.bytes[p]!;
-      last = this.bytes[p + 1]!;
+      first = this.bytes.byte(p);
+      last = this.bytes.byte(p + 1);
       // libkmod's reader has room for 128 children and depmod writes 7-bit chars only.
       if (first > last || last >= CHILDMAX) this.fail(`child range ${first}..${last} is not within 0..127`, at);
       children = p + 2;
@@ -300,9 +311,9 @@ export class KmodIndex {
     for (let k = 0; k < node.valueCount; k++) {
       this.need(p, 4, node.offset);
       const priority = this.u32(p);
-      const end = this.bytes.indexOf(0, p + 4);
+      const end = this.bytes.nul(p + 4);
       if (end < 0) this.fail('a value runs past the end of the file', node.offset);
-      out.push({ value: this.bytes.toString('latin1', p + 4, end), priority });
+      out.push({ value: this.bytes.latin1(p + 4, end), priority });
       p = end + 1;
     }
     return (node.values = out);
@@ -311,7 +322,7 @@ export class KmodIndex {
   /** A big-endian u32; callers have checked that its 4 bytes are in the file. */
   private u32(p: number): number {
     const b = this.bytes;
-    return b[p]! * 0x1000000 + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!);
+    return b.byte(p) * 0x1000000 + ((b.byte(p + 1) << 16) | (b.byte(p + 2) << 8) | b.byte(p + 3));
   }
 
   private need(p: number, length: number, node: number): void {
@@ -320,6 +331,96 @@ export class KmodIndex {
 
   private fail(detail: string, node: number | null = null): never {
     throw new KmodIndexError(this.file, node === null ? detail : `${detail} (node at offset ${node})`);
+  }
+}
+
+/** A pread: fills `buffer` from `position` on, returns how many bytes it read (0 at the end of the file). */
+export type ReadAt = (buffer: Uint8Array, position: number) => number;
+
+const PAGE_SIZE = 4096;
+
+/**
+ * The index file's bytes: the whole file in memory, or pages read when first reached and kept. Positions are
+ * checked by the reader (need(), size) before they are read here.
+ */
+class IndexBytes {
+  readonly size: number;
+  readonly #whole: Buffer | null;
+  readonly #readAt: ReadAt | null;
+  readonly #pageSize: number;
+  readonly #pages: Array<Buffer | undefined> = [];
+  readonly #fail: (detail: string, at: number) => never;
+
+  constructor(
+    source: { bytes: Uint8Array } | { size: number; readAt: ReadAt; pageSize: number },
+    fail: (detail: string, at: number) => never,
+  ) {
+    this.#fail = fail;
+    if ('bytes' in source) {
+      const b = source.bytes;
+      // Not copied: a view of the caller's bytes.
+      this.#whole = Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+      this.size = this.#whole.length;
+      this.#readAt = null;
+      this.#pageSize = Math.max(1, this.size);
+    } else {
+      this.#whole = null;
+      this.size = source.size;
+      this.#readAt = source.readAt;
+      this.#pageSize = source.pageSize;
+    }
+  }
+
+  byte(p: number): number {
+    if (this.#whole !== null) return this.#whole[p]!;
+    const size = this.#pageSize;
+    const page = Math.floor(p / size);
+    return (this.#pages[page] ?? this.#load(page))[p - page * size]!;
+  }
+
+  /** Position of the first NUL at or after `from`, -1 when none is left in the file. */
+  nul(from: number): number {
+    if (this.#whole !== null) return this.#whole.indexOf(0, from);
+    const size = this.#pageSize;
+    for (let page = Math.floor(from / size); page * size < this.size; page++) {
+      const bytes = this.#pages[page] ?? this.#load(page);
+      const at = bytes.indexOf(0, Math.max(0, from - page * size));
+      if (at >= 0) return page * size + at;
+    }
+    return -1;
+  }
+
+  /** Bytes [start, end) as one char each. */
+  latin1(start: number, end: number): string {
+    if (this.#whole !== null) return this.#whole.toString('latin1', start, end);
+    const size = this.#pageSize;
+    let out = '';
+    for (let p = start; p < end; ) {
+      const page = Math.floor(p / size);
+      const bytes = this.#pages[page] ?? this.#load(page);
+      const stop = Math.min(end, (page + 1) * size);
+      out += bytes.toString('latin1', p - page * size, stop - page * size);
+      p = stop;
+    }
+    return out;
+  }
+
+  #load(page: number): Buffer {
+    const start = page * this.#pageSize;
+    const bytes = Buffer.allocUnsafe(Math.min(this.#pageSize, this.size - start));
+    for (let got = 0; got < bytes.length; ) {
+      let n: number;
+      try {
+        n = this.#readAt!(bytes.subarray(got), start + got);
+      } catch (error) {
+        const code = (error as { code?: unknown } | null)?.code;
+        this.#fail(`cannot read (${typeof code === 'string' ? code : String(error)})`, start + got);
+      }
+      // The size was the file's when it was opened: a file cut since then ends early.
+      if (n <= 0) this.#fail(`the file ends before its size of ${this.size} bytes (changed while in use)`, start + got);
+      got += n;
+    }
+    return (this.#pages[page] = bytes);
   }
 }
 

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, truncateSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { FsLike, SyncFsLike } from '../../src/fs.ts';
@@ -97,6 +98,53 @@ describe("depmod's .bin indexes, with the text files as fallback", () => {
       expect([bin.lookupAlias(q), bin.lookupBuiltinAlias(q)], q).toEqual([text.lookupAlias(q), text.lookupBuiltinAlias(q)]);
     }
     expect(bin.lookupAlias(radeon)).toEqual(['radeon', 'amdgpu']);
+  });
+
+  it('read a page at a time through node:fs (an open descriptor) as read whole: every fixture device and module', async () => {
+    // The directory as --kernel DIR on the real filesystem (node:fs, synchronous: pages at positions), against the
+    // same files through an fs without synchronous calls (read whole), on every modalias of every fixture and of
+    // this machine and every module of modules.dep.
+    const tmp = mkdtempSync(join(tmpdir(), 'kernel-data-'));
+    try {
+      for (const f of [...TEXT_FILES, ...BIN_FILES]) copyFileSync(join(shippedDir, f), join(tmp, f));
+      const paged = await loadKernelData({ kernelDir: tmp });
+      const whole = await loadKernelData({ fs: volume({ files: real([...TEXT_FILES, ...BIN_FILES]) }).fs, root: '/t', release: 'r' });
+      expect([paged.source, paged.files, paged.issues]).toEqual(['option', binNames, []]);
+      const queries = oracleQueries().queries.map((q) => normalizeAlias(toByteString(q)) ?? '');
+      const differ = queries.filter((q) => JSON.stringify([paged.lookupAlias(q), paged.lookupBuiltinAlias(q)]) !== JSON.stringify([whole.lookupAlias(q), whole.lookupBuiltinAlias(q)]));
+      expect(differ.slice(0, 5)).toEqual([]);
+      const modules = [...parseModulesDep(readText(join(shippedDir, 'modules.dep')), 'x').deps.keys()];
+      const odd = modules.filter((m) => JSON.stringify([paged.dependencies(m), paged.modulePath(m), paged.isBuiltin(m)]) !== JSON.stringify([whole.dependencies(m), whole.modulePath(m), whole.isBuiltin(m)]));
+      expect(odd.slice(0, 5)).toEqual([]);
+      expect(queries.length).toBeGreaterThan(6000);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('an index cut while open: the lookup that meets the cut says so, and its text file answers from then on', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'kernel-data-'));
+    try {
+      for (const f of [...TEXT_FILES, ...BIN_FILES]) copyFileSync(join(shippedDir, f), join(tmp, f));
+      const k = await loadKernelData({ kernelDir: tmp });
+      expect(k.lookupAlias(radeon)).toEqual(['radeon', 'amdgpu']);
+      // depmod rewrites its files whole; a file cut in place is what a lookup can still meet. Nodes before the root
+      // (written last, and read at the open) are gone.
+      truncateSync(join(tmp, 'modules.alias.bin'), 12);
+      const usb = 'usb:v0781p5567d0100dc00dsc00dp00ic08isc06ip50in00';
+      expect(k.lookupAlias(usb)).toEqual(['uas', 'usb_storage']);
+      expect(k.files.alias).toBe('modules.alias');
+      expect(k.issues).toEqual([
+        {
+          file: join(tmp, 'modules.alias.bin'),
+          line: null,
+          message: expect.stringMatching(/^the file ends before its size of \d+ bytes \(changed while in use\) at offset \d+; using modules\.alias instead$/),
+        },
+      ]);
+      expect(k.lookupAlias(radeon)).toEqual(['radeon', 'amdgpu']);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   it('needs no text file when all four .bin files are there', async () => {

@@ -10,7 +10,7 @@ import { parseBuiltinModinfo, parseModuleList, parseModulesAlias, parseModulesDe
 import { moduleName, normalizeAlias, toByteString } from '../../src/modalias/glob.ts';
 import { AliasIndexBuilder, type AliasSink } from '../../src/modalias/index-build.ts';
 import { KmodIndex, KmodIndexError } from '../../src/modalias/kmod-index.ts';
-import { BIN_FILES, kmodTree, loopedAliasIndex, modprobeResolve, oracleQueries, readText, measuredDir } from './_kmod.ts';
+import { BIN_FILES, kmodTree, loopedAliasIndex, modprobeResolve, oracleQueries, readText, measuredDir, repo, sysModaliases } from './_kmod.ts';
 
 const bytes = (name: string) => readFileSync(join(measuredDir, name));
 const open = (name: string) => KmodIndex.open(bytes(name), join(measuredDir, name));
@@ -146,6 +146,99 @@ describe('the bytes as given (the reader copies no file into a string)', () => {
     alias[alias.indexOf(`${key!.slice(-6)}\0`)] = 0xc3;
     const changed = KmodIndex.open(alias, 'x').entries().map((e) => e.key);
     expect(changed).toContain(`${key!.slice(0, -6)}\u00c3${key!.slice(-5)}`);
+  });
+});
+
+describe('openAt: pages read at positions when a lookup first reaches them', () => {
+  /** A pread over the real file's bytes that counts the pages asked for. */
+  const preadOf = (file: Buffer) => {
+    const reads: number[] = [];
+    const readAt = (buffer: Uint8Array, position: number) => {
+      reads.push(position);
+      const n = Math.max(0, Math.min(buffer.length, file.length - position));
+      buffer.set(file.subarray(position, position + n));
+      return n;
+    };
+    return { reads, readAt };
+  };
+  const queries = oracleQueries()
+    .queries.map((q) => normalizeAlias(toByteString(q)))
+    .filter((q): q is string => q !== null);
+
+  // 4096 as kernel-data.ts reads; 257 so that nodes, prefixes, values and u32s straddle pages everywhere.
+  it.each(BIN_FILES.flatMap((name) => [4096, 257].map((page) => [name, page] as const)))(
+    '%s in pages of %i bytes: the entries, and the answer to every query of the kmod cross-check, as read whole',
+    (name, page) => {
+      const file = bytes(name);
+      const whole = open(name);
+      const paged = KmodIndex.openAt(file.length, preadOf(file).readAt, name, page);
+      const entries = whole.entries();
+      const keys = name === 'modules.dep.bin' || name === 'modules.builtin.bin' ? unique(entries.map((e) => e.key)) : queries;
+      const differ = keys.filter(
+        (k) => paged.search(k) !== whole.search(k) || JSON.stringify(paged.searchWildValues(k)) !== JSON.stringify(whole.searchWildValues(k)),
+      );
+      expect(differ.slice(0, 5)).toEqual([]);
+      expect(paged.entries()).toEqual(entries);
+    },
+  );
+
+  it("a fixture's lookups read a small part of the reference kernel's two large indexes", () => {
+    const alias = preadOf(bytes('modules.alias.bin'));
+    const dep = preadOf(bytes('modules.dep.bin'));
+    const aliases = KmodIndex.openAt(bytes('modules.alias.bin').length, alias.readAt, 'modules.alias.bin');
+    const deps = KmodIndex.openAt(bytes('modules.dep.bin').length, dep.readAt, 'modules.dep.bin');
+    const devices = sysModaliases(join(repo, 'fixtures', 'thinkpad-t60', 'root'));
+    expect(devices.length).toBeGreaterThan(20);
+    let found = 0;
+    for (const d of devices) {
+      const q = normalizeAlias(toByteString(d.modalias));
+      for (const module of q === null ? [] : unique(aliases.searchWild(q))) {
+        found++;
+        expect(deps.search(module), module).not.toBeNull();
+      }
+    }
+    expect(found).toBeGreaterThan(10);
+    // Each page once, and a fifth or less of them.
+    for (const [r, name] of [[alias, 'modules.alias.bin'], [dep, 'modules.dep.bin']] as const) {
+      expect(new Set(r.reads).size).toBe(r.reads.length);
+      expect(r.reads.length * 4096, name).toBeLessThan(bytes(name).length / 5);
+    }
+  });
+
+  it('a file cut after it was opened, or a read that fails: a KmodIndexError naming the file and the offset', () => {
+    const file = bytes('modules.dep.bin');
+    // The header and the root (written last) read; the first half of the file gone since the open.
+    const { readAt } = preadOf(file);
+    const index = KmodIndex.openAt(file.length, (buffer, position) => (position < file.length >> 1 && position > 0 ? 0 : readAt(buffer, position)), 'modules.dep.bin');
+    // Some module's node lies in the lost half.
+    const names = open('modules.dep.bin').entries().map((e) => e.key);
+    let error: unknown = null;
+    for (const name of names) {
+      try {
+        index.search(name);
+      } catch (e) {
+        error = e;
+        break;
+      }
+    }
+    expect(error).toBeInstanceOf(KmodIndexError);
+    expect((error as KmodIndexError).message).toMatch(/^modules\.dep\.bin: the file ends before its size of \d+ bytes \(changed while in use\) at offset \d+$/);
+    const failing = KmodIndex.openAt(file.length, preadOf(file).readAt, 'modules.dep.bin', 4096);
+    const eio = Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
+    let calls = 0;
+    expect(failing.search('ext4')).toBe(open('modules.dep.bin').search('ext4'));
+    expect(() => {
+      const flaky = KmodIndex.openAt(
+        file.length,
+        (buffer, position) => {
+          if (++calls > 3) throw eio;
+          return readAt(buffer, position);
+        },
+        'modules.dep.bin',
+      );
+      names.forEach((n) => flaky.search(n));
+    }).toThrow(/^modules\.dep\.bin: cannot read \(EIO\) at offset \d+$/);
+    expect(calls).toBeGreaterThan(3);
   });
 });
 
