@@ -170,7 +170,10 @@ export class ByteText implements Chars {
   }
 
   slice(start: number, end: number = this.length): string {
-    return this.bytes.toString('latin1', start, end);
+    // latin1Slice without toString()'s argument handling (a lookup slices many short fields); it throws out of
+    // range, where String's slice clamps.
+    const stop = Math.min(end, this.length);
+    return (this.bytes as unknown as Latin1Slicer).latin1Slice(Math.min(start, stop), stop);
   }
 
   /** Index of the '\n' ending the line at `start`, or the length. */
@@ -190,7 +193,7 @@ export class ByteText implements Chars {
     let size = FIRST_PIECE;
     while (start < to) {
       const end = Math.min(to, start + size);
-      const piece = this.bytes.toString('latin1', start, end);
+      const piece = this.slice(start, end);
       let last = -1;
       for (let at = 0; ; ) {
         // Set on every call: the caller may use the same RegExp between two of our yields.
@@ -229,7 +232,8 @@ export class ByteText implements Chars {
    * natively and the streams merged; callers check each line in full.
    */
   *linesWith(nest: number, id: string, from: number, to: number = this.length): Generator<number> {
-    const bytes = this.bytes;
+    // A view that ends at `to`: a search for an id the block lacks stops there, not at the end of the file.
+    const bytes = to < this.length ? this.bytes.subarray(0, to) : this.bytes;
     const needles = caseVariants(id).map((v) => Buffer.from(`\n${'\t'.repeat(nest)}${v}`, 'latin1'));
     const next = needles.map((needle) => bytes.indexOf(needle, from));
     for (;;) {
@@ -242,6 +246,11 @@ export class ByteText implements Chars {
       yield at;
     }
   }
+}
+
+/** Buffer's own method under toString('latin1', ...), not in @types/node. */
+interface Latin1Slicer {
+  latin1Slice(start: number, end: number): string;
 }
 
 const FIRST_PIECE = 4096;
@@ -274,10 +283,16 @@ const TOP_LINE = new RegExp(`\\n${TOP}`, 'g');
 const TOP_LINE_AT_START = new RegExp(`^${TOP}`);
 const END_OF_MID_BLOCK = new RegExp(`\\n\\t?${TOP}`, 'g');
 
-/** Start of every top-level entry line (block header), in file order: one regex pass, no parsing. */
+/**
+ * Start of every top-level entry line (block header), in file order: one regex pass, no parsing. Over one string
+ * of the whole file, dropped after: in 64 KiB pieces the same pass cost twice the time (the pieces' garbage), and
+ * only a lookup-heavy listing builds this index (SCANS_BEFORE_INDEX).
+ */
 function topLines(text: ByteText): number[] {
-  const starts = TOP_LINE_AT_START.test(text.slice(0, text.lineEnd(0))) ? [0] : [];
-  for (const at of text.matches(TOP_LINE, 0)) starts.push(at + 1);
+  const whole = text.slice(0);
+  const starts = TOP_LINE_AT_START.test(whole) ? [0] : [];
+  TOP_LINE.lastIndex = 0;
+  for (let m = TOP_LINE.exec(whole); m !== null; m = TOP_LINE.exec(whole)) starts.push(m.index + 1);
   return starts;
 }
 
@@ -371,7 +386,9 @@ export abstract class LazyIds {
     if (this.#starts === undefined) {
       this.#starts = topLines(text);
       this.#starts.forEach((start, i) => {
-        const key = text.slice(start, start + 4).toLowerCase();
+        const b = text.bytes;
+        // The first four bytes as chars (fewer at the end of the file), without a slice per line.
+        const key = (start + 4 <= b.length ? String.fromCharCode(b[start]!, b[start + 1]!, b[start + 2]!, b[start + 3]!) : text.slice(start, start + 4)).toLowerCase();
         const list = this.#byHead.get(key);
         if (list === undefined) this.#byHead.set(key, [i]);
         else list.push(i);
@@ -392,21 +409,39 @@ export abstract class LazyIds {
    */
   protected child(parent: Found, nest: number, id: string, accept: Accept): Found | null {
     const text = this.text;
-    for (const nl of text.linesWith(nest, id, parent.lineStart, parent.end < 0 ? text.length : parent.end)) {
+    // Searched a window at a time (4 KiB, doubling), each ending at a line's end: a search stops near the entry,
+    // or near the block's end for an id the block lacks, instead of going on to the end of the block or file for
+    // each case variant of the id.
+    let size = FIRST_PIECE;
+    for (let from = parent.lineStart; from < (parent.end < 0 ? text.length : parent.end); size = Math.min(size * 2, LAST_PIECE * 4)) {
+      const limit = parent.end < 0 ? text.length : parent.end;
+      const to = Math.min(limit, text.lineEnd(Math.min(limit, from + size)));
+      for (const nl of text.linesWith(nest, id, from, to)) {
+        if (parent.end < 0) {
+          // Candidates start with a TAB: none is the line that ends the block, and none lies past it.
+          const end = text.find(parent.ender, parent.checked, nl);
+          if (end >= 0) {
+            parent.end = end;
+            return null;
+          }
+          parent.checked = nl;
+        }
+        const lineStart = nl + 1;
+        const line = lineAt(text, lineStart, this.#stripAll);
+        if (line.nest !== nest || this.unreadable(line)) continue;
+        const name = accept(lineStart + nest, line.end);
+        if (name !== null) return { lineStart, name: nameFromBytes(name), end: -1, ender: END_OF_MID_BLOCK, checked: line.cut };
+      }
       if (parent.end < 0) {
-        // Candidates start with a TAB: none is the line that ends the block, and none lies past it.
-        const end = text.find(parent.ender, parent.checked, nl);
+        // Nothing in this window: does the block end in it? Its lines are whole (it ends at a '\n').
+        const end = text.find(parent.ender, parent.checked, to);
         if (end >= 0) {
           parent.end = end;
           return null;
         }
-        parent.checked = nl;
+        parent.checked = Math.max(parent.checked, to);
       }
-      const lineStart = nl + 1;
-      const line = lineAt(text, lineStart, this.#stripAll);
-      if (line.nest !== nest || this.unreadable(line)) continue;
-      const name = accept(lineStart + nest, line.end);
-      if (name !== null) return { lineStart, name: nameFromBytes(name), end: -1, ender: END_OF_MID_BLOCK, checked: line.cut };
+      from = to;
     }
     return null;
   }
