@@ -154,7 +154,12 @@ function candidate(ctx: ConditionContext, key: string, names: OneOrMore<string>)
   return list(names).find((n) => offered.includes(moduleKey(n))) ?? null;
 }
 
-function boundDriver(actual: string | null, wanted: OneOrMore<string>): boolean {
+/**
+ * The driver bound to a device against `driver:` (`none` for unbound). Where the profile does not know which driver
+ * is bound (HardwareProfile.bindingUnknown: an import from logs that name none), neither a driver nor `none` holds.
+ */
+function boundDriver(actual: string | null, wanted: OneOrMore<string>, unknown: boolean): boolean {
+  if (unknown) return false;
   return list(wanted).some((w) => (w === 'none' ? actual === null : actual !== null && moduleKey(w) === moduleKey(actual)));
 }
 
@@ -193,7 +198,7 @@ function pciDevice(c: PciCondition, d: PciDevice, ctx: ConditionContext): string
     why.push(`modalias ${d.modalias}`);
   }
   if (c.driver !== undefined) {
-    if (!boundDriver(d.driver, c.driver)) return null;
+    if (!boundDriver(d.driver, c.driver, ctx.profile.bindingUnknown?.includes('pci') === true)) return null;
     why.push(`driver ${d.driver ?? 'none'}`);
   }
   if (c.slot !== undefined) {
@@ -243,7 +248,7 @@ function usbInterface(c: UsbCondition, u: UsbDevice, i: UsbInterface, ctx: Condi
     why.push(`modalias ${i.modalias}`);
   }
   if (c.driver !== undefined) {
-    if (!boundDriver(i.driver, c.driver)) return null;
+    if (!boundDriver(i.driver, c.driver, ctx.profile.bindingUnknown?.includes('usb') === true)) return null;
     why.push(`driver ${i.driver ?? 'none'}`);
   }
   if (c.list !== undefined) {

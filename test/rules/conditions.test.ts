@@ -68,13 +68,38 @@ describe('usb', () => {
     [{ usb: { vendor: '1d6b', product: '0002' } }, ['1-0:1.0']],
     [{ usb: { class: '09' } }, ['1-0:1.0', '2-0:1.0', '3-0:1.0', '4-0:1.0', '5-0:1.0']],
     [{ usb: { list: 'linux-root-hubs', product: '0001' } }, ['2-0:1.0', '3-0:1.0', '4-0:1.0', '5-0:1.0']],
-    [{ usb: { candidate: 'usbcore', driver: 'none' } }, ['1-0:1.0', '2-0:1.0', '3-0:1.0', '4-0:1.0', '5-0:1.0']],
+    // Its lsusb log names no drivers (bindingUnknown: usb): neither `none` nor a driver holds; see below.
+    [{ usb: { candidate: 'usbcore', driver: 'none' } }, []],
     [{ usb: { modalias: 'usb:v1D6Bp0002*' } }, ['1-0:1.0']],
     [{ usb: { class: '03' } }, []],
   ])('thinkpad-t60 %j -> %j', async (c, devices) => {
     const r = await run('thinkpad-t60', c);
     expect(r.devices).toEqual(devices);
     expect(r.match).toBe(devices.length > 0);
+  });
+});
+
+describe('driver: where the binding is unknown, neither a driver nor none holds', () => {
+  // Every fixture whose import manifest says its logs name no USB drivers, as imported and with that statement taken
+  // away (what sysfs would say of a live machine whose interfaces had no driver: unbound).
+  const imported = ['amd-apu-laptop', 'atom-netbook', 'thinkpad-t60', 'server-iommu-bmc'];
+  it.each(imported)('%s: usb driver none matches no interface as imported, every unbound one once known', async (name) => {
+    const profile = fixtureProfile(name);
+    expect(profile.bindingUnknown).toEqual(['usb']);
+    const unbound = profile.usb.flatMap((u) => u.interfaces.filter((i) => i.driver === null).map((i) => i.path));
+    expect(unbound.length).toBeGreaterThan(0);
+    for (const c of [{ usb: { driver: 'none' } }, { usb: { driver: 'usbhid' } }, { usb: { driver: ['none', 'hub'] } }] satisfies Condition[]) {
+      expect((await run(profile, c)).match).toBe(false);
+    }
+    const { bindingUnknown: _, ...known } = profile;
+    expect((await run(known, { usb: { driver: 'none' } })).devices).toEqual(unbound);
+  });
+
+  it('pci is known in those imports (lspci -k): driver none still matches the unbound functions', async () => {
+    const profile = fixtureProfile('amd-apu-laptop');
+    const unbound = profile.pci.filter((d) => d.driver === null).map((d) => d.slot);
+    expect((await run(profile, { pci: { driver: 'none' } })).devices).toEqual(unbound);
+    expect((await run({ ...profile, bindingUnknown: ['usb', 'pci'] }, { pci: { driver: 'none' } })).match).toBe(false);
   });
 });
 
