@@ -1,13 +1,14 @@
 // Which Xen the plan is for. In order: `--xen VERSION`; the last valid `xen=VERSION` cheatcode of the boot line;
 // the Xen this system runs under (the probe's /sys/hypervisor/version); the newest hypervisor image in the target
-// root's /boot (xen-4.17.3.gz, xen-3.0.3-1.gz, xen-4.17-amd64.efi, or xen.gz as a link to one); else 4.20. A bad
+// root's /boot (xen-4.17.3.gz, xen-3.0.3-1.gz, xen-4.17-amd64.efi, or xen.gz as a link to one; a Debian image,
+// whose name holds only the series, gets its whole version from dpkg's database: debianImageVersion); else 4.20. A bad
 // --xen is the caller's mistake and an error; a bad cheatcode, a running version or a file name of another shape is
 // passed over, and `detail` says so. Versions older than the oldest this autoconfig knows (XEN_KNOWN) are refused
 // the same way; a version newer than the newest known is planned with a `warning` (plan.warnings carries it).
 import { posix } from 'node:path';
 import { AutoconfigError } from '../errors.ts';
 import { nodeFsPromises, type FsLike } from '../fs.ts';
-import { Reader } from '../probe/_reader.ts';
+import { LARGE_FILE_CAP, Reader } from '../probe/_reader.ts';
 import { checkXenVersion, compareXenVersions, XEN_VERSION, XEN_VERSION_SHAPE } from '../rules/version.ts';
 import type { HardwareProfile } from '../types.ts';
 
@@ -138,12 +139,18 @@ async function installedXen(fs: FsLike, root: string, notes: string[]): Promise<
       }
       versioned = target;
     }
-    const version = versionOfName(versioned);
-    if (version === null) {
+    const named = versionOfName(versioned);
+    if (named === null) {
       notes.push(`${file} skipped: no Xen version (${SHAPE}) in its name`);
       continue;
     }
-    const shown = versioned === name ? file : `${file} -> ${versioned}`;
+    const linked = versioned === name ? file : `${file} -> ${versioned}`;
+    // Debian names the image by its series (xen-4.17-amd64.gz): the package that owns it knows the release (4.17.7),
+    // which the rules' thresholds inside a series need (x2apic before 4.17.3), and which Xen itself reports once
+    // running: without it the first boot into Xen would plan again with another version.
+    const debian = await debianImageVersion(reader, versioned, named);
+    const version = debian?.version ?? named;
+    const shown = debian === null ? linked : `${linked} (${debian.package} ${debian.debianVersion})`;
     const check = checkXenVersion(version);
     if (!check.ok) {
       notes.push(`${shown} skipped: Xen ${version} is ${check.reason}`);
@@ -153,6 +160,58 @@ async function installedXen(fs: FsLike, root: string, notes: string[]): Promise<
   }
   for (const d of reader.diagnostics) notes.push(d.message.startsWith(d.path) ? d.message : `${d.path}: ${d.message}`);
   return [...found.values()].sort((a, b) => compareXenVersions(b.version, a.version));
+}
+
+/** dpkg's database inside the root (dpkg --root/--admindir). */
+const DPKG_STATUS = '/var/lib/dpkg/status';
+const DPKG_INFO = '/var/lib/dpkg/info';
+/** dpkg states in which a package's files are on disk (dpkg-query(1)): not not-installed, not config-files. */
+const UNPACKED_STATES = new Set(['installed', 'unpacked', 'half-configured', 'half-installed', 'triggers-awaited', 'triggers-pending']);
+
+/**
+ * The release of a Debian hypervisor image named by its series (/boot/xen-4.17-amd64.gz): the package that owns it
+ * (xen-hypervisor-4.17-amd64, its files list naming the image) and its Version in dpkg's status
+ * (4.17.7+13-g2445b30a44-0+deb12u1 -> 4.17.7). null when the name is not of that shape, no package owns the file, or
+ * the version is not of the same series: the name's version stands.
+ */
+export async function debianImageVersion(
+  reader: Reader,
+  image: string,
+  series: string,
+): Promise<{ version: string; package: string; debianVersion: string } | null> {
+  const match = /^xen-(\d+\.\d+)-([a-z0-9]+)\.(gz|efi)$/.exec(image);
+  if (match === null || match[1] !== series) return null;
+  const pkg = `xen-hypervisor-${match[1]}-${match[2]}`;
+  const files = await reader.text(`${DPKG_INFO}/${pkg}.list`, { cap: LARGE_FILE_CAP });
+  if (files === null || !files.split('\n').includes(`/boot/${image}`)) return null;
+  const status = await reader.text(DPKG_STATUS, { cap: 64 * 1024 * 1024 });
+  const stanza = status === null ? null : dpkgStanza(status, pkg);
+  if (stanza === null) return null;
+  const state = stanza.get('Status')?.split(' ')[2];
+  const debianVersion = stanza.get('Version');
+  if (state === undefined || !UNPACKED_STATES.has(state) || debianVersion === undefined) return null;
+  // [epoch:]upstream[-revision]; Debian's Xen upstream is the release, then +N-gHASH for the stable branch's commits.
+  const noEpoch = debianVersion.replace(/^\d+:/, '');
+  const upstream = noEpoch.includes('-') ? noEpoch.slice(0, noEpoch.lastIndexOf('-')) : noEpoch;
+  const release = /^\d+\.\d+(\.\d+)?/.exec(upstream)?.[0];
+  if (release === undefined || !(release === series || release.startsWith(`${series}.`))) return null;
+  return checkXenVersion(release).ok ? { version: release, package: pkg, debianVersion } : null;
+}
+
+/** One package's fields from dpkg's status (deb822 stanzas; continuation lines are not needed here). */
+function dpkgStanza(status: string, pkg: string): Map<string, string> | null {
+  // Found by its Package line rather than by splitting a status of thousands of packages.
+  const head = `Package: ${pkg}\n`;
+  let at = status.startsWith(head) ? 0 : status.indexOf(`\n${head}`);
+  if (at < 0) return null;
+  if (at > 0) at += 1;
+  const end = status.slice(at).search(/\n[ \t]*\n/);
+  const fields = new Map<string, string>();
+  for (const line of (end < 0 ? status.slice(at) : status.slice(at, at + end)).split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon > 0 && line[0] !== ' ' && line[0] !== '\t') fields.set(line.slice(0, colon), line.slice(colon + 1).trim());
+  }
+  return fields;
 }
 
 /** "xen-4.17.3.gz" -> "4.17.3"; "xen-4.17-amd64.efi" -> "4.17"; null when the name holds no version. */

@@ -64,6 +64,14 @@ export const DEB_CACHE = '/var/cache/xenoppix-autoconfig/debs';
  * download`ed into it once (then `apt-get update` and again, if the lists are stale). Throws saying what failed.
  */
 export function unpackDebian(pkg: string, into: string): string {
+  const deb = debianPackage(pkg);
+  const r = run(['dpkg-deb', '-x', deb, into]);
+  if (r.status !== 0) throw new Error(`dpkg-deb -x ${deb} failed: ${r.stderr.trim()}`);
+  return deb;
+}
+
+/** A Debian package of this machine's suite: its .deb from the cache, else `apt-get download`ed into it once. */
+export function debianPackage(pkg: string): string {
   const find = () => {
     const name = existsSync(DEB_CACHE) ? readdirSync(DEB_CACHE).find((f) => f.startsWith(`${pkg}_`) && f.endsWith('.deb')) : undefined;
     return name === undefined ? undefined : join(DEB_CACHE, name);
@@ -79,8 +87,6 @@ export function unpackDebian(pkg: string, into: string): string {
     deb = find();
     if (r.status !== 0 || deb === undefined) throw new Error(`apt-get download ${pkg} failed: ${r.stderr.trim()}`);
   }
-  const r = run(['dpkg-deb', '-x', deb, into]);
-  if (r.status !== 0) throw new Error(`dpkg-deb -x ${deb} failed: ${r.stderr.trim()}`);
   return deb;
 }
 

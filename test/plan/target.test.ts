@@ -1,8 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_XEN, detectTargetXen, versionOfName } from '../../src/plan/target.ts';
+import { nodeFsPromises } from '../../src/fs.ts';
+import { assertTool, debianPackage, findTool, run, skipNote } from '../emit/_tools.ts';
 import type { HardwareProfile } from '../../src/types.ts';
 import { fixtureNames, loadFixture, readExpected, volume, type Tree } from '../_support/memfs.ts';
 
@@ -314,5 +316,55 @@ describe('detectTargetXen: the known range (3.0.2 to 4.20.x) and bounded numbers
     });
     const newest = await detectTargetXen({ profile: bare, ...boot(['xen-4.17.3.gz', 'xen-5.1.0.gz']) });
     expect(newest).toMatchObject({ version: '5.1.0', source: 'installed', warning: newer('5.1.0') });
+  });
+});
+
+describe("detectTargetXen: a Debian image named by its series gets its release from dpkg's database", () => {
+  // Debian's own hypervisor package of this machine's suite (Debian 12: xen-hypervisor-4.17-amd64), unpacked into a
+  // scratch root by the real dpkg (--root: its status and files list as on an installed system; --unpack, since
+  // configuring would run its postinst's update-grub). The release is what Xen reports once it runs (the boot test
+  // saw 4.17.7 for 4.17.7+13-g2445b30a44-0+deb12u1); dpkg-query, reading the same database, is the judge.
+  const dpkg = findTool('dpkg');
+  const pkg = 'xen-hypervisor-4.17-amd64';
+  const roots: string[] = [];
+  afterAll(() => roots.forEach((r) => rmSync(r, { recursive: true, force: true })));
+  function unpacked(): { root: string; version: string } {
+    assertTool(dpkg);
+    const root = mkdtempSync(join(tmpdir(), 'xen-dpkg-'));
+    roots.push(root);
+    for (const d of ['info', 'updates']) mkdirSync(join(root, 'var/lib/dpkg', d), { recursive: true });
+    writeFileSync(join(root, 'var/lib/dpkg/status'), '');
+    const r = run([dpkg, `--root=${root}`, '--force-depends', '--unpack', debianPackage(pkg)]);
+    if (r.status !== 0) throw new Error(`dpkg --unpack failed: ${r.stderr}`);
+    const q = run(['dpkg-query', `--admindir=${join(root, 'var/lib/dpkg')}`, '-W', '-f', '${Version}', pkg]);
+    if (q.status !== 0) throw new Error(`dpkg-query failed: ${q.stderr}`);
+    return { root, version: q.stdout };
+  }
+  const detect = (root: string) => detectTargetXen({ option: null, profile: bare, fs: nodeFsPromises, root });
+  const status = (root: string) => join(root, 'var/lib/dpkg/status');
+  const edit = (file: string, f: (text: string) => string) => writeFileSync(file, f(readFileSync(file, 'utf8')));
+
+  it.skipIf(dpkg === null)(`the unpacked package: its release, the package named${skipNote(dpkg, 'dpkg', 'dpkg')}`, async () => {
+    const { root, version } = unpacked();
+    const release = /^\d+\.\d+\.\d+/.exec(version)![0];
+    expect(release.startsWith('4.17.')).toBe(true);
+    const t = await detect(root);
+    expect(t).toMatchObject({ version: release, source: 'installed' });
+    expect(t.detail).toContain(`/boot/xen-4.17-amd64.efi (${pkg} ${version}) in ${root}`);
+  });
+
+  it.skipIf(dpkg === null).each<[string, (root: string) => void, string | null]>([
+    ['configured (install ok installed)', (r) => edit(status(r), (t) => t.replace('Status: install ok unpacked', 'Status: install ok installed')), 'release'],
+    ['removed, its configuration kept', (r) => edit(status(r), (t) => t.replace('Status: install ok unpacked', 'Status: deinstall ok config-files')), null],
+    ['no status file', (r) => rmSync(status(r)), null],
+    ['not in the status', (r) => edit(status(r), (t) => t.replace(`Package: ${pkg}`, 'Package: xen-hypervisor-4.16-amd64')), null],
+    ['its files list does not name the image', (r) => edit(join(r, `var/lib/dpkg/info/${pkg}.list`), (t) => t.replace(/^\/boot\/xen-4\.17-amd64\.(gz|efi)\n/gm, '')), null],
+    ['a version of another series', (r) => edit(status(r), (t) => t.replace(/^Version: 4\.17\./m, 'Version: 4.16.')), null],
+    ['an epoch', (r) => edit(status(r), (t) => t.replace(/^Version: /m, 'Version: 1:')), 'release'],
+  ])(`%s${skipNote(dpkg, 'dpkg', 'dpkg')}`, async (_name, mutate, expected) => {
+    const { root, version } = unpacked();
+    mutate(root);
+    const t = await detect(root);
+    expect(t.version).toBe(expected === null ? '4.17' : /^\d+\.\d+\.\d+/.exec(version)![0]);
   });
 });
