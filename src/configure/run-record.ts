@@ -54,6 +54,7 @@ export function buildRunRecord(facts: RunFacts): RunRecord {
         ? null
         : facts.loaded.results.map((r) => ({ name: r.name, status: r.status, ms: r.ms, detail: r.detail })),
     modulesTimedOut: facts.loaded?.timedOut ?? false,
+    modulesContainment: facts.loaded?.containment ?? null,
     plan: facts.plan,
   };
 }

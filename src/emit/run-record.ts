@@ -61,6 +61,11 @@ export interface RunRecord {
   modules: RunRecordModule[] | null;
   /** The total module time budget ran out. */
   modulesTimedOut: boolean;
+  /**
+   * How the modprobes were kept from outliving their limits: "cgroup DIR" (each in a transient cgroup v2, killed
+   * whole) or "process group (no cgroup: WHY)"; null without --apply.
+   */
+  modulesContainment: string | null;
   /** The plan, as `--dry-run --json` prints it under `plan`. */
   plan: Plan;
 }

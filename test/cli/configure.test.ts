@@ -172,9 +172,9 @@ describe('autoconfig --write', () => {
     const text = vol.toJSON()[`/target${RUN_RECORD_PATH}`] as string;
     const record = JSON.parse(text) as Record<string, unknown>;
     expect(Object.keys(record)).toEqual([
-      'format', 'version', 'startedAt', 'mode', 'exitCode', 'summary', 'durationsMs', 'failures', 'fallback', 'files', 'modules', 'modulesTimedOut', 'plan',
+      'format', 'version', 'startedAt', 'mode', 'exitCode', 'summary', 'durationsMs', 'failures', 'fallback', 'files', 'modules', 'modulesTimedOut', 'modulesContainment', 'plan',
     ]);
-    expect(record).toMatchObject({ format: 1, version: VERSION, mode: 'write', exitCode: 0, summary: lines.at(-1), failures: [], modules: null });
+    expect(record).toMatchObject({ format: 1, version: VERSION, mode: 'write', exitCode: 0, summary: lines.at(-1), failures: [], modules: null, modulesContainment: null });
     expect(Date.parse(record['startedAt'] as string)).not.toBeNaN();
     expect(record['durationsMs']).toEqual({
       decide: expect.any(Number),
@@ -245,6 +245,8 @@ describe('autoconfig --apply', () => {
       durationsMs: { apply: number | null };
     };
     expect(record).toMatchObject({ mode: 'apply', exitCode: 4 });
+    // Here (root, cgroup v2 writable or not) either form, but always said.
+    expect(record).toMatchObject({ modulesContainment: expect.stringMatching(/^(cgroup \/.+|process group \(no cgroup: .+\))$/) });
     expect(record.durationsMs.apply).toEqual(expect.any(Number));
     expect(record.modules).toContainEqual({ name: 'blkbk', status: 'failed', ms: expect.any(Number), detail: 'modprobe exited with 1' });
     expect(record.modules).toHaveLength(moduleLines.length);
