@@ -408,13 +408,9 @@ async function openIndex(reader: Reader, path: string, cap = LARGE_FILE_CAP): Pr
     const bytes = await readBytes(reader, path, cap);
     return bytes === null || typeof bytes === 'string' ? bytes : (file) => KmodIndex.open(bytes, file);
   }
-  let real: string;
-  try {
-    real = await reader.realPath(path);
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error);
-  }
-  reader.touched.add(path);
+  const resolved = await resolve(reader, path);
+  if (typeof resolved !== 'object') return resolved;
+  const { real } = resolved;
   let fd: number;
   let size: number;
   try {
@@ -451,6 +447,17 @@ const closeWhenCollected = new FinalizationRegistry<() => void>((close) => {
   }
 });
 
+/** Where `path` is inside the reader's root (recorded as read: a snapshot keeps it), or why it cannot be resolved. */
+async function resolve(reader: Reader, path: string): Promise<{ real: string } | string> {
+  try {
+    const real = await reader.realPath(path);
+    reader.touched.add(path);
+    return { real };
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
 function whyNot(error: unknown): null | string {
   const code = errnoCode(error);
   if (code === 'ENOENT') return null;
@@ -460,13 +467,9 @@ function whyNot(error: unknown): null | string {
 
 /** A whole file through the reader's root and fs: its bytes, null when it does not exist, else why not. */
 async function readBytes(reader: Reader, path: string, cap = LARGE_FILE_CAP): Promise<Uint8Array | null | string> {
-  let real: string;
-  try {
-    real = await reader.realPath(path);
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error);
-  }
-  reader.touched.add(path);
+  const resolved = await resolve(reader, path);
+  if (typeof resolved !== 'object') return resolved;
+  const { real } = resolved;
   try {
     const { fs } = reader;
     return fs.sync ? readWholeSync(fs.sync, real, cap) : await readWhole(fs, real, cap);

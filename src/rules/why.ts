@@ -124,7 +124,8 @@ export function factsBefore(index: number, input: EvaluateInput, outcome: RuleOu
   return facts;
 }
 
-function contextAt(index: number, input: EvaluateInput, outcome: RuleOutcome): ConditionContext {
+/** The context the rule at `index` was evaluated in, rebuilt from the evaluation's input and outcome. */
+export function contextAt(index: number, input: EvaluateInput, outcome: RuleOutcome): ConditionContext {
   return conditionContext({
     profile: input.profile,
     drivers: input.drivers,
@@ -135,8 +136,9 @@ function contextAt(index: number, input: EvaluateInput, outcome: RuleOutcome): C
   });
 }
 
-// The keys of a condition mapping in the evaluator's order (conditions.ts evaluateCondition).
-const KEYS = ['all', 'any', 'not', 'pci', 'usb', 'cpu', 'memory', 'dmi', 'firmware', 'hypervisor', 'target', 'cheatcode', 'fact'] as const;
+// The keys of a condition mapping in the evaluator's order (conditions.ts evaluateCondition); the schema's
+// (schema.ts RULE_KEYS.condition, which a test holds it to), not imported: the CLI loads this module at every start.
+export const CONDITION_KEYS = ['all', 'any', 'not', 'pci', 'usb', 'cpu', 'memory', 'dmi', 'firmware', 'hypervisor', 'target', 'cheatcode', 'fact'] as const;
 // Condition kinds whose fields are independent (all must hold), so that each field can be tried alone.
 const FIELDWISE = new Set(['cpu', 'memory', 'dmi', 'firmware', 'hypervisor', 'target']);
 
@@ -159,7 +161,7 @@ class Tracer {
   /** The failed parts of one condition mapping: every key that does not hold, each said by its own kind. */
   members(c: Condition, path: string): FailedCondition[] {
     const out: FailedCondition[] = [];
-    for (const key of KEYS) {
+    for (const key of CONDITION_KEYS) {
       if (c[key] === undefined) continue;
       const part = { [key]: c[key] } as Condition;
       if (this.holds(part)) continue;

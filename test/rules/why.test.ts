@@ -3,12 +3,13 @@
 // nested all/any/not say which branch.
 import { describe, expect, it } from 'vitest';
 import { decide, type Decided } from '../../src/plan/decide.ts';
-import { conditionContext, evaluateCondition } from '../../src/rules/conditions.ts';
+import { evaluateCondition } from '../../src/rules/conditions.ts';
 import { cheatcodeActions, parseCheatcodes } from '../../src/rules/cheatcodes.ts';
 import { loadShippedRules } from '../../src/rules/compile.ts';
 import { evaluateRules, type EvaluateInput } from '../../src/rules/evaluate.ts';
 import type { HardwareProfile } from '../../src/types.ts';
-import { explainRule, factsBefore, ruleIds, UnknownRuleError, type FailedCondition } from '../../src/rules/why.ts';
+import { CONDITION_KEYS, contextAt, explainRule, ruleIds, UnknownRuleError, type FailedCondition } from '../../src/rules/why.ts';
+import { RULE_KEYS } from '../../src/rules/schema.ts';
 import { fixtureNames, loadFixture } from '../_support/memfs.ts';
 import { fixtureDrivers, fixtureProfile, load, yaml } from './_support.ts';
 
@@ -27,17 +28,9 @@ function leaves(failed: readonly FailedCondition[]): FailedCondition[] {
   return failed.flatMap((f) => (f.branches ? leaves(f.branches) : [f]));
 }
 
-/** The context the rule at `index` was evaluated in, rebuilt from the public pieces. */
-function contextFor(input: EvaluateInput, index: number, outcome = evaluateRules(input)) {
-  return conditionContext({
-    profile: input.profile,
-    drivers: input.drivers,
-    target: input.target,
-    facts: factsBefore(index, input, outcome),
-    cheatcodes: parseCheatcodes(input.profile.cmdline),
-    lists: input.files.flatMap((f) => f.lists),
-  });
-}
+it('the tracer walks every key a condition may have (the rule schema\'s, in its order)', () => {
+  expect(CONDITION_KEYS).toEqual(RULE_KEYS.condition);
+});
 
 describe('explainRule agrees with evaluateRules', () => {
   it.each(fixtureNames().flatMap((name) => ['3.0.3', '4.20'].map((xen) => [name, xen] as const)))('%s on Xen %s: every shipped rule', async (name, xen) => {
@@ -51,7 +44,7 @@ describe('explainRule agrees with evaluateRules', () => {
       expect(trace.matched || trace.failed.length > 0, rule.id).toBe(true);
       if (trace.matched) return expect(trace.failed).toEqual([]);
       // Every failed leaf fails on its own in the rule's context, and says what the machine shows.
-      const ctx = contextFor(d.evaluated, index, d.outcome);
+      const ctx = contextAt(index, d.evaluated, d.outcome);
       for (const leaf of leaves(trace.failed)) {
         expect(evaluateCondition(leaf.condition, ctx).match, `${rule.id} ${leaf.path}`).toBe(false);
         expect(leaf.path.startsWith('when'), leaf.path).toBe(true);
