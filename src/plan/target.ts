@@ -122,6 +122,7 @@ async function installedXen(fs: FsLike, root: string, notes: string[]): Promise<
   const reader = new Reader({ fs, root });
   const names = await reader.list('/boot');
   const found = new Map<string, Installed>();
+  const dpkg = dpkgDatabase(reader);
   for (const name of names ?? []) {
     if (!/^xen(-.*)?\.(gz|efi)$/.test(name) || name.startsWith('xen-syms-')) continue;
     const file = `/boot/${name}`;
@@ -148,7 +149,7 @@ async function installedXen(fs: FsLike, root: string, notes: string[]): Promise<
     // Debian names the image by its series (xen-4.17-amd64.gz): the package that owns it knows the release (4.17.7),
     // which the rules' thresholds inside a series need (x2apic before 4.17.3), and which Xen itself reports once
     // running: without it the first boot into Xen would plan again with another version.
-    const debian = await debianImageVersion(reader, versioned, named);
+    const debian = await debianImageVersion(dpkg, versioned, named);
     const version = debian?.version ?? named;
     const shown = debian === null ? linked : `${linked} (${debian.package} ${debian.debianVersion})`;
     const check = checkXenVersion(version);
@@ -174,17 +175,17 @@ const UNPACKED_STATES = new Set(['installed', 'unpacked', 'half-configured', 'ha
  * (4.17.7+13-g2445b30a44-0+deb12u1 -> 4.17.7). null when the name is not of that shape, no package owns the file, or
  * the version is not of the same series: the name's version stands.
  */
-export async function debianImageVersion(
-  reader: Reader,
+async function debianImageVersion(
+  dpkg: DpkgDatabase,
   image: string,
   series: string,
 ): Promise<{ version: string; package: string; debianVersion: string } | null> {
   const match = /^xen-(\d+\.\d+)-([a-z0-9]+)\.(gz|efi)$/.exec(image);
   if (match === null || match[1] !== series) return null;
   const pkg = `xen-hypervisor-${match[1]}-${match[2]}`;
-  const files = await reader.text(`${DPKG_INFO}/${pkg}.list`, { cap: LARGE_FILE_CAP });
+  const files = await dpkg.list(pkg);
   if (files === null || !files.split('\n').includes(`/boot/${image}`)) return null;
-  const status = await reader.text(DPKG_STATUS, { cap: 64 * 1024 * 1024 });
+  const status = await dpkg.status();
   const stanza = status === null ? null : dpkgStanza(status, pkg);
   if (stanza === null) return null;
   const state = stanza.get('Status')?.split(' ')[2];
@@ -196,6 +197,21 @@ export async function debianImageVersion(
   const release = /^\d+\.\d+(\.\d+)?/.exec(upstream)?.[0];
   if (release === undefined || !(release === series || release.startsWith(`${series}.`))) return null;
   return checkXenVersion(release).ok ? { version: release, package: pkg, debianVersion } : null;
+}
+
+interface DpkgDatabase {
+  list(pkg: string): Promise<string | null>;
+  status(): Promise<string | null>;
+}
+
+/** dpkg's database in the root, each file read at most once (a package's .gz and .efi images ask the same). */
+function dpkgDatabase(reader: Reader): DpkgDatabase {
+  const read = new Map<string, Promise<string | null>>();
+  const once = (path: string, cap: number): Promise<string | null> => {
+    if (!read.has(path)) read.set(path, reader.text(path, { cap }));
+    return read.get(path)!;
+  };
+  return { list: (pkg) => once(`${DPKG_INFO}/${pkg}.list`, LARGE_FILE_CAP), status: () => once(DPKG_STATUS, 64 * 1024 * 1024) };
 }
 
 /** One package's fields from dpkg's status (deb822 stanzas; continuation lines are not needed here). */

@@ -353,6 +353,25 @@ describe("detectTargetXen: a Debian image named by its series gets its release f
     expect(t.detail).toContain(`/boot/xen-4.17-amd64.efi (${pkg} ${version}) in ${root}`);
   });
 
+  it.skipIf(dpkg === null)(`dpkg's status is read once for the package's two images (.gz, .efi)${skipNote(dpkg, 'dpkg', 'dpkg')}`, async () => {
+    const { root } = unpacked();
+    // Every open, through the promise API or the synchronous one the reader prefers where there is one.
+    const opened: string[] = [];
+    const countOpens = <T extends object>(api: T, open: string): T =>
+      new Proxy(api, {
+        get: (target, key) => {
+          const f = (target as Record<string | symbol, unknown>)[key];
+          if (key === 'sync' && typeof f === 'object' && f !== null) return countOpens(f, 'openSync');
+          if (key !== open || typeof f !== 'function') return f;
+          return (path: string, ...rest: unknown[]) => (opened.push(path), (f as (...a: unknown[]) => unknown).call(target, path, ...rest));
+        },
+      });
+    const counting = countOpens(nodeFsPromises, 'open');
+    await detectTargetXen({ option: null, profile: bare, fs: counting, root });
+    expect(opened.filter((p) => p.endsWith('/boot/xen-4.17-amd64.gz') || p.endsWith('/boot/xen-4.17-amd64.efi'))).toEqual([]);
+    expect(opened.filter((p) => p === status(root))).toHaveLength(1);
+  });
+
   it.skipIf(dpkg === null).each<[string, (root: string) => void, string | null]>([
     ['configured (install ok installed)', (r) => edit(status(r), (t) => t.replace('Status: install ok unpacked', 'Status: install ok installed')), 'release'],
     ['removed, its configuration kept', (r) => edit(status(r), (t) => t.replace('Status: install ok unpacked', 'Status: deinstall ok config-files')), null],
