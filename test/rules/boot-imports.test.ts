@@ -4,7 +4,7 @@
 // type-only imports are erased there as in the real bundle, and `import()` is its own kind.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { build, type Metafile, type Plugin } from 'esbuild';
+import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { cliOptions } from '../../scripts/bundle-options.mjs';
 import { repoRoot } from '../_support/memfs.ts';
@@ -14,8 +14,9 @@ const CLI_ENTRY = 'src/cli/main.ts';
 const LIBRARY_ENTRY = 'src/index.ts';
 const LINTER = 'src/rules/validate.ts';
 
-async function metafile(entry: string, plugins: Plugin[] = []): Promise<Metafile> {
-  const result = await build({
+/** The bundle of `entry` with its metafile (nothing written); `more` adds to the options (plugins, splitting). */
+function bundle(entry: string, more: BuildOptions = {}) {
+  return build({
     entryPoints: [entry],
     absWorkingDir: repoRoot,
     bundle: true,
@@ -27,9 +28,12 @@ async function metafile(entry: string, plugins: Plugin[] = []): Promise<Metafile
     outdir: 'out',
     metafile: true,
     logLevel: 'silent',
-    plugins,
+    ...more,
   });
-  return result.metafile;
+}
+
+async function metafile(entry: string, plugins: Plugin[] = []): Promise<Metafile> {
+  return (await bundle(entry, { plugins })).metafile;
 }
 
 /** The chain of static imports from `entry` to `target` (shortest), or null when there is none. */
@@ -94,21 +98,7 @@ describe('the linter is off the boot path', () => {
 
   it('what the linter costs: none of the boot chunk, its own chunk when split; its bytes in the CLI bundle', async () => {
     // With code splitting the lazily imported linter is a chunk of its own; the entry chunk holds none of it.
-    const split = await build({
-      entryPoints: [BOOT_ENTRY],
-      absWorkingDir: repoRoot,
-      bundle: true,
-      splitting: true,
-      platform: 'node',
-      target: 'node20',
-      format: 'esm',
-      external: ['yaml'],
-      write: false,
-      outdir: 'out',
-      metafile: true,
-      minify: true,
-      logLevel: 'silent',
-    });
+    const split = await bundle(BOOT_ENTRY, { splitting: true, minify: true });
     const outputs = Object.entries(split.metafile.outputs).filter(([name]) => name.endsWith('.js'));
     const entry = outputs.find(([, o]) => o.entryPoint === BOOT_ENTRY)!;
     expect(entry[1].inputs[LINTER]).toBeUndefined();
