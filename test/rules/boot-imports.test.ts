@@ -15,8 +15,8 @@ const LIBRARY_ENTRY = 'src/index.ts';
 const LINTER = 'src/rules/validate.ts';
 
 /** The bundle of `entry` with its metafile (nothing written); `more` adds to the options (plugins, splitting). */
-function bundle(entry: string, more: BuildOptions = {}) {
-  return build({
+async function bundle(entry: string, more: BuildOptions = {}): Promise<{ metafile: Metafile }> {
+  const result = await build({
     entryPoints: [entry],
     absWorkingDir: repoRoot,
     bundle: true,
@@ -30,6 +30,7 @@ function bundle(entry: string, more: BuildOptions = {}) {
     logLevel: 'silent',
     ...more,
   });
+  return { metafile: result.metafile! };
 }
 
 async function metafile(entry: string, plugins: Plugin[] = []): Promise<Metafile> {
