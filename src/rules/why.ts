@@ -402,12 +402,17 @@ function cpuSeen(field: keyof CpuCondition, want: unknown, p: HardwareProfile): 
   }
 }
 
+/** A bound driver as conditions.ts reads it: on a bus whose binding the profile does not know, neither it nor none. */
+function bindingSeen(driver: string | null, bus: 'pci' | 'usb', ctx: ConditionContext): string {
+  return ctx.profile.bindingUnknown?.includes(bus) ? 'unknown, the logs do not say' : (driver ?? 'none');
+}
+
 function pciSeen(d: PciDevice, field: string, ctx: ConditionContext): string {
   switch (field) {
     case 'modalias':
       return d.modalias ?? 'unknown';
     case 'driver':
-      return d.driver ?? 'none';
+      return bindingSeen(d.driver, 'pci', ctx);
     case 'slot':
       return d.slot;
     case 'list':
@@ -430,7 +435,7 @@ function usbSeen(u: UsbDevice, i: UsbInterface, field: string, ctx: ConditionCon
     case 'modalias':
       return i.modalias ?? 'unknown';
     case 'driver':
-      return i.driver ?? 'none';
+      return bindingSeen(i.driver, 'usb', ctx);
     case 'list':
       return `${u.vendor ?? '?'}:${u.product ?? '?'} is not in it`;
     case 'candidate':

@@ -136,6 +136,10 @@ describe('explainRule says which part failed', () => {
         source: test
         when: { fact: { hvm.available: false } }
         then: [{ fact: { hvm.available: true } }]
+      - id: unbound-hub
+        source: test
+        when: { usb: { class: "09", driver: none } }
+        then: [{ note: unbound }]
   `;
 
   async function traced(name: string, id: string) {
@@ -199,6 +203,13 @@ describe('explainRule says which part failed', () => {
     expect(t.failed[0]!.seen).toBe(seen);
     expect(t.failed[0]!.text).toBe(`no PCI function has class 03, vendor 1002; nearest: ${seen}`);
     expect(t.failed[1]!.text).toMatch(/^memory\.min is \d+ MiB \((installed, SMBIOS|MemTotal)\) \(needs >= 64G\)$/);
+  });
+
+  it('a driver condition on a bus whose binding the imported logs do not tell: seen as unknown, not as none', async () => {
+    // The T60's lsusb log names no drivers (bindingUnknown: usb): its root hubs are not "unbound", they are unknown.
+    const t = await traced('thinkpad-t60', 'unbound-hub');
+    expect(t.fired).toBe(false);
+    expect(t.failed[0]!.seen).toMatch(/^1-0:1\.0 \[1d6b:0002\] \(driver: unknown, the logs do not say\)/);
   });
 
   it('a rule that fired and was overridden says by which', async () => {
